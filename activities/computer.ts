@@ -1,0 +1,58 @@
+/**
+ * The `computer` step: run the step's JavaScript in the sandbox. Every sandbox failure (time or memory limit,
+ * an exception, a syntax error, non-JSON output) is deterministic, so it is non-retryable.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { SandboxError, runJavaScript } from '../src/sandbox/js-sandbox';
+
+export interface ComputerConfig {
+  runtime: 'javascript';
+  code: string;
+  timeoutMs?: number;
+  memoryLimitMb?: number;
+}
+
+export interface ExecuteComputerStepArgs {
+  runId: string;
+  stepName: string;
+  computer: ComputerConfig;
+  input: unknown;
+}
+
+const HEARTBEAT_INTERVAL_MS = 1_000;
+
+export function createComputerActivities() {
+  async function executeComputerStep(args: ExecuteComputerStepArgs): Promise<unknown> {
+    const { computer } = args;
+    if ((computer.runtime as string) !== 'javascript') {
+      throw ApplicationFailure.create({
+        type: 'sandbox_error',
+        nonRetryable: true,
+        message: `Unsupported computer runtime "${String(computer.runtime)}": only "javascript" is available`,
+      });
+    }
+    const ctx = Context.current();
+    const cancellation = ctx.cancellationSignal;
+    ctx.heartbeat();
+    const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
+    try {
+      return await runJavaScript({
+        code: computer.code,
+        input: args.input,
+        timeoutMs: computer.timeoutMs,
+        memoryLimitMb: computer.memoryLimitMb,
+        signal: cancellation,
+      });
+    } catch (err) {
+      if (cancellation.aborted) throw cancellation.reason;
+      if (err instanceof SandboxError) {
+        throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true });
+      }
+      throw err;
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  return { executeComputerStep };
+}

@@ -1,0 +1,33 @@
+import type { PrismaClient } from '../src/db/client';
+import { createEgressGuard, parseAllowlist } from '../src/net/egress';
+import { createComputerActivities } from './computer';
+import { createPersistenceActivities } from './persistence';
+import { createStepActivities } from './steps';
+import type { RunActivities } from './types';
+import { createWebhookActivities } from './webhook';
+
+export interface ActivityDeps {
+  db: PrismaClient;
+  /** Hosts/IPs/CIDRs that webhook steps may reach although private or loopback (FLAPJACK_EGRESS_ALLOWLIST). */
+  egressAllowlist: string[];
+  webhookTimeoutMs?: number;
+}
+
+/** Builds every activity the worker registers, from injected dependencies. */
+export function createActivities(deps: ActivityDeps): RunActivities {
+  const guard = createEgressGuard(parseAllowlist(deps.egressAllowlist.join(',')));
+  const webhook = createWebhookActivities({ guard, timeoutMs: deps.webhookTimeoutMs });
+  const computer = createComputerActivities();
+  return {
+    ...createPersistenceActivities({ db: deps.db }),
+    ...createStepActivities({
+      db: deps.db,
+      executors: {
+        executeWebhookStep: webhook.executeWebhookStep,
+        executeComputerStep: computer.executeComputerStep,
+      },
+    }),
+  };
+}
+
+export type { RunActivities } from './types';

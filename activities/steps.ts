@@ -1,0 +1,84 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import type { PrismaClient } from '../src/db/client';
+import { withOrg } from '../src/db/scoped';
+import { validateAgainst } from '../src/services/json-schema';
+import type { ExecuteStepArgs } from '../src/shared/run-types';
+
+export interface StepExecutors {
+  executeWebhookStep(args: {
+    runId: string;
+    stepName: string;
+    url: string;
+    headers?: Record<string, string>;
+    input: unknown;
+  }): Promise<unknown>;
+  executeComputerStep(args: {
+    runId: string;
+    stepName: string;
+    computer: NonNullable<ExecuteStepArgs['step']['computer']>;
+    input: unknown;
+  }): Promise<unknown>;
+}
+
+/** Reads a webhook step's headers from the run's stored snapshot (they are kept out of workflow history). */
+async function loadWebhookHeaders(db: PrismaClient, args: ExecuteStepArgs): Promise<Record<string, string>> {
+  const run = await withOrg(db, args.orgId, (tx) =>
+    tx.runnerRun.findUnique({ where: { id: args.runId }, select: { snapshot: true } }),
+  );
+  const steps = ((run?.snapshot ?? {}) as { steps?: { name: string; webhookHeaders?: Record<string, string> }[] }).steps;
+  return steps?.find((s) => s.name === args.step.name)?.webhookHeaders ?? {};
+}
+
+export function createStepActivities(deps: { db: PrismaClient; executors: StepExecutors }) {
+  return {
+    async executeStep(args: ExecuteStepArgs): Promise<unknown> {
+      const { step } = args;
+      let output: unknown;
+      switch (step.kind) {
+        case 'webhook': {
+          const headers = step.hasWebhookHeaders ? await loadWebhookHeaders(deps.db, args) : undefined;
+          output = await deps.executors.executeWebhookStep({
+            runId: args.runId,
+            stepName: step.name,
+            url: step.webhookUrl ?? '',
+            headers,
+            input: args.input,
+          });
+          break;
+        }
+        case 'computer':
+          if (!step.computer) throw ApplicationFailure.nonRetryable('computer step has no code', 'sandbox_error');
+          output = await deps.executors.executeComputerStep({
+            runId: args.runId,
+            stepName: step.name,
+            computer: step.computer,
+            input: args.input,
+          });
+          break;
+        case 'agent':
+          throw ApplicationFailure.create({
+            type: 'agent_unavailable',
+            nonRetryable: true,
+            message: `Agent steps are not available in this version of the engine (step "${step.name}")`,
+          });
+        case 'condition':
+          throw ApplicationFailure.nonRetryable('condition steps are evaluated by the workflow', 'internal');
+      }
+      if (step.outputSchema) {
+        const issues = validateAgainst(step.outputSchema, output, 'output');
+        if (issues.length > 0) {
+          throw ApplicationFailure.create({
+            type: 'output_schema_mismatch',
+            nonRetryable: true,
+            message: `Output of step "${step.name}" does not match its outputSchema: ${issues
+              .slice(0, 5)
+              .map((i) => `${i.path} ${i.message}`)
+              .join('; ')}`,
+            details: [issues],
+          });
+        }
+      }
+      return output;
+    },
+  };
+}

@@ -1,0 +1,9 @@
+import type { ExecuteStepArgs, PersistBatch } from '../src/shared/run-types';
+
+/** The activities the run workflow calls (workflows import this file for types only). */
+export interface RunActivities {
+  /** Applies a batch of run/step writes in one org-scoped transaction. Idempotent. */
+  persistRun(batch: PersistBatch): Promise<void>;
+  /** Executes one step (webhook, computer, agent) and returns its output, validated against outputSchema. */
+  executeStep(args: ExecuteStepArgs): Promise<unknown>;
+}

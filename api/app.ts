@@ -1,0 +1,52 @@
+import express, { type Express } from 'express';
+import type { Principal, ServiceDeps } from '../src/services/deps';
+import { authenticate } from './middleware/auth';
+import { errorHandler, notFoundHandler } from './middleware/errors';
+import { rateLimit, type RateLimitOptions } from './middleware/rate-limit';
+import { requestId } from './middleware/request-id';
+import { buildOpenApi } from './openapi';
+import { RouteRegistry } from './route';
+import { registerHealthRoutes } from './routes/health';
+import { registerRunRoutes } from './routes/runs';
+import { registerRunnerRoutes } from './routes/runners';
+import { registerStepRoutes } from './routes/steps';
+
+export interface AppDeps {
+  services: ServiceDeps;
+  resolveApiKey: (key: string) => Promise<Principal | null>;
+  rateLimit?: RateLimitOptions;
+  bodyLimit?: string;
+  version?: string;
+  /** Extra route modules (other capabilities register themselves here). */
+  extraRoutes?: ((reg: RouteRegistry, deps: ServiceDeps) => void)[];
+}
+
+/** Builds the Express app without listening (src/bin/api.ts listens; tests use supertest). */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.set('etag', false);
+  app.use(requestId);
+  app.use(express.json({ limit: deps.bodyLimit ?? '5mb', type: ['application/json', 'application/*+json'] }));
+  app.use(authenticate(deps.resolveApiKey));
+  app.use(rateLimit(deps.rateLimit ?? { ratePerSec: 200, burst: 1000 }));
+
+  const router = express.Router();
+  const reg = new RouteRegistry(router);
+  registerHealthRoutes(reg, deps.services);
+  registerRunnerRoutes(reg, deps.services);
+  registerStepRoutes(reg, deps.services);
+  registerRunRoutes(reg, deps.services);
+  for (const extra of deps.extraRoutes ?? []) extra(reg, deps.services);
+
+  const openapi = buildOpenApi(reg, { version: deps.version ?? '0.1.0' });
+  router.get('/api/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
+
+  app.use(router);
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.services.log));
+  return app;
+}

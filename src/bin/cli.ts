@@ -1,0 +1,36 @@
+import { createDb } from '../db/client';
+import { createApiKey } from '../services/api-keys';
+import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
+
+const USAGE = `usage: npm run cli -- <command>
+
+commands:
+  api-keys create --org <name> [--name <label>]   create an API key (printed once; only its hash is stored)
+`;
+
+function flag(args: string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const [group, action] = args;
+  if (group === 'api-keys' && action === 'create') {
+    const org = flag(args, 'org');
+    if (!org) die('api-keys create needs --org <name>');
+    const env = loadEnvOrDie();
+    const url = requireDatabaseUrl(env);
+    await checkDatabase(url);
+    const db = createDb(url, { poolSize: 1 });
+    const { key, orgId } = await createApiKey(db, org, flag(args, 'name') ?? 'cli');
+    await db.$disconnect();
+    process.stdout.write(`${key}\n`);
+    process.stderr.write(`Created an API key for org "${org}" (${orgId}). Store it now: it is not shown again.\n`);
+    return;
+  }
+  process.stderr.write(USAGE);
+  process.exit(group ? 1 : 0);
+}
+
+main().catch((e: unknown) => die((e as Error).message));

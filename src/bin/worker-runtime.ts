@@ -1,0 +1,78 @@
+import path from 'node:path';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import type { PrismaClient } from '../db/client';
+import type { TemporalSettings } from '../temporal/connection';
+
+export interface RunWorkerOptions {
+  db: PrismaClient;
+  temporal: TemporalSettings;
+  egressAllowlist: string[];
+  connection?: NativeConnection;
+  /** Pre-built workflow bundle (tests and benches bundle once); default: bundle from workflows/. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  tuning?: Partial<
+    Pick<
+      WorkerOptions,
+      | 'maxConcurrentWorkflowTaskExecutions'
+      | 'maxConcurrentActivityTaskExecutions'
+      | 'maxConcurrentLocalActivityExecutions'
+      | 'maxCachedWorkflows'
+    >
+  >;
+  webhookTimeoutMs?: number;
+}
+
+export const WORKFLOWS_PATH = path.join(__dirname, '..', '..', 'workflows', 'index.ts');
+
+/** The worker that runs runs: workflows from workflows/, activities from createActivities(deps). */
+export async function createRunWorker(opts: RunWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+  const connection =
+    opts.connection ??
+    (await NativeConnection.connect({
+      address: opts.temporal.address,
+      tls: opts.temporal.tls,
+      apiKey: opts.temporal.apiKey,
+    }));
+  const worker = await Worker.create({
+    connection,
+    namespace: opts.temporal.namespace,
+    taskQueue: opts.temporal.taskQueue,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: createActivities({
+      db: opts.db,
+      egressAllowlist: opts.egressAllowlist,
+      webhookTimeoutMs: opts.webhookTimeoutMs,
+    }),
+    maxConcurrentWorkflowTaskExecutions: 100,
+    maxConcurrentLocalActivityExecutions: 200,
+    maxConcurrentActivityTaskExecutions: 200,
+    maxCachedWorkflows: 1000,
+    // Heartbeats carry cancellation to a running webhook: flush them at least every second so a
+    // cancel aborts the HTTP request within ~1 s instead of 80% of the heartbeat timeout.
+    maxHeartbeatThrottleInterval: '1s',
+    defaultHeartbeatThrottleInterval: '1s',
+    ...opts.tuning,
+  });
+  return { worker, connection };
+}
+
+/**
+ * Routes the Temporal SDK's own logs (worker state, activity failures) through our logger at `level`
+ * and above. Must run before the first NativeConnection or Worker is created; later calls are no-ops.
+ */
+export function installTemporalRuntime(log: { warn(o: object, m: string): void; error(o: object, m: string): void; info(o: object, m: string): void }, level: 'INFO' | 'WARN' | 'ERROR' = 'WARN'): void {
+  try {
+    Runtime.install({
+      logger: new DefaultLogger(level, (entry) => {
+        const meta = { ...(entry.meta ?? {}), sdk: true };
+        if (entry.level === 'ERROR') log.error(meta, entry.message);
+        else if (entry.level === 'WARN') log.warn(meta, entry.message);
+        else log.info(meta, entry.message);
+      }),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level === 'ERROR' ? 'ERROR' : 'WARN' }), forward: {} } },
+    });
+  } catch {
+    // already installed
+  }
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+const API_KEY_RE = /^fj_live_[A-Za-z0-9_-]{24,}$/;
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+/** Every environment variable the processes read, parsed once in each `main`. */
+export const envSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+      message: 'must be a postgres:// or postgresql:// URL',
+    }),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('flapjack-runs'),
+  TEMPORAL_API_KEY: z.string().optional(),
+  TEMPORAL_TLS: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((v) => v === 'true'),
+  TEMPORAL_TLS_CERT_PATH: z.string().optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+  TEMPORAL_TLS_CA_PATH: z.string().optional(),
+  TEMPORAL_UI_URL: z.string().optional(),
+  FLAPJACK_BOOTSTRAP_API_KEY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || API_KEY_RE.test(v), {
+      message: 'must be fj_live_ followed by at least 24 characters of [A-Za-z0-9_-]',
+    }),
+  FLAPJACK_EGRESS_ALLOWLIST: csv,
+  FLAPJACK_SECRET_KEY: z.string().optional(),
+  FLAPJACK_PUBLIC_URL: z.string().url().optional(),
+  FLAPJACK_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: z.string().url().optional(),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: z.string().url().optional(),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment; throws a ConfigError whose message names every bad variable on one line. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const cleaned: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(source)) cleaned[k] = v === '' ? undefined : v;
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const parts = parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`);
+    throw new ConfigError(`Invalid environment: ${parts.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+export { API_KEY_RE };

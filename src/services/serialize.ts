@@ -1,0 +1,102 @@
+import type { Runner, RunnerRun, RunnerRunStep, RunnerStep, RunnerTrigger } from '../generated/prisma/client';
+
+const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
+const num = (d: { toNumber(): number } | null | undefined): number | null => (d == null ? null : d.toNumber());
+
+/** Header values are secrets in practice (tokens); responses show only the last four characters. */
+export function maskHeaders(h: unknown): Record<string, string> | null {
+  if (!h || typeof h !== 'object') return null;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h as Record<string, string>)) {
+    out[k] = v.length <= 4 ? '****' : `****${v.slice(-4)}`;
+  }
+  return out;
+}
+
+export function serializeStep(s: RunnerStep) {
+  return {
+    id: s.id,
+    runnerId: s.runnerId,
+    name: s.name,
+    kind: s.kind,
+    orderIndex: s.orderIndex,
+    agentId: s.agentId,
+    preambleOverride: s.preambleOverride,
+    modelOverride: s.modelOverride,
+    outputSchema: s.outputSchema as Record<string, unknown> | null,
+    inputMapping: s.inputMapping as Record<string, string> | null,
+    webhookUrl: s.webhookUrl,
+    webhookHeaders: maskHeaders(s.webhookHeaders),
+    conditionExpr: s.conditionExpr,
+    computer: s.computer,
+    createdAt: s.createdAt.toISOString(),
+    updatedAt: s.updatedAt.toISOString(),
+  };
+}
+
+export function serializeTrigger(t: RunnerTrigger) {
+  return {
+    id: t.id,
+    runnerId: t.runnerId,
+    kind: t.kind,
+    enabled: t.enabled,
+    ...(t.config as Record<string, unknown>),
+    tokenPrefix: t.tokenPrefix ?? undefined,
+    lastFiredAt: iso(t.lastFiredAt),
+    createdAt: t.createdAt.toISOString(),
+    updatedAt: t.updatedAt.toISOString(),
+  };
+}
+
+export function serializeRunner(r: Runner, extra?: { steps?: RunnerStep[]; triggers?: RunnerTrigger[] }) {
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    inputSchema: r.inputSchema as Record<string, unknown> | null,
+    learnedInstructions: r.learnedInstructions,
+    defaultModel: r.defaultModel,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+    ...(extra?.steps ? { steps: extra.steps.map(serializeStep) } : {}),
+    ...(extra?.triggers ? { triggers: extra.triggers.map(serializeTrigger) } : {}),
+  };
+}
+
+export function serializeRunStep(s: RunnerRunStep) {
+  return {
+    stepId: s.stepId,
+    name: s.name,
+    kind: s.kind,
+    status: s.status,
+    input: s.input ?? null,
+    output: s.output ?? null,
+    error: s.error ?? null,
+    costUsd: num(s.costUsd) ?? 0,
+    startedAt: iso(s.startedAt),
+    completedAt: iso(s.completedAt),
+  };
+}
+
+export function serializeRun(r: RunnerRun, steps: RunnerRunStep[] = []) {
+  return {
+    id: r.id,
+    runnerId: r.runnerId,
+    status: r.status,
+    input: r.input ?? null,
+    output: r.output ?? null,
+    context: r.context ?? { input: r.input ?? null, steps: {} },
+    currentStep: r.currentStep,
+    error: r.error ?? null,
+    costUsd: num(r.costUsd) ?? 0,
+    budgetUsd: num(r.budgetUsd),
+    budgetOnExceed: r.budgetOnExceed,
+    budgetPausedAt: iso(r.budgetPausedAt),
+    idempotencyKey: r.idempotencyKey,
+    triggerKind: r.triggerKind,
+    createdAt: r.createdAt.toISOString(),
+    startedAt: iso(r.startedAt),
+    completedAt: iso(r.completedAt),
+    steps: [...steps].sort((a, b) => a.orderIndex - b.orderIndex).map(serializeRunStep),
+  };
+}

@@ -1,0 +1,84 @@
+import { withOrg, type Tx } from '../db/scoped';
+import { AppError, type FieldIssue } from '../errors/app-error';
+import { stepKindIssues, type StepCreate, type StepUpdate } from '../shared/schemas';
+import type { ServiceDeps } from './deps';
+import { checkJsonSchema } from './json-schema';
+import { jsonOrNull, requireRunner } from './runners';
+import { serializeStep } from './serialize';
+
+async function checkStep(tx: Tx, runnerId: string, merged: StepCreate, stepId: string | null): Promise<void> {
+  const issues: FieldIssue[] = stepKindIssues(merged);
+  if (merged.outputSchema != null) {
+    const problem = checkJsonSchema(merged.outputSchema);
+    if (problem) issues.push({ path: 'outputSchema', message: problem });
+  }
+  const clash = await tx.runnerStep.findFirst({
+    where: { runnerId, name: merged.name, ...(stepId ? { id: { not: stepId } } : {}) },
+    select: { id: true },
+  });
+  if (clash) issues.push({ path: 'name', message: `a step named "${merged.name}" already exists in this runner` });
+  if (merged.agentId) {
+    const agent = await tx.agent.findFirst({ where: { id: merged.agentId }, select: { id: true } });
+    if (!agent) issues.push({ path: 'agentId', message: 'no agent with this id exists in your org' });
+  }
+  if (issues.length) throw AppError.validation(issues);
+}
+
+function stepData(body: StepUpdate) {
+  const data: Record<string, unknown> = {};
+  const plain = ['name', 'kind', 'orderIndex', 'agentId', 'preambleOverride', 'modelOverride', 'webhookUrl', 'conditionExpr'] as const;
+  for (const k of plain) if (body[k] !== undefined) data[k] = body[k];
+  const json = ['outputSchema', 'inputMapping', 'webhookHeaders', 'computer'] as const;
+  for (const k of json) if (body[k] !== undefined) data[k] = jsonOrNull(body[k]);
+  return data;
+}
+
+export async function addStep(deps: ServiceDeps, orgId: string, runnerId: string, body: StepCreate) {
+  return withOrg(deps.db, orgId, async (tx) => {
+    await requireRunner(tx, runnerId);
+    await checkStep(tx, runnerId, body, null);
+    const s = await tx.runnerStep.create({
+      data: { ...(stepData(body) as object), runnerId, orgId, name: body.name, kind: body.kind, orderIndex: body.orderIndex },
+    });
+    await tx.runner.update({ where: { id: runnerId }, data: { updatedAt: new Date() } });
+    return serializeStep(s);
+  });
+}
+
+export async function listSteps(deps: ServiceDeps, orgId: string, runnerId: string) {
+  return withOrg(deps.db, orgId, async (tx) => {
+    await requireRunner(tx, runnerId);
+    const rows = await tx.runnerStep.findMany({ where: { runnerId }, orderBy: [{ orderIndex: 'asc' }, { createdAt: 'asc' }] });
+    return { data: rows.map(serializeStep), nextCursor: null };
+  });
+}
+
+export async function updateStep(deps: ServiceDeps, orgId: string, runnerId: string, stepId: string, body: StepUpdate) {
+  return withOrg(deps.db, orgId, async (tx) => {
+    await requireRunner(tx, runnerId);
+    const existing = await tx.runnerStep.findFirst({ where: { id: stepId, runnerId } });
+    if (!existing) throw AppError.notFound('Step');
+    const merged = {
+      name: body.name ?? existing.name,
+      kind: body.kind ?? existing.kind,
+      orderIndex: body.orderIndex ?? existing.orderIndex,
+      agentId: body.agentId !== undefined ? body.agentId : existing.agentId,
+      outputSchema: body.outputSchema !== undefined ? body.outputSchema : existing.outputSchema,
+      webhookUrl: body.webhookUrl !== undefined ? body.webhookUrl : existing.webhookUrl,
+      conditionExpr: body.conditionExpr !== undefined ? body.conditionExpr : existing.conditionExpr,
+      computer: body.computer !== undefined ? body.computer : existing.computer,
+    } as StepCreate;
+    await checkStep(tx, runnerId, merged, stepId);
+    const s = await tx.runnerStep.update({ where: { id: stepId }, data: stepData(body) });
+    await tx.runner.update({ where: { id: runnerId }, data: { updatedAt: new Date() } });
+    return serializeStep(s);
+  });
+}
+
+export async function removeStep(deps: ServiceDeps, orgId: string, runnerId: string, stepId: string): Promise<void> {
+  await withOrg(deps.db, orgId, async (tx) => {
+    await requireRunner(tx, runnerId);
+    const { count } = await tx.runnerStep.deleteMany({ where: { id: stepId, runnerId } });
+    if (count === 0) throw AppError.notFound('Step');
+  });
+}

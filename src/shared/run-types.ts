@@ -1,0 +1,107 @@
+import type { ComputerConfig } from './schemas';
+import type { RunStatus, StepKind, StepStatus } from './status';
+
+/** A step as it was when the run was created. Webhook header values are not carried (see `hasWebhookHeaders`). */
+export interface StepSnapshot {
+  id: string;
+  name: string;
+  kind: StepKind;
+  orderIndex: number;
+  agentId: string | null;
+  preambleOverride: string | null;
+  modelOverride: string | null;
+  outputSchema: Record<string, unknown> | null;
+  inputMapping: Record<string, string> | null;
+  webhookUrl: string | null;
+  /** True when the step has custom headers; the activity reads them from the run's stored snapshot. */
+  hasWebhookHeaders: boolean;
+  conditionExpr: string | null;
+  computer: ComputerConfig | null;
+}
+
+export interface BudgetSnapshot {
+  budgetUsd: number | null;
+  onExceed: 'pause' | 'fail';
+  warningThreshold1: number;
+  warningThreshold2: number;
+}
+
+/** The runner definition frozen into a run at creation: later edits of the runner never reach it. */
+export interface RunnerSnapshot {
+  runner: {
+    id: string;
+    name: string;
+    learnedInstructions: string | null;
+    defaultModel: string | null;
+  };
+  steps: StepSnapshot[];
+  connections: {
+    mcpServerIds: string[];
+    integrationIds: string[];
+    toolIds: string[];
+    skillIds: string[];
+    webConfig: { enabled: boolean; searchEnabled: boolean; researchEnabled: boolean } | null;
+    planConfig: { enabled: boolean } | null;
+  };
+  budget: BudgetSnapshot | null;
+}
+
+export interface RunWorkflowInput {
+  runId: string;
+  orgId: string;
+  runnerId: string;
+  input: unknown;
+  snapshot: RunnerSnapshot;
+}
+
+export interface RunContext {
+  input: unknown;
+  steps: Record<string, { output: unknown; status: StepStatus }>;
+}
+
+export interface StepError {
+  code: string;
+  message: string;
+  step?: string;
+}
+
+/** One write the workflow asks the persistence activity to make; a batch is applied in one transaction. */
+export type PersistOp =
+  | { op: 'runStarted' }
+  | { op: 'stepStarted'; index: number; input: unknown }
+  | {
+      op: 'stepFinished';
+      index: number;
+      status: Extract<StepStatus, 'completed' | 'failed'>;
+      input: unknown;
+      output?: unknown;
+      error?: StepError;
+    }
+  | { op: 'stepsSkipped'; fromIndex: number }
+  | {
+      op: 'runFinished';
+      status: Extract<RunStatus, 'completed' | 'failed' | 'cancelled'>;
+      output: unknown;
+      error: StepError | null;
+    };
+
+export interface PersistBatch {
+  runId: string;
+  orgId: string;
+  ops: PersistOp[];
+  context: RunContext;
+  currentStep: number | null;
+}
+
+export interface ExecuteStepArgs {
+  runId: string;
+  orgId: string;
+  step: StepSnapshot;
+  input: unknown;
+}
+
+export interface RunWorkflowResult {
+  status: RunStatus;
+  output: unknown;
+  error: StepError | null;
+}

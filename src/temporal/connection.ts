@@ -1,0 +1,50 @@
+import { readFile } from 'node:fs/promises';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
+import type { Env } from '../config/env';
+
+export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+
+export interface TemporalSettings {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  tls?: ConnectionOptions['tls'];
+  apiKey?: string;
+}
+
+/** Turns the env into connection settings (TLS from files, API key for Temporal Cloud). */
+export async function temporalSettingsFromEnv(env: Env): Promise<TemporalSettings> {
+  let tls: ConnectionOptions['tls'] = undefined;
+  if (env.TEMPORAL_TLS_CERT_PATH && env.TEMPORAL_TLS_KEY_PATH) {
+    tls = {
+      clientCertPair: {
+        crt: await readFile(env.TEMPORAL_TLS_CERT_PATH),
+        key: await readFile(env.TEMPORAL_TLS_KEY_PATH),
+      },
+      serverRootCACertificate: env.TEMPORAL_TLS_CA_PATH ? await readFile(env.TEMPORAL_TLS_CA_PATH) : undefined,
+    };
+  } else if (env.TEMPORAL_TLS || env.TEMPORAL_API_KEY) {
+    tls = true;
+  }
+  return {
+    address: env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    tls,
+    apiKey: env.TEMPORAL_API_KEY,
+  };
+}
+
+/** Connects a Temporal client; fails within `timeoutMs` when the server does not answer. */
+export async function connectTemporalClient(
+  s: TemporalSettings,
+  timeoutMs = 5_000,
+): Promise<{ connection: Connection; client: Client }> {
+  const connection = await Connection.connect({
+    address: s.address,
+    tls: s.tls,
+    apiKey: s.apiKey,
+    connectTimeout: timeoutMs,
+  });
+  return { connection, client: new Client({ connection, namespace: s.namespace }) };
+}

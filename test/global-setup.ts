@@ -1,0 +1,76 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { createDb } from '../src/db/client';
+import { applyMigrations, ensureDatabase } from '../src/db/migrate';
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
+import { resolveTemporalBinary } from '../src/dev/temporal-binary';
+import { REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
+import { createRunWorker, installTemporalRuntime } from '../src/bin/worker-runtime';
+import { createLogger } from '../src/config/logger';
+
+/**
+ * The real stack every integration test talks to: a Temporal dev server (in memory, free port), a
+ * PostgreSQL (TEST_DATABASE_URL when given, else an embedded one under .data/), a fresh migrated
+ * database, and one run worker on the test task queue. Nothing is mocked; a missing piece fails.
+ */
+export interface TestEnv {
+  databaseUrl: string;
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    testEnv: TestEnv;
+  }
+}
+
+export default async function setup(project: TestProject) {
+  const log = (m: string) => process.stderr.write(`[test-stack] ${m}\n`);
+  const started = Date.now();
+  const [binary, pgBase] = await Promise.all([
+    resolveTemporalBinary({ log }),
+    (async () => {
+      if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL, stop: async (): Promise<void> => undefined };
+      const dataDir = path.join(REPO_ROOT, '.data', 'test-postgres');
+      await mkdir(path.dirname(dataDir), { recursive: true });
+      return startEmbeddedPostgres({ dataDir, port: 0, log });
+    })(),
+  ]);
+  const temporal = await startTemporalDevServer({ binary, uiPort: false, port: 0, log });
+
+  const dbUrl = new URL(pgBase.url);
+  dbUrl.pathname = `/flapjack_test_${Date.now()}_${process.pid}`;
+  const databaseUrl = dbUrl.toString();
+  await ensureDatabase(databaseUrl);
+  await applyMigrations(databaseUrl);
+
+  const testEnv: TestEnv = {
+    databaseUrl,
+    temporalAddress: temporal.address,
+    namespace: temporal.namespace,
+    taskQueue: 'flapjack-test',
+  };
+  installTemporalRuntime(createLogger(process.env.TEST_LOG_LEVEL ?? 'error', 'test-worker'), 'ERROR');
+  const db = createDb(databaseUrl, { poolSize: 20 });
+  const { worker, connection } = await createRunWorker({
+    db,
+    temporal: { address: temporal.address, namespace: temporal.namespace, taskQueue: testEnv.taskQueue },
+    egressAllowlist: ['127.0.0.1'],
+    webhookTimeoutMs: 10_000,
+  });
+  const running = worker.run();
+  log(`ready in ${Date.now() - started} ms: temporal ${temporal.address}, database ${dbUrl.pathname.slice(1)}`);
+  project.provide('testEnv', testEnv);
+
+  return async () => {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    await connection.close().catch(() => undefined);
+    await db.$disconnect();
+    await temporal.stop();
+    await pgBase.stop();
+  };
+}

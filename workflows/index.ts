@@ -1,0 +1,2 @@
+// Every workflow the worker runs (its `workflowsPath`). Pure orchestration: no I/O, no Node built-ins.
+export { runRunnerWorkflow } from './run-runner';

@@ -1,0 +1,179 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+  type ActivityOptions,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
+import type { RunActivities } from '../activities/types';
+import { isFailureType } from '../src/shared/failure-types';
+import { firstMatch, isTruthyConditionValue, resolveInput } from '../src/shared/jsonpath';
+import type {
+  ExecuteStepArgs,
+  PersistOp,
+  RunContext,
+  RunWorkflowInput,
+  RunWorkflowResult,
+  StepError,
+  StepSnapshot,
+} from '../src/shared/run-types';
+import type { RunStatus } from '../src/shared/status';
+import { progressQuery, RunStatusKey } from '../src/shared/workflow-defs';
+
+/** Database writes: short, idempotent, retried hard (a DB blip must not fail a run). */
+const persistOptions: LocalActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 30 },
+};
+/** Webhook and agent steps: regular activities with heartbeats, so cancellation reaches them. */
+const remoteStepOptions: ActivityOptions = {
+  startToCloseTimeout: '5m',
+  heartbeatTimeout: '15s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
+};
+/** Computer steps: bounded by the sandbox's own limits (≤ 60 s), run as local activities. */
+const localStepOptions: LocalActivityOptions = {
+  startToCloseTimeout: '90s',
+  retry: { initialInterval: '500ms', maximumAttempts: 3 },
+};
+
+const persist = proxyLocalActivities<RunActivities>(persistOptions);
+const remote = proxyActivities<RunActivities>(remoteStepOptions);
+const local = proxyLocalActivities<RunActivities>(localStepOptions);
+
+/**
+ * One run of a runner: walks the snapshotted steps in order, resolving each step's input from the run
+ * context with JSONPath, executing it (webhook/agent as activities, computer as a local activity,
+ * condition inline), and merging its output into the context. Database writes are batched into one
+ * local activity before each executing step and at the end.
+ */
+export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWorkflowResult> {
+  const { runId, orgId, snapshot } = args;
+  const steps = snapshot.steps;
+  const context: RunContext = { input: args.input ?? null, steps: {} };
+  let status: RunStatus = 'running';
+  let currentStep: number | null = null;
+  let lastOutput: unknown = null;
+  let inFlight: { index: number; input: unknown } | null = null;
+  const pending: PersistOp[] = [{ op: 'runStarted' }];
+
+  setHandler(progressQuery, () => ({ status, currentStep, context }));
+
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    const ops = pending.splice(0, pending.length);
+    await persist.persistRun({ runId, orgId, ops, context, currentStep });
+  };
+
+  const skipFrom = (from: number): void => {
+    for (let j = from; j < steps.length; j++) {
+      const s = steps[j];
+      if (s) context.steps[s.name] = { output: null, status: 'skipped' };
+    }
+    if (from < steps.length) pending.push({ op: 'stepsSkipped', fromIndex: from });
+  };
+
+  const finish = async (final: 'completed' | 'failed' | 'cancelled', error: StepError | null) => {
+    status = final;
+    const output = final === 'completed' ? lastOutput : null;
+    pending.push({ op: 'runFinished', status: final, output, error });
+    await flush();
+    upsertSearchAttributes([{ key: RunStatusKey, value: final }]);
+    return { status: final, output, error };
+  };
+
+  try {
+    for (let i = 0; i < steps.length; i++) {
+      const step = steps[i] as StepSnapshot;
+      currentStep = i;
+      let input: unknown;
+      try {
+        input = resolveInput(step.inputMapping, context);
+      } catch (e) {
+        const error = { code: 'input_mapping_error', message: (e as Error).message, step: step.name };
+        context.steps[step.name] = { output: null, status: 'failed' };
+        pending.push({ op: 'stepFinished', index: i, status: 'failed', input: null, error });
+        skipFrom(i + 1);
+        return await finish('failed', error);
+      }
+
+      if (step.kind === 'condition') {
+        const value = firstMatch(step.conditionExpr ?? '$', context);
+        const passed = isTruthyConditionValue(value);
+        const output = { value: value === undefined ? null : value, passed };
+        context.steps[step.name] = { output, status: 'completed' };
+        lastOutput = output;
+        pending.push({ op: 'stepFinished', index: i, status: 'completed', input: { conditionExpr: step.conditionExpr }, output });
+        if (!passed) {
+          skipFrom(i + 1);
+          break;
+        }
+        continue;
+      }
+
+      pending.push({ op: 'stepStarted', index: i, input });
+      inFlight = { index: i, input };
+      await flush();
+      const callArgs: ExecuteStepArgs = { runId, orgId, step, input };
+      const summary = `${step.name} (${step.kind})`;
+      let output: unknown;
+      try {
+        output =
+          step.kind === 'computer'
+            ? await local.executeStep.executeWithOptions({ ...localStepOptions, summary }, [callArgs])
+            : await remote.executeStep.executeWithOptions({ ...remoteStepOptions, summary }, [callArgs]);
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const error = toStepError(err, step);
+        inFlight = null;
+        context.steps[step.name] = { output: null, status: 'failed' };
+        pending.push({ op: 'stepFinished', index: i, status: 'failed', input, error });
+        skipFrom(i + 1);
+        return await finish('failed', error);
+      }
+      inFlight = null;
+      context.steps[step.name] = { output, status: 'completed' };
+      lastOutput = output;
+      pending.push({ op: 'stepFinished', index: i, status: 'completed', input, output });
+    }
+    return await finish('completed', null);
+  } catch (err) {
+    if (!isCancellation(err)) throw err;
+    await CancellationScope.nonCancellable(async () => {
+      const error = { code: 'cancelled', message: 'The run was cancelled', step: undefined as string | undefined };
+      let from = currentStep ?? 0;
+      if (inFlight) {
+        const s = steps[inFlight.index];
+        error.step = s?.name;
+        if (s) context.steps[s.name] = { output: null, status: 'failed' };
+        pending.push({ op: 'stepFinished', index: inFlight.index, status: 'failed', input: inFlight.input, error });
+        from = inFlight.index + 1;
+      }
+      skipFrom(from);
+      await finish('cancelled', error.step ? error : { code: 'cancelled', message: 'The run was cancelled' });
+    });
+    throw err;
+  }
+}
+
+function toStepError(err: unknown, step: StepSnapshot): StepError {
+  let cause: unknown = err;
+  if (err instanceof ActivityFailure && err.cause) cause = err.cause;
+  if (cause instanceof ApplicationFailure) {
+    return { code: isFailureType(cause.type) ? cause.type : 'step_failed', message: cause.message, step: step.name };
+  }
+  if (cause instanceof TimeoutFailure) {
+    return {
+      code: step.kind === 'webhook' ? 'webhook_timeout' : 'step_failed',
+      message: `Step "${step.name}" timed out (${cause.timeoutType})`,
+      step: step.name,
+    };
+  }
+  return { code: 'step_failed', message: (cause as Error)?.message ?? 'step failed', step: step.name };
+}

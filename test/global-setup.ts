@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { createDb } from '../src/db/client';
@@ -34,9 +34,19 @@ export default async function setup(project: TestProject) {
     resolveTemporalBinary({ log }),
     (async () => {
       if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL, stop: async (): Promise<void> => undefined };
-      const dataDir = path.join(REPO_ROOT, '.data', 'test-postgres');
-      await mkdir(path.dirname(dataDir), { recursive: true });
-      return startEmbeddedPostgres({ dataDir, port: 0, log });
+      // One throwaway cluster per test run, so concurrent runs never share a data directory.
+      const root = path.join(REPO_ROOT, '.data', 'test-postgres');
+      await mkdir(root, { recursive: true });
+      await removeStaleClusters(root);
+      const dataDir = path.join(root, String(process.pid));
+      const pg = await startEmbeddedPostgres({ dataDir, port: 0, log });
+      return {
+        url: pg.url,
+        stop: async (): Promise<void> => {
+          await pg.stop();
+          await rm(dataDir, { recursive: true, force: true });
+        },
+      };
     })(),
   ]);
   const temporal = await startTemporalDevServer({ binary, uiPort: false, port: 0, log });
@@ -73,4 +83,19 @@ export default async function setup(project: TestProject) {
     await temporal.stop();
     await pgBase.stop();
   };
+}
+
+/** Deletes clusters left by test runs that died (their pid is gone). */
+async function removeStaleClusters(root: string): Promise<void> {
+  for (const name of await readdir(root)) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid)) continue;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch {
+      alive = false;
+    }
+    if (!alive) await rm(path.join(root, name), { recursive: true, force: true });
+  }
 }

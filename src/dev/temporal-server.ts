@@ -139,7 +139,8 @@ export class PortInUseError extends Error {
   constructor(
     readonly host: string,
     readonly port: number,
-    what: string,
+    /** What wanted the port, e.g. "Temporal frontend". */
+    readonly what: string,
     hint: string,
   ) {
     super(`${what} port ${port} on ${host} is already in use${hint ? ` (${hint})` : ''}`);

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../config/logger';
 import type { PrismaClient } from '../db/client';
+import type { SecretBox } from './secrets';
 
 /** What every use case needs; built once in each entry point and passed down. */
 export interface ServiceDeps {
@@ -15,6 +16,13 @@ export interface ServiceDeps {
   log: Logger;
   /** Public base URL of the API (for webhook trigger URLs, button pages). */
   publicUrl?: string;
+  /**
+   * Fault injection for tests of crash safety: `afterRunRecorded` runs between recording a run and
+   * starting its workflow; throwing there behaves like the process dying at that point.
+   */
+  faults?: { afterRunRecorded?: (runId: string) => void };
+  /** Encrypts secrets at rest (MCP env/headers, integration URLs, tool headers); from FLAPJACK_SECRET_KEY. */
+  secrets?: SecretBox;
 }
 
 /** An authenticated caller: everything it does is scoped to `orgId`. */

@@ -105,7 +105,7 @@ function workflowInput(run: Pick<RunnerRun, 'id' | 'orgId' | 'runnerId' | 'input
 export async function startRunWorkflow(
   deps: ServiceDeps,
   run: Pick<RunnerRun, 'id' | 'orgId' | 'runnerId' | 'input' | 'snapshot' | 'triggerKind'>,
-  timeoutMs = 10_000,
+  timeoutMs = 5_000,
 ): Promise<void> {
   const args = workflowInput(run);
   const client = deps.temporal.client;
@@ -212,6 +212,7 @@ export async function createRun(
     throw e;
   }
 
+  deps.faults?.afterRunRecorded?.(runId);
   try {
     await startRunWorkflow(deps, row);
   } catch (e) {

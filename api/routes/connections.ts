@@ -1,0 +1,263 @@
+import { z } from 'zod';
+import type { ServiceDeps } from '../../src/services/deps';
+import {
+  attachResource,
+  attachmentKind,
+  detachResource,
+  getBudgetConfig,
+  getPlanConfig,
+  getWebConfig,
+  listAttachments,
+  putBudgetConfig,
+  putPlanConfig,
+  putWebConfig,
+  type AttachmentKind,
+} from '../../src/services/connections';
+import {
+  attachIntegrationSchema,
+  attachMcpSchema,
+  attachmentResponseSchema,
+  attachSkillSchema,
+  attachToolSchema,
+  budgetConfigResponseSchema,
+  budgetConfigSchema,
+  integrationResponseSchema,
+  mcpServerResponseSchema,
+  planConfigResponseSchema,
+  planConfigSchema,
+  skillResponseSchema,
+  toolResponseSchema,
+  webConfigResponseSchema,
+  webConfigSchema,
+} from '../../src/shared/connection-schemas';
+import { errorResponseSchema, listQuerySchema, listResponseSchema } from '../../src/shared/schemas';
+import type { HandlerContext, HandlerResult, RouteRegistry } from '../route';
+import { requireUuid } from './params';
+
+const noContent = { description: 'Done', schema: z.undefined().optional() };
+const notFound = (what: string) => ({ description: `No such ${what} in your org`, schema: errorResponseSchema });
+
+/**
+ * CRUD routes of an org-level resource (`/api/<plural>`): create, list, get, patch, delete, all documented
+ * from the same zod schemas that validate them.
+ */
+export function registerCrudRoutes<C extends z.ZodType, U extends z.ZodType>(
+  reg: RouteRegistry,
+  o: {
+    path: string;
+    tag: string;
+    /** "Agent", "MCP server", ... */
+    label: string;
+    createSchema: C;
+    updateSchema: U;
+    responseSchema: z.ZodType;
+    create: (orgId: string, body: z.infer<C>) => Promise<unknown>;
+    list: (orgId: string, q: { limit: number; cursor?: string }) => Promise<unknown>;
+    get: (orgId: string, id: string) => Promise<unknown>;
+    update: (orgId: string, id: string, body: z.infer<U>) => Promise<unknown>;
+    remove: (orgId: string, id: string) => Promise<void>;
+  },
+): void {
+  const lower = o.label.charAt(0).toLowerCase() + o.label.slice(1);
+  const nf = notFound(lower);
+  reg.add(
+    {
+      method: 'post',
+      path: o.path,
+      summary: `Create ${/^[aeiou]/i.test(o.label) ? 'an' : 'a'} ${lower}`,
+      tag: o.tag,
+      body: o.createSchema,
+      responses: { 201: { description: `The ${lower}`, schema: o.responseSchema }, 409: { description: 'Name taken', schema: errorResponseSchema } },
+    },
+    async ({ principal, body }: HandlerContext<z.infer<C>, undefined>): Promise<HandlerResult> => ({
+      status: 201,
+      body: await o.create(principal.orgId, body),
+    }),
+  );
+  reg.add(
+    {
+      method: 'get',
+      path: o.path,
+      summary: `List ${lower}s`,
+      tag: o.tag,
+      query: listQuerySchema,
+      responses: { 200: { description: `A page of ${lower}s`, schema: listResponseSchema(o.responseSchema) } },
+    },
+    async ({ principal, query }) => ({ status: 200, body: await o.list(principal.orgId, query) }),
+  );
+  reg.add(
+    {
+      method: 'get',
+      path: `${o.path}/:id`,
+      summary: `Get ${/^[aeiou]/i.test(o.label) ? 'an' : 'a'} ${lower}`,
+      tag: o.tag,
+      responses: { 200: { description: `The ${lower}`, schema: o.responseSchema }, 404: nf },
+    },
+    async ({ principal, params }) => ({ status: 200, body: await o.get(principal.orgId, requireUuid(params.id, o.label)) }),
+  );
+  reg.add(
+    {
+      method: 'patch',
+      path: `${o.path}/:id`,
+      summary: `Update ${/^[aeiou]/i.test(o.label) ? 'an' : 'a'} ${lower}`,
+      tag: o.tag,
+      body: o.updateSchema,
+      responses: { 200: { description: `The ${lower}`, schema: o.responseSchema }, 404: nf },
+    },
+    async ({ principal, params, body }: HandlerContext<z.infer<U>, undefined>): Promise<HandlerResult> => ({
+      status: 200,
+      body: await o.update(principal.orgId, requireUuid(params.id, o.label), body),
+    }),
+  );
+  reg.add(
+    {
+      method: 'delete',
+      path: `${o.path}/:id`,
+      summary: `Delete ${/^[aeiou]/i.test(o.label) ? 'an' : 'a'} ${lower}`,
+      tag: o.tag,
+      responses: { 204: noContent, 404: nf },
+    },
+    async ({ principal, params }) => {
+      await o.remove(principal.orgId, requireUuid(params.id, o.label));
+      return { status: 204 };
+    },
+  );
+}
+
+const ATTACH: Record<AttachmentKind, { body: z.ZodObject; resource: z.ZodType }> = {
+  mcps: { body: attachMcpSchema, resource: mcpServerResponseSchema },
+  integrations: { body: attachIntegrationSchema, resource: integrationResponseSchema },
+  tools: { body: attachToolSchema, resource: toolResponseSchema },
+  skills: { body: attachSkillSchema, resource: skillResponseSchema },
+};
+
+/** `/api/runners/:id/{mcps,integrations,tools,skills}`, `web-config`, `plan-config`, `budget`. */
+export function registerConnectionRoutes(reg: RouteRegistry, deps: ServiceDeps): void {
+  const runnerNotFound = notFound('runner');
+
+  for (const kind of Object.keys(ATTACH) as AttachmentKind[]) {
+    const { label, idField, resourceField } = attachmentKind(kind);
+    const lower = label.charAt(0).toLowerCase() + label.slice(1);
+    const attachment = attachmentResponseSchema(idField, resourceField, ATTACH[kind].resource);
+    reg.add(
+      {
+        method: 'get',
+        path: `/api/runners/:id/${kind}`,
+        summary: `List the ${lower}s attached to a runner`,
+        tag: 'connections',
+        query: listQuerySchema,
+        responses: { 200: { description: 'Attachments, most recent first', schema: listResponseSchema(attachment) }, 404: runnerNotFound },
+      },
+      async ({ principal, params, query }) => ({
+        status: 200,
+        body: await listAttachments(deps, principal.orgId, kind, requireUuid(params.id, 'Runner'), query),
+      }),
+    );
+    reg.add(
+      {
+        method: 'post',
+        path: `/api/runners/:id/${kind}`,
+        summary: `Attach ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${lower} to a runner (idempotent)`,
+        tag: 'connections',
+        body: ATTACH[kind].body,
+        responses: {
+          201: { description: 'Attached now', schema: attachment },
+          200: { description: 'Was attached already; the existing attachment', schema: attachment },
+          404: { description: `No such runner or ${lower} in your org`, schema: errorResponseSchema },
+        },
+      },
+      async ({ principal, params, body }) => {
+        const resourceId = (body as Record<string, string>)[idField] as string;
+        const r = await attachResource(deps, principal.orgId, kind, requireUuid(params.id, 'Runner'), resourceId.toLowerCase());
+        return { status: r.created ? 201 : 200, body: r.attachment };
+      },
+    );
+    reg.add(
+      {
+        method: 'delete',
+        path: `/api/runners/:id/${kind}/:resourceId`,
+        summary: `Detach ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${lower} from a runner`,
+        tag: 'connections',
+        responses: { 204: noContent, 404: { description: `No such runner, or the ${lower} is not attached`, schema: errorResponseSchema } },
+      },
+      async ({ principal, params }) => {
+        const runnerId = requireUuid(params.id, 'Runner');
+        await detachResource(deps, principal.orgId, kind, runnerId, requireUuid(params.resourceId, label));
+        return { status: 204 };
+      },
+    );
+  }
+
+  reg.add(
+    {
+      method: 'get',
+      path: '/api/runners/:id/web-config',
+      summary: "Get a runner's web tools config (defaults when never set)",
+      tag: 'connections',
+      responses: { 200: { description: 'The web config', schema: webConfigResponseSchema }, 404: runnerNotFound },
+    },
+    async ({ principal, params }) => ({ status: 200, body: await getWebConfig(deps, principal.orgId, requireUuid(params.id, 'Runner')) }),
+  );
+  reg.add(
+    {
+      method: 'put',
+      path: '/api/runners/:id/web-config',
+      summary: "Set a runner's web tools config (fields left out keep their value)",
+      tag: 'connections',
+      body: webConfigSchema,
+      responses: { 200: { description: 'The web config', schema: webConfigResponseSchema }, 404: runnerNotFound },
+    },
+    async ({ principal, params, body }) => ({
+      status: 200,
+      body: await putWebConfig(deps, principal.orgId, requireUuid(params.id, 'Runner'), body),
+    }),
+  );
+  reg.add(
+    {
+      method: 'get',
+      path: '/api/runners/:id/plan-config',
+      summary: "Get a runner's plan config (defaults when never set)",
+      tag: 'connections',
+      responses: { 200: { description: 'The plan config', schema: planConfigResponseSchema }, 404: runnerNotFound },
+    },
+    async ({ principal, params }) => ({ status: 200, body: await getPlanConfig(deps, principal.orgId, requireUuid(params.id, 'Runner')) }),
+  );
+  reg.add(
+    {
+      method: 'put',
+      path: '/api/runners/:id/plan-config',
+      summary: "Set a runner's plan config",
+      tag: 'connections',
+      body: planConfigSchema,
+      responses: { 200: { description: 'The plan config', schema: planConfigResponseSchema }, 404: runnerNotFound },
+    },
+    async ({ principal, params, body }) => ({
+      status: 200,
+      body: await putPlanConfig(deps, principal.orgId, requireUuid(params.id, 'Runner'), body),
+    }),
+  );
+  reg.add(
+    {
+      method: 'get',
+      path: '/api/runners/:id/budget',
+      summary: "Get a runner's budget config (defaults when never set: disabled, thresholds 0.80 and 0.95)",
+      tag: 'budget',
+      responses: { 200: { description: 'The budget config', schema: budgetConfigResponseSchema }, 404: runnerNotFound },
+    },
+    async ({ principal, params }) => ({ status: 200, body: await getBudgetConfig(deps, principal.orgId, requireUuid(params.id, 'Runner')) }),
+  );
+  reg.add(
+    {
+      method: 'put',
+      path: '/api/runners/:id/budget',
+      summary: "Set a runner's budget config (fields left out keep their value)",
+      tag: 'budget',
+      body: budgetConfigSchema,
+      responses: { 200: { description: 'The budget config', schema: budgetConfigResponseSchema }, 404: runnerNotFound },
+    },
+    async ({ principal, params, body }) => ({
+      status: 200,
+      body: await putBudgetConfig(deps, principal.orgId, requireUuid(params.id, 'Runner'), body),
+    }),
+  );
+}

@@ -40,7 +40,10 @@ export default tseslint.config(
       // Real bugs: a promise nobody awaits loses its rejection (and its ordering).
       '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: true }],
       '@typescript-eslint/await-thenable': 'error',
-      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false, attributes: false } }],
+      '@typescript-eslint/no-misused-promises': [
+        'error',
+        { checksVoidReturn: { arguments: false, attributes: false } },
+      ],
       // `import type` keeps type-only edges out of the runtime graph (and out of the workflow bundle).
       '@typescript-eslint/consistent-type-imports': [
         'error',
@@ -83,7 +86,8 @@ export default tseslint.config(
             { regex: '^(\\.\\./)+src/bin(/|$)', message: 'Workflows never import entry points.' },
             {
               regex: '^(\\.\\./)+src/(?!shared(/|$))',
-              message: 'Workflows may import only pure code from src/shared (src/db, src/services, the Prisma client, … do I/O).',
+              message:
+                'Workflows may import only pure code from src/shared (src/db, src/services, the Prisma client, … do I/O).',
             },
             {
               regex: '^(\\.\\./)+activities(/|$)',
@@ -123,7 +127,10 @@ export default tseslint.config(
           paths: [{ name: '@temporalio/worker', message: 'The API never runs worker code.' }],
           patterns: [
             { regex: '^(\\.\\./)+activities(/|$)', message: 'The API never imports worker code (activities).' },
-            { regex: '^(\\.\\./)+workflows(/|$)', message: 'The API never imports workflow code; use src/shared/workflow-defs.' },
+            {
+              regex: '^(\\.\\./)+workflows(/|$)',
+              message: 'The API never imports workflow code; use src/shared/workflow-defs.',
+            },
             { regex: '^(\\.\\./)+src/bin(/|$)', message: 'Only entry points compose everything.' },
           ],
         },
@@ -158,8 +165,14 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { regex: '^(\\.\\./)+bin(/|$)', message: 'Only entry points (src/bin) compose everything; nothing imports them.' },
-            { regex: '^(\\.\\./)+(activities|workflows|api)(/|$)', message: 'src/* never imports the worker or the API.' },
+            {
+              regex: '^(\\.\\./)+bin(/|$)',
+              message: 'Only entry points (src/bin) compose everything; nothing imports them.',
+            },
+            {
+              regex: '^(\\.\\./)+(activities|workflows|api)(/|$)',
+              message: 'src/* never imports the worker or the API.',
+            },
           ],
         },
       ],

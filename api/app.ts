@@ -6,10 +6,17 @@ import { rateLimit, type RateLimitOptions } from './middleware/rate-limit';
 import { requestId } from './middleware/request-id';
 import { buildOpenApi } from './openapi';
 import { RouteRegistry } from './route';
+import { registerAgentRoutes } from './routes/agents';
+import { registerConnectionRoutes } from './routes/connections';
 import { registerHealthRoutes } from './routes/health';
+import { registerIntegrationRoutes } from './routes/integrations';
+import { registerKnowledgeRoutes } from './routes/knowledge';
+import { registerMcpServerRoutes } from './routes/mcp-servers';
 import { registerRunRoutes } from './routes/runs';
 import { registerRunnerRoutes } from './routes/runners';
+import { registerSkillRoutes } from './routes/skills';
 import { registerStepRoutes } from './routes/steps';
+import { registerToolRoutes } from './routes/tools';
 
 export interface AppDeps {
   services: ServiceDeps;
@@ -38,6 +45,13 @@ export function createApp(deps: AppDeps): Express {
   registerRunnerRoutes(reg, deps.services);
   registerStepRoutes(reg, deps.services);
   registerRunRoutes(reg, deps.services);
+  registerAgentRoutes(reg, deps.services);
+  registerMcpServerRoutes(reg, deps.services);
+  registerIntegrationRoutes(reg, deps.services);
+  registerToolRoutes(reg, deps.services);
+  registerSkillRoutes(reg, deps.services);
+  registerConnectionRoutes(reg, deps.services);
+  registerKnowledgeRoutes(reg, deps.services);
   for (const extra of deps.extraRoutes ?? []) extra(reg, deps.services);
 
   const openapi = buildOpenApi(reg, { version: deps.version ?? '0.1.0' });

@@ -31,7 +31,7 @@ import {
   webConfigSchema,
 } from '../../src/shared/connection-schemas';
 import { errorResponseSchema, listQuerySchema, listResponseSchema } from '../../src/shared/schemas';
-import type { HandlerContext, HandlerResult, RouteRegistry } from '../route';
+import type { RouteRegistry } from '../route';
 import { requireUuid } from './params';
 
 const noContent = { description: 'Done', schema: z.undefined().optional() };
@@ -69,10 +69,7 @@ export function registerCrudRoutes<C extends z.ZodType, U extends z.ZodType>(
       body: o.createSchema,
       responses: { 201: { description: `The ${lower}`, schema: o.responseSchema }, 409: { description: 'Name taken', schema: errorResponseSchema } },
     },
-    async ({ principal, body }: HandlerContext<z.infer<C>, undefined>): Promise<HandlerResult> => ({
-      status: 201,
-      body: await o.create(principal.orgId, body),
-    }),
+    async ({ principal, body }) => ({ status: 201, body: await o.create(principal.orgId, body as z.infer<C>) }),
   );
   reg.add(
     {
@@ -104,9 +101,9 @@ export function registerCrudRoutes<C extends z.ZodType, U extends z.ZodType>(
       body: o.updateSchema,
       responses: { 200: { description: `The ${lower}`, schema: o.responseSchema }, 404: nf },
     },
-    async ({ principal, params, body }: HandlerContext<z.infer<U>, undefined>): Promise<HandlerResult> => ({
+    async ({ principal, params, body }) => ({
       status: 200,
-      body: await o.update(principal.orgId, requireUuid(params.id, o.label), body),
+      body: await o.update(principal.orgId, requireUuid(params.id, o.label), body as z.infer<U>),
     }),
   );
   reg.add(

@@ -110,7 +110,9 @@ async function checkRemoteTemporal(env: Env, address: string, namespace: string)
       connection.workflowService.describeNamespace({ namespace }),
     );
   } catch (e) {
-    throw new StartupError(`Temporal at ${address} answers, but namespace "${namespace}" is not usable: ${errorMessage(e)}`);
+    throw new StartupError(
+      `Temporal at ${address} answers, but namespace "${namespace}" is not usable: ${errorMessage(e)}`,
+    );
   } finally {
     await connection.close().catch(() => undefined);
   }
@@ -152,7 +154,8 @@ async function setupTemporal(env: Env): Promise<TemporalTarget> {
     };
   } catch (e) {
     if (e instanceof PortInUseError) {
-      const reuse = e.port === config.port ? `, use the server already there with TEMPORAL_ADDRESS=${e.host}:${e.port}` : '';
+      const reuse =
+        e.port === config.port ? `, use the server already there with TEMPORAL_ADDRESS=${e.host}:${e.port}` : '';
       throw new StartupError(
         `${e.what} port ${e.port} on ${e.host} is already in use (another \`npm start\`?). Stop that process${reuse}, ` +
           `or change the ports in temporal-dev.yaml`,
@@ -175,7 +178,12 @@ async function checkDatabase(url: string): Promise<void> {
   client.on('error', () => undefined);
   try {
     const attempt = client.connect().then(() => client.query('select 1'));
-    if (!(await settlesWithin(attempt.catch(() => undefined), CHECK_TIMEOUT_MS + 500))) {
+    if (
+      !(await settlesWithin(
+        attempt.catch(() => undefined),
+        CHECK_TIMEOUT_MS + 500,
+      ))
+    ) {
       throw new Error(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`);
     }
     await attempt;
@@ -199,7 +207,9 @@ async function setupDatabase(env: Env): Promise<DatabaseTarget> {
         await ensureDatabase(url);
         say(`created database ${new URL(url).pathname.slice(1)}`);
       } catch (e2) {
-        throw new StartupError(`PostgreSQL at ${maskUrl(url)}: the database does not exist and cannot be created: ${errorMessage(e2)}`);
+        throw new StartupError(
+          `PostgreSQL at ${maskUrl(url)}: the database does not exist and cannot be created: ${errorMessage(e2)}`,
+        );
       }
     }
     return { url, description: 'DATABASE_URL' };
@@ -348,7 +358,17 @@ function banner(lines: Array<[string, string]>): string {
   const width = Math.max(...lines.map(([k]) => k.length));
   const body = lines.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
   const rule = '─'.repeat(Math.max(40, ...body.map((l) => l.length)) + 2);
-  return ['', rule, '  Flapjack runners: local dev stack', '', ...body, '', '  Ctrl-C stops everything.', rule, ''].join('\n');
+  return [
+    '',
+    rule,
+    '  Flapjack runners: local dev stack',
+    '',
+    ...body,
+    '',
+    '  Ctrl-C stops everything.',
+    rule,
+    '',
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -420,7 +440,8 @@ async function main(): Promise<void> {
       ['worker', 'src/bin/worker.ts'],
       ['api', 'src/bin/api.ts'],
     ] as const) {
-      if (!existsSync(path.join(REPO_ROOT, script))) throw new StartupError(`${script} does not exist; cannot start the ${name}`);
+      if (!existsSync(path.join(REPO_ROOT, script)))
+        throw new StartupError(`${script} does not exist; cannot start the ${name}`);
     }
     stack.spawnChild('worker', 'src/bin/worker.ts', childEnv);
     stack.spawnChild('api', 'src/bin/api.ts', childEnv);

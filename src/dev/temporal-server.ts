@@ -127,9 +127,11 @@ export function buildStartDevArgs(config: TemporalDevConfig, opts: StartDevArgsO
     // Pragmas only mean something for a file database.
     for (const [k, v] of Object.entries(config.sqlitePragmas)) args.push('--sqlite-pragma', `${k}=${String(v)}`);
   }
-  for (const [name, type] of Object.entries(config.searchAttributes)) args.push('--search-attribute', `${name}=${type}`);
+  for (const [name, type] of Object.entries(config.searchAttributes))
+    args.push('--search-attribute', `${name}=${type}`);
   // The CLI parses each value as JSON: `false`, `1`, `"a string"`.
-  for (const [k, v] of Object.entries(config.dynamicConfig)) args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
+  for (const [k, v] of Object.entries(config.dynamicConfig))
+    args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
   args.push('--log-level', config.logLevel);
   return args;
 }
@@ -166,7 +168,9 @@ export function isPortFree(host: string, portNumber: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
-    srv.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' || e.code === 'EACCES' ? resolve(false) : reject(e)));
+    srv.once('error', (e: NodeJS.ErrnoException) =>
+      e.code === 'EADDRINUSE' || e.code === 'EACCES' ? resolve(false) : reject(e),
+    );
     srv.listen({ port: portNumber, host, exclusive: true }, () => srv.close(() => resolve(true)));
   });
 }
@@ -255,7 +259,12 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
 
   const port = opts.port ? opts.port : await findFreePort(bindHost);
   if (opts.port && !(await isPortFree(bindHost, port))) {
-    throw new PortInUseError(bindHost, port, 'Temporal frontend', 'another Temporal server? Stop it, or set TEMPORAL_ADDRESS to use it');
+    throw new PortInUseError(
+      bindHost,
+      port,
+      'Temporal frontend',
+      'another Temporal server? Stop it, or set TEMPORAL_ADDRESS to use it',
+    );
   }
   let uiPort: number | false = false;
   if (opts.uiPort !== false) {
@@ -296,7 +305,11 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   });
   // Safety net: never leave the server behind when this process exits without calling stop().
   const killOnExit = () => {
-    if (!exitInfo && child.pid) process.kill(child.pid, 'SIGKILL');
+    try {
+      if (!exitInfo && child.pid) process.kill(child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   };
   process.once('exit', killOnExit);
 
@@ -350,7 +363,10 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     throw new Error(`${(e as Error).message}. Last server output:\n${tail.join('\n') || '(none)'}`, { cause: e });
   }
 
-  const uiUrl = uiPort === false ? undefined : `http://${connectHost === '127.0.0.1' ? 'localhost' : hostForUrl(connectHost)}:${uiPort}`;
+  const uiUrl =
+    uiPort === false
+      ? undefined
+      : `http://${connectHost === '127.0.0.1' ? 'localhost' : hostForUrl(connectHost)}:${uiPort}`;
   log(`Temporal dev server ready on ${address}${uiUrl ? `, UI ${uiUrl}` : ''}`);
   return { address, uiUrl, namespace, pid: child.pid, stop };
 }
@@ -371,7 +387,9 @@ async function waitUntilReady(o: ReadyOptions): Promise<void> {
   try {
     while (!o.exited()) {
       if (Date.now() > deadline) {
-        throw new Error(`Temporal dev server on ${o.address} was not ready within ${o.timeoutMs / 1000} s (${lastProblem})`);
+        throw new Error(
+          `Temporal dev server on ${o.address} was not ready within ${o.timeoutMs / 1000} s (${lastProblem})`,
+        );
       }
       try {
         connection ??= await Connection.connect({ address: o.address, connectTimeout: 2_000 });

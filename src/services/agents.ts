@@ -40,11 +40,14 @@ export function serializeAgent(a: Agent, links: AgentLinks) {
 const linkOrder = [{ createdAt: 'asc' as const }];
 
 async function loadLinks(tx: Tx, agentId: string): Promise<AgentLinks> {
-  const [mcps, integrations, tools] = await Promise.all([
-    tx.agentMcp.findMany({ where: { agentId }, orderBy: linkOrder, select: { mcpServerId: true } }),
-    tx.agentIntegration.findMany({ where: { agentId }, orderBy: linkOrder, select: { integrationId: true } }),
-    tx.agentTool.findMany({ where: { agentId }, orderBy: linkOrder, select: { toolId: true } }),
-  ]);
+  // Sequential: queries of one interactive transaction share a connection.
+  const mcps = await tx.agentMcp.findMany({ where: { agentId }, orderBy: linkOrder, select: { mcpServerId: true } });
+  const integrations = await tx.agentIntegration.findMany({
+    where: { agentId },
+    orderBy: linkOrder,
+    select: { integrationId: true },
+  });
+  const tools = await tx.agentTool.findMany({ where: { agentId }, orderBy: linkOrder, select: { toolId: true } });
   return {
     mcpServerIds: mcps.map((l) => l.mcpServerId),
     integrationIds: integrations.map((l) => l.integrationId),

@@ -363,14 +363,13 @@ export async function putBudgetConfig(deps: ServiceDeps, orgId: string, runnerId
 export async function loadRunnerStepContext(tx: Tx, runnerId: string): Promise<RunnerStepContext> {
   const runner = await requireRunner(tx, runnerId);
   const order = [{ createdAt: 'asc' as const }];
-  const [mcps, integrations, tools, skills, web, plan] = await Promise.all([
-    tx.runnerMcp.findMany({ where: { runnerId }, orderBy: order, include: { mcpServer: true } }),
-    tx.runnerIntegration.findMany({ where: { runnerId }, orderBy: order, include: { integration: true } }),
-    tx.runnerTool.findMany({ where: { runnerId }, orderBy: order, include: { tool: true } }),
-    tx.runnerSkill.findMany({ where: { runnerId }, orderBy: order, include: { skill: true } }),
-    tx.runnerWebConfig.findUnique({ where: { runnerId } }),
-    tx.runnerPlanConfig.findUnique({ where: { runnerId } }),
-  ]);
+  // Sequential: queries of one interactive transaction share a connection.
+  const mcps = await tx.runnerMcp.findMany({ where: { runnerId }, orderBy: order, include: { mcpServer: true } });
+  const integrations = await tx.runnerIntegration.findMany({ where: { runnerId }, orderBy: order, include: { integration: true } });
+  const tools = await tx.runnerTool.findMany({ where: { runnerId }, orderBy: order, include: { tool: true } });
+  const skills = await tx.runnerSkill.findMany({ where: { runnerId }, orderBy: order, include: { skill: true } });
+  const web = await tx.runnerWebConfig.findUnique({ where: { runnerId } });
+  const plan = await tx.runnerPlanConfig.findUnique({ where: { runnerId } });
   return {
     learnedInstructions: runner.learnedInstructions,
     defaultModel: runner.defaultModel,

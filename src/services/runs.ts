@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { withOrg, type Tx } from '../db/scoped';
 import { AppError } from '../errors/app-error';
-import type { RunnerRun } from '../generated/prisma/client';
+import type { RunnerRun, RunnerRunStep } from '../generated/prisma/client';
 import type { RunnerSnapshot, RunWorkflowInput, StepSnapshot } from '../shared/run-types';
 import type { RunCreate } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
@@ -10,7 +10,6 @@ import { OrgIdKey, RUN_WORKFLOW_TYPE, RunnerIdKey, RunStatusKey, TriggerKindKey 
 import type { ServiceDeps } from './deps';
 import { validateAgainst } from './json-schema';
 import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
-import { requireRunner } from './runners';
 import { serializeRun } from './serialize';
 
 export interface TriggerSource {
@@ -22,16 +21,22 @@ export interface TriggerSource {
 type StoredStep = StepSnapshot & { webhookHeaders?: Record<string, string> | null };
 
 async function buildSnapshot(tx: Tx, runnerId: string): Promise<{ stored: RunnerSnapshot; name: string; inputSchema: unknown }> {
-  const runner = await requireRunner(tx, runnerId);
-  // Sequential on purpose: one transaction is one connection, and pg runs one query at a time.
-  const steps = await tx.runnerStep.findMany({ where: { runnerId }, orderBy: [{ orderIndex: 'asc' }, { createdAt: 'asc' }] });
-  const mcps = await tx.runnerMcp.findMany({ where: { runnerId }, select: { mcpServerId: true } });
-  const integrations = await tx.runnerIntegration.findMany({ where: { runnerId }, select: { integrationId: true } });
-  const tools = await tx.runnerTool.findMany({ where: { runnerId }, select: { toolId: true } });
-  const skills = await tx.runnerSkill.findMany({ where: { runnerId }, select: { skillId: true } });
-  const web = await tx.runnerWebConfig.findUnique({ where: { runnerId } });
-  const plan = await tx.runnerPlanConfig.findUnique({ where: { runnerId } });
-  const budget = await tx.runnerBudgetConfig.findUnique({ where: { runnerId } });
+  // One query for the runner and everything a run freezes from it.
+  const runner = await tx.runner.findFirst({
+    where: { id: runnerId, deletedAt: null },
+    include: {
+      steps: { orderBy: [{ orderIndex: 'asc' }, { createdAt: 'asc' }] },
+      mcps: { select: { mcpServerId: true } },
+      integrations: { select: { integrationId: true } },
+      tools: { select: { toolId: true } },
+      skills: { select: { skillId: true } },
+      webConfig: true,
+      planConfig: true,
+      budgetConfig: true,
+    },
+  });
+  if (!runner) throw AppError.notFound('Runner');
+  const { steps, mcps, integrations, tools, skills, webConfig: web, planConfig: plan, budgetConfig: budget } = runner;
   const stepSnaps: StoredStep[] = steps.map((s) => {
     const headers = (s.webhookHeaders as Record<string, string> | null) ?? null;
     return {
@@ -166,6 +171,7 @@ export async function createRun(
 
   const runId = randomUUID();
   let row: RunnerRun;
+  let stepRows: RunnerRunStep[] = [];
   try {
     row = await withOrg(deps.db, orgId, async (tx) => {
       const { stored, inputSchema } = await buildSnapshot(tx, runnerId);
@@ -190,7 +196,7 @@ export async function createRun(
         },
       });
       if (stored.steps.length) {
-        await tx.runnerRunStep.createMany({
+        stepRows = await tx.runnerRunStep.createManyAndReturn({
           data: stored.steps.map((s, i) => ({
             runId,
             orgId,
@@ -222,13 +228,7 @@ export async function createRun(
     );
     throw AppError.unavailable('Temporal', e);
   }
-  return {
-    created: true,
-    run: await withOrg(deps.db, orgId, async (tx) => {
-      const r = await loadRun(tx, runnerId, runId);
-      return serializeRun(r, r.steps);
-    }),
-  };
+  return { created: true, run: serializeRun(row, stepRows) };
 }
 
 export async function getRun(deps: ServiceDeps, orgId: string, runnerId: string, runId: string) {

@@ -39,7 +39,6 @@ export default tseslint.config(
     rules: {
       // Real bugs: a promise nobody awaits loses its rejection (and its ordering).
       '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: true }],
-      '@typescript-eslint/await-thenable': 'error',
       '@typescript-eslint/no-misused-promises': [
         'error',
         { checksVoidReturn: { arguments: false, attributes: false } },

@@ -35,7 +35,7 @@ export default async function setup(project: TestProject) {
     (async () => {
       if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL, stop: async (): Promise<void> => undefined };
       // One throwaway cluster per test run, so concurrent runs never share a data directory.
-      const root = path.join(REPO_ROOT, '.data', 'test-postgres');
+      const root = path.join(REPO_ROOT, '.data', 'test-pg');
       await mkdir(root, { recursive: true });
       await removeStaleClusters(root);
       const dataDir = path.join(root, String(process.pid));
@@ -44,7 +44,7 @@ export default async function setup(project: TestProject) {
         url: pg.url,
         stop: async (): Promise<void> => {
           await pg.stop();
-          await rm(dataDir, { recursive: true, force: true });
+          await removeCluster(root, String(process.pid));
         },
       };
     })(),
@@ -89,13 +89,20 @@ export default async function setup(project: TestProject) {
 async function removeStaleClusters(root: string): Promise<void> {
   for (const name of await readdir(root)) {
     const pid = Number(name);
-    if (!Number.isInteger(pid)) continue;
+    if (!Number.isInteger(pid) || pid <= 0) continue;
     let alive = true;
     try {
       process.kill(pid, 0);
     } catch {
       alive = false;
     }
-    if (!alive) await rm(path.join(root, name), { recursive: true, force: true });
+    if (!alive) await removeCluster(root, name);
   }
+}
+
+/** A cluster is its directory plus the launcher's `<dir>.password` and `<dir>.owner.json` beside it. */
+async function removeCluster(root: string, name: string): Promise<void> {
+  await rm(path.join(root, name), { recursive: true, force: true });
+  await rm(path.join(root, `${name}.password`), { force: true });
+  await rm(path.join(root, `${name}.owner.json`), { force: true });
 }

@@ -289,6 +289,8 @@ describe('retrieval', () => {
     expect(hits[0]?.content).toContain('strawberries');
     if (!(await hasVectorColumn(ctx.db))) expect(calls).toBe(0);
     expect(await retrieveKnowledge(ctx.services, ctx.orgA, null, '   ', 5)).toEqual([]);
+    const orgOnly = await retrieveKnowledge(ctx.services, ctx.orgA, 'not-a-runner-id', 'refunds', 5);
+    expect(orgOnly.map((h) => h.title)).toEqual(['Handbook']);
   });
 
   it('422s a bad query and 404s a foreign runner', async () => {

@@ -172,14 +172,14 @@ export function registerConnectionRoutes(reg: RouteRegistry, deps: ServiceDeps):
     reg.add(
       {
         method: 'delete',
-        path: `/api/runners/:id/${kind}/:resourceId`,
+        path: `/api/runners/:id/${kind}/:${idField}`,
         summary: `Detach ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${lower} from a runner`,
         tag: 'connections',
         responses: { 204: noContent, 404: { description: `No such runner, or the ${lower} is not attached`, schema: errorResponseSchema } },
       },
       async ({ principal, params }) => {
         const runnerId = requireUuid(params.id, 'Runner');
-        await detachResource(deps, principal.orgId, kind, runnerId, requireUuid(params.resourceId, label));
+        await detachResource(deps, principal.orgId, kind, runnerId, requireUuid(params[idField], label));
         return { status: 204 };
       },
     );

@@ -3,6 +3,7 @@ import { createApp } from '../../api/app';
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
 import { createKeyResolver, ensureBootstrapKey } from '../services/api-keys';
+import { createSecretBox } from '../services/secrets';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
 
@@ -20,10 +21,14 @@ async function main(): Promise<void> {
     await ensureBootstrapKey(db, env.FLAPJACK_BOOTSTRAP_API_KEY);
     log.info('bootstrap API key ensured for org "default"');
   }
+  if (!env.FLAPJACK_SECRET_KEY) {
+    log.warn('FLAPJACK_SECRET_KEY is not set: routes that store credentials (MCP servers, integrations, tools) answer 503');
+  }
   const app = createApp({
     services: {
       db,
       log,
+      secrets: env.FLAPJACK_SECRET_KEY ? createSecretBox(env.FLAPJACK_SECRET_KEY) : undefined,
       temporal: { client, taskQueue: temporal.taskQueue, namespace: temporal.namespace, uiUrl: env.TEMPORAL_UI_URL },
       publicUrl: env.FLAPJACK_PUBLIC_URL ?? `http://localhost:${env.PORT}`,
     },

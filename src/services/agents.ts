@@ -130,21 +130,21 @@ export async function createAgent(deps: ServiceDeps, orgId: string, body: AgentC
 export async function listAgents(deps: ServiceDeps, orgId: string, q: { limit: number; cursor?: string }) {
   const cursor = decodeCursor(q.cursor);
   return withOrg(deps.db, orgId, async (tx) => {
-    const rows = await tx.agent.findMany({
-      where: afterCursor(cursor),
-      orderBy: newestFirst,
-      take: q.limit + 1,
-      include: {
-        mcps: { orderBy: linkOrder, select: { mcpServerId: true } },
-        integrations: { orderBy: linkOrder, select: { integrationId: true } },
-        tools: { orderBy: linkOrder, select: { toolId: true } },
-      },
-    });
+    const rows = await tx.agent.findMany({ where: afterCursor(cursor), orderBy: newestFirst, take: q.limit + 1 });
+    const agentIds = rows.slice(0, q.limit).map((a) => a.id);
+    // One query per link table (not a multi-relation include, which Prisma runs concurrently on the
+    // transaction's single connection).
+    const where = { agentId: { in: agentIds } };
+    const mcps = await tx.agentMcp.findMany({ where, orderBy: linkOrder });
+    const integrations = await tx.agentIntegration.findMany({ where, orderBy: linkOrder });
+    const tools = await tx.agentTool.findMany({ where, orderBy: linkOrder });
+    const of = <T extends { agentId: string }, K extends keyof T>(links: T[], agentId: string, key: K) =>
+      links.filter((l) => l.agentId === agentId).map((l) => l[key] as string);
     return page(rows, q.limit, (a) =>
       serializeAgent(a, {
-        mcpServerIds: a.mcps.map((l) => l.mcpServerId),
-        integrationIds: a.integrations.map((l) => l.integrationId),
-        toolIds: a.tools.map((l) => l.toolId),
+        mcpServerIds: of(mcps, a.id, 'mcpServerId'),
+        integrationIds: of(integrations, a.id, 'integrationId'),
+        toolIds: of(tools, a.id, 'toolId'),
       }),
     );
   });
@@ -196,23 +196,19 @@ export async function deleteAgent(deps: ServiceDeps, orgId: string, id: string):
 
 /** The agent's side of the step-config merge (see `resolveStepConfig`), or null when it does not exist. */
 export async function loadAgentStepContext(tx: Tx, agentId: string): Promise<AgentStepContext | null> {
-  const a = await tx.agent.findFirst({
-    where: { id: agentId },
-    include: {
-      mcps: { orderBy: linkOrder, include: { mcpServer: true } },
-      integrations: { orderBy: linkOrder, include: { integration: true } },
-      tools: { orderBy: linkOrder, include: { tool: true } },
-    },
-  });
+  const a = await tx.agent.findFirst({ where: { id: agentId } });
   if (!a) return null;
+  const mcps = await tx.agentMcp.findMany({ where: { agentId }, orderBy: linkOrder, include: { mcpServer: true } });
+  const integrations = await tx.agentIntegration.findMany({ where: { agentId }, orderBy: linkOrder, include: { integration: true } });
+  const tools = await tx.agentTool.findMany({ where: { agentId }, orderBy: linkOrder, include: { tool: true } });
   return {
     id: a.id,
     name: a.name,
     preamble: a.preamble,
     model: a.model,
-    mcpServers: a.mcps.map((l) => toResolvedMcpServer(l.mcpServer)),
-    integrations: a.integrations.map((l) => toResolvedIntegration(l.integration)),
-    tools: a.tools.map((l) => toResolvedTool(l.tool)),
+    mcpServers: mcps.map((l) => toResolvedMcpServer(l.mcpServer)),
+    integrations: integrations.map((l) => toResolvedIntegration(l.integration)),
+    tools: tools.map((l) => toResolvedTool(l.tool)),
     webConfig: normalizeWebConfig(a.webConfig as WebConfig | null),
   };
 }

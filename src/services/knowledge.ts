@@ -571,7 +571,8 @@ export async function retrieveKnowledge(
   const q = query.trim();
   if (!q) return [];
   const limit = Math.max(1, Math.min(50, Math.floor(k)));
-  const rid = runnerId ?? null;
+  // Only a well-formed id can name a runner; anything else sees org-scoped documents alone.
+  const rid = runnerId && UUID_RE.test(runnerId) ? runnerId.toLowerCase() : null;
   let queryVector: number[] | undefined;
   if (opts.embedder && (await hasVectorColumn(deps.db))) {
     queryVector = await opts.embedder

@@ -45,6 +45,9 @@ export async function connectTemporalClient(
     tls: s.tls,
     apiKey: s.apiKey,
     connectTimeout: timeoutMs,
+    // gRPC backs off up to 120 s between reconnects by default: after a long outage the API would
+    // stay unable to reach Temporal for minutes after it came back. Cap the backoff at 5 s.
+    channelArgs: { 'grpc.max_reconnect_backoff_ms': 5_000, 'grpc.initial_reconnect_backoff_ms': 500 },
   });
   return { connection, client: new Client({ connection, namespace: s.namespace }) };
 }

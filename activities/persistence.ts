@@ -1,52 +1,63 @@
-import { Prisma } from '../src/generated/prisma/client';
+import type { PoolClient } from 'pg';
 import type { PrismaClient } from '../src/db/client';
-import { withOrg, type Tx } from '../src/db/scoped';
+import { withOrgSql } from '../src/db/scoped';
 import type { PersistBatch, PersistOp } from '../src/shared/run-types';
 
-const json = (v: unknown): Prisma.InputJsonValue | typeof Prisma.JsonNull =>
-  v === undefined || v === null ? Prisma.JsonNull : (v as Prisma.InputJsonValue);
+const j = (v: unknown): string => JSON.stringify(v ?? null);
 
-async function applyOp(tx: Tx, runId: string, op: PersistOp): Promise<void> {
+/** One write of the workflow's batch. Every statement is idempotent, so a retried batch is harmless. */
+async function applyOp(c: PoolClient, runId: string, op: PersistOp): Promise<void> {
   switch (op.op) {
     case 'runStarted':
-      await tx.$executeRaw`UPDATE runner_runs SET status = 'running', started_at = COALESCE(started_at, now()),
-        workflow_started_at = COALESCE(workflow_started_at, now()) WHERE id = ${runId}::uuid AND status = 'pending'`;
+      await c.query(
+        `UPDATE runner_runs SET status = 'running', started_at = COALESCE(started_at, now()),
+           workflow_started_at = COALESCE(workflow_started_at, now())
+         WHERE id = $1 AND status = 'pending'`,
+        [runId],
+      );
       return;
     case 'stepStarted':
-      await tx.runnerRunStep.updateMany({
-        where: { runId, orderIndex: op.index },
-        data: { status: 'running', input: json(op.input), startedAt: new Date(), attempts: { increment: 1 } },
-      });
+      await c.query(
+        `UPDATE runner_run_steps SET status = 'running', input = $3::jsonb, started_at = now(), attempts = attempts + 1
+         WHERE run_id = $1 AND order_index = $2`,
+        [runId, op.index, j(op.input)],
+      );
       return;
     case 'stepFinished':
-      await tx.$executeRaw`UPDATE runner_run_steps SET status = ${op.status}, input = ${JSON.stringify(op.input ?? null)}::jsonb,
-        output = ${JSON.stringify(op.output ?? null)}::jsonb, error = ${op.error ? JSON.stringify(op.error) : null}::jsonb,
-        started_at = COALESCE(started_at, now()), completed_at = now()
-        WHERE run_id = ${runId}::uuid AND order_index = ${op.index}`;
+      await c.query(
+        `UPDATE runner_run_steps SET status = $3, input = $4::jsonb, output = $5::jsonb, error = $6::jsonb,
+           started_at = COALESCE(started_at, now()), completed_at = now()
+         WHERE run_id = $1 AND order_index = $2`,
+        [runId, op.index, op.status, j(op.input), j(op.output), op.error ? j(op.error) : null],
+      );
       return;
     case 'stepsSkipped':
-      await tx.runnerRunStep.updateMany({
-        where: { runId, orderIndex: { gte: op.fromIndex }, status: { in: ['pending', 'running'] } },
-        data: { status: 'skipped' },
-      });
+      await c.query(
+        `UPDATE runner_run_steps SET status = 'skipped'
+         WHERE run_id = $1 AND order_index >= $2 AND status IN ('pending', 'running')`,
+        [runId, op.fromIndex],
+      );
       return;
     case 'runFinished':
-      await tx.runnerRun.updateMany({
-        where: { id: runId },
-        data: { status: op.status, output: json(op.output), error: json(op.error), completedAt: new Date() },
-      });
+      await c.query(
+        `UPDATE runner_runs SET status = $2, output = $3::jsonb, error = $4::jsonb, completed_at = now() WHERE id = $1`,
+        [runId, op.status, op.output === undefined || op.output === null ? null : j(op.output), op.error ? j(op.error) : null],
+      );
       return;
   }
 }
 
 export function createPersistenceActivities(deps: { db: PrismaClient }) {
   return {
-    /** Applies the workflow's batched writes in one org-scoped transaction (safe to retry). */
+    /** Applies the workflow's batched writes in one org-scoped (RLS) transaction; safe to retry. */
     async persistRun(batch: PersistBatch): Promise<void> {
-      await withOrg(deps.db, batch.orgId, async (tx) => {
-        for (const op of batch.ops) await applyOp(tx, batch.runId, op);
-        await tx.$executeRaw`UPDATE runner_runs SET context = ${JSON.stringify(batch.context)}::jsonb,
-          current_step = ${batch.currentStep} WHERE id = ${batch.runId}::uuid`;
+      await withOrgSql(deps.db, batch.orgId, async (c) => {
+        for (const op of batch.ops) await applyOp(c, batch.runId, op);
+        await c.query(`UPDATE runner_runs SET context = $2::jsonb, current_step = $3 WHERE id = $1`, [
+          batch.runId,
+          j(batch.context),
+          batch.currentStep,
+        ]);
       });
     },
   };

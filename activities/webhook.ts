@@ -82,7 +82,8 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
     headers['Idempotency-Key'] = `${args.runId}:${args.stepName}`;
 
     const cancellation = ctx.cancellationSignal;
-    ctx.heartbeat();
+    // Heartbeats exist to carry cancellation to a request in flight. The first one goes out after one
+    // interval: a webhook that answers sooner costs no heartbeat RPC at all.
     const heartbeat = setInterval(() => ctx.heartbeat(), heartbeatIntervalMs);
 
     let response: Awaited<ReturnType<typeof postJson>>;

@@ -130,7 +130,15 @@ describe('a worker killed mid-run', () => {
       LOG_LEVEL: 'warn',
     };
     const startWorker = (): ChildProcess =>
-      spawn(process.execPath, [path.join('node_modules', 'tsx', 'dist', 'cli.mjs'), 'src/bin/worker.ts'], { env, stdio: 'ignore' });
+      spawn(process.execPath, ['--import', 'tsx', path.join('src', 'bin', 'worker.ts')], { env, stdio: 'ignore' });
+    const stopWorker = async (w: ChildProcess): Promise<void> => {
+      if (w.exitCode !== null || w.signalCode !== null) return;
+      const exited = new Promise((r) => w.once('exit', r));
+      w.kill('SIGTERM');
+      const t = setTimeout(() => w.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    };
     const w1 = startWorker();
     const killCtx = { ...ctx.services, temporal: { ...ctx.services.temporal, taskQueue } };
     const app = createApp({ services: killCtx, resolveApiKey: createKeyResolver(ctx.db) });
@@ -146,8 +154,9 @@ describe('a worker killed mid-run', () => {
       (n) => n >= 1,
       60_000,
     );
+    const w1Exited = new Promise((r) => w1.once('exit', r));
     w1.kill('SIGKILL');
-    await new Promise((r) => w1.once('exit', r));
+    await w1Exited;
     const w2 = startWorker();
     try {
       const done = await waitFor(() => getRun(runnerId, c.body.id), (b) => b.status === 'completed', 90_000, 250);
@@ -162,7 +171,8 @@ describe('a worker killed mid-run', () => {
       expect(deliveries.length).toBeGreaterThanOrEqual(1);
       expect(new Set(deliveries.map((q) => q.headers['idempotency-key'])).size).toBe(1);
     } finally {
-      w2.kill('SIGTERM');
+      await stopWorker(w2);
+      await stopWorker(w1);
     }
   }, 150_000);
 });

@@ -27,6 +27,11 @@ async function main(): Promise<void> {
     log.info('shutting down worker');
     clearInterval(reconciler);
     worker.shutdown();
+    // Activities get the worker's shutdown grace time; never hang past it.
+    setTimeout(() => {
+      log.warn('worker did not stop in time; exiting');
+      process.exit(1);
+    }, 30_000).unref();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

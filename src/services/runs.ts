@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { withOrg, type Tx } from '../db/scoped';
+import { withOrg, withOrgSql, type Tx } from '../db/scoped';
 import { AppError } from '../errors/app-error';
-import type { RunnerRun, RunnerRunStep } from '../generated/prisma/client';
+import type { PoolClient } from 'pg';
 import type { RunnerSnapshot, RunWorkflowInput, StepSnapshot } from '../shared/run-types';
 import type { RunCreate } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
@@ -20,69 +20,114 @@ export interface TriggerSource {
 /** The stored snapshot keeps webhook headers (for the activity); the workflow's copy does not. */
 type StoredStep = StepSnapshot & { webhookHeaders?: Record<string, string> | null };
 
-async function buildSnapshot(tx: Tx, runnerId: string): Promise<{ stored: RunnerSnapshot; name: string; inputSchema: unknown }> {
-  // One query for the runner and everything a run freezes from it.
-  const runner = await tx.runner.findFirst({
-    where: { id: runnerId, deletedAt: null },
-    include: {
-      steps: { orderBy: [{ orderIndex: 'asc' }, { createdAt: 'asc' }] },
-      mcps: { select: { mcpServerId: true } },
-      integrations: { select: { integrationId: true } },
-      tools: { select: { toolId: true } },
-      skills: { select: { skillId: true } },
-      webConfig: true,
-      planConfig: true,
-      budgetConfig: true,
-    },
-  });
+interface RunnerRow {
+  id: string;
+  name: string;
+  input_schema: unknown;
+  learned_instructions: string | null;
+  default_model: string | null;
+  web_enabled: boolean | null;
+  web_search: boolean | null;
+  web_research: boolean | null;
+  plan_enabled: boolean | null;
+  budget_enabled: boolean | null;
+  budget_usd: string | null;
+  on_exceed: string | null;
+  warning_threshold1: string | null;
+  warning_threshold2: string | null;
+}
+
+interface StepRow {
+  id: string;
+  name: string;
+  kind: StepKind;
+  order_index: number;
+  agent_id: string | null;
+  preamble_override: string | null;
+  model_override: string | null;
+  output_schema: Record<string, unknown> | null;
+  input_mapping: Record<string, string> | null;
+  webhook_url: string | null;
+  webhook_headers: Record<string, string> | null;
+  condition_expr: string | null;
+  computer: StepSnapshot['computer'];
+}
+
+/** Reads the runner and everything a run freezes from it: three queries inside the caller's transaction. */
+async function buildSnapshot(c: PoolClient, runnerId: string): Promise<{ stored: RunnerSnapshot; inputSchema: unknown }> {
+  const { rows: runners } = await c.query<RunnerRow>(
+    `SELECT r.id, r.name, r.input_schema, r.learned_instructions, r.default_model,
+            w.enabled AS web_enabled, w.search_enabled AS web_search, w.research_enabled AS web_research,
+            p.enabled AS plan_enabled, b.enabled AS budget_enabled, b.budget_usd::text, b.on_exceed,
+            b.warning_threshold1::text, b.warning_threshold2::text
+       FROM runners r
+       LEFT JOIN runner_web_config w ON w.runner_id = r.id
+       LEFT JOIN runner_plan_config p ON p.runner_id = r.id
+       LEFT JOIN runner_budget_config b ON b.runner_id = r.id
+      WHERE r.id = $1 AND r.deleted_at IS NULL`,
+    [runnerId],
+  );
+  const runner = runners[0];
   if (!runner) throw AppError.notFound('Runner');
-  const { steps, mcps, integrations, tools, skills, webConfig: web, planConfig: plan, budgetConfig: budget } = runner;
-  const stepSnaps: StoredStep[] = steps.map((s) => {
-    const headers = (s.webhookHeaders as Record<string, string> | null) ?? null;
-    return {
-      id: s.id,
-      name: s.name,
-      kind: s.kind as StepKind,
-      orderIndex: s.orderIndex,
-      agentId: s.agentId,
-      preambleOverride: s.preambleOverride,
-      modelOverride: s.modelOverride,
-      outputSchema: (s.outputSchema as Record<string, unknown> | null) ?? null,
-      inputMapping: (s.inputMapping as Record<string, string> | null) ?? null,
-      webhookUrl: s.webhookUrl,
-      hasWebhookHeaders: !!headers && Object.keys(headers).length > 0,
-      webhookHeaders: headers,
-      conditionExpr: s.conditionExpr,
-      computer: (s.computer as StepSnapshot['computer']) ?? null,
-    };
-  });
+  const { rows: steps } = await c.query<StepRow>(
+    `SELECT id, name, kind, order_index, agent_id, preamble_override, model_override, output_schema, input_mapping,
+            webhook_url, webhook_headers, condition_expr, computer
+       FROM runner_steps WHERE runner_id = $1 ORDER BY order_index, created_at`,
+    [runnerId],
+  );
+  const { rows: links } = await c.query<{ k: string; id: string }>(
+    `SELECT 'mcp' AS k, mcp_server_id AS id FROM runner_mcps WHERE runner_id = $1
+     UNION ALL SELECT 'integration', integration_id FROM runner_integrations WHERE runner_id = $1
+     UNION ALL SELECT 'tool', tool_id FROM runner_tools WHERE runner_id = $1
+     UNION ALL SELECT 'skill', skill_id FROM runner_skills WHERE runner_id = $1`,
+    [runnerId],
+  );
+  const ids = (k: string) => links.filter((l) => l.k === k).map((l) => l.id);
+  const stepSnaps: StoredStep[] = steps.map((s) => ({
+    id: s.id,
+    name: s.name,
+    kind: s.kind,
+    orderIndex: s.order_index,
+    agentId: s.agent_id,
+    preambleOverride: s.preamble_override,
+    modelOverride: s.model_override,
+    outputSchema: s.output_schema ?? null,
+    inputMapping: s.input_mapping ?? null,
+    webhookUrl: s.webhook_url,
+    hasWebhookHeaders: !!s.webhook_headers && Object.keys(s.webhook_headers).length > 0,
+    webhookHeaders: s.webhook_headers ?? null,
+    conditionExpr: s.condition_expr,
+    computer: s.computer ?? null,
+  }));
   const stored: RunnerSnapshot = {
     runner: {
       id: runner.id,
       name: runner.name,
-      learnedInstructions: runner.learnedInstructions,
-      defaultModel: runner.defaultModel,
+      learnedInstructions: runner.learned_instructions,
+      defaultModel: runner.default_model,
     },
     steps: stepSnaps,
     connections: {
-      mcpServerIds: mcps.map((m) => m.mcpServerId),
-      integrationIds: integrations.map((i) => i.integrationId),
-      toolIds: tools.map((t) => t.toolId),
-      skillIds: skills.map((s) => s.skillId),
-      webConfig: web ? { enabled: web.enabled, searchEnabled: web.searchEnabled, researchEnabled: web.researchEnabled } : null,
-      planConfig: plan ? { enabled: plan.enabled } : null,
+      mcpServerIds: ids('mcp'),
+      integrationIds: ids('integration'),
+      toolIds: ids('tool'),
+      skillIds: ids('skill'),
+      webConfig:
+        runner.web_enabled === null
+          ? null
+          : { enabled: runner.web_enabled, searchEnabled: !!runner.web_search, researchEnabled: !!runner.web_research },
+      planConfig: runner.plan_enabled === null ? null : { enabled: runner.plan_enabled },
     },
-    budget:
-      budget && budget.enabled
-        ? {
-            budgetUsd: budget.budgetUsd?.toNumber() ?? null,
-            onExceed: budget.onExceed === 'fail' ? 'fail' : 'pause',
-            warningThreshold1: budget.warningThreshold1.toNumber(),
-            warningThreshold2: budget.warningThreshold2.toNumber(),
-          }
-        : null,
+    budget: runner.budget_enabled
+      ? {
+          budgetUsd: runner.budget_usd === null ? null : Number(runner.budget_usd),
+          onExceed: runner.on_exceed === 'fail' ? 'fail' : 'pause',
+          warningThreshold1: Number(runner.warning_threshold1 ?? 0.8),
+          warningThreshold2: Number(runner.warning_threshold2 ?? 0.95),
+        }
+      : null,
   };
-  return { stored, name: runner.name, inputSchema: runner.inputSchema };
+  return { stored, inputSchema: runner.input_schema };
 }
 
 /** The workflow's copy of the snapshot: no header values in Temporal history. */
@@ -96,7 +141,17 @@ export function workflowSnapshot(stored: RunnerSnapshot): RunnerSnapshot {
   };
 }
 
-function workflowInput(run: Pick<RunnerRun, 'id' | 'orgId' | 'runnerId' | 'input' | 'snapshot'>): RunWorkflowInput {
+/** What starting a run's workflow needs (a stored row, or a run just created). */
+export interface RunRecord {
+  id: string;
+  orgId: string;
+  runnerId: string;
+  input: unknown;
+  snapshot: unknown;
+  triggerKind: string;
+}
+
+function workflowInput(run: RunRecord): RunWorkflowInput {
   return {
     runId: run.id,
     orgId: run.orgId,
@@ -109,7 +164,7 @@ function workflowInput(run: Pick<RunnerRun, 'id' | 'orgId' | 'runnerId' | 'input
 /** Starts the run's workflow (id = run id). "Already started" counts as success. */
 export async function startRunWorkflow(
   deps: ServiceDeps,
-  run: Pick<RunnerRun, 'id' | 'orgId' | 'runnerId' | 'input' | 'snapshot' | 'triggerKind'>,
+  run: RunRecord,
   timeoutMs = 5_000,
 ): Promise<void> {
   const args = workflowInput(run);
@@ -170,48 +225,94 @@ export async function createRun(
   if (existing) return { created: false, run: existing };
 
   const runId = randomUUID();
-  let row: RunnerRun;
-  let stepRows: RunnerRunStep[] = [];
+  let created: { run: RunRecord; response: ReturnType<typeof serializeRun> };
   try {
-    row = await withOrg(deps.db, orgId, async (tx) => {
-      const { stored, inputSchema } = await buildSnapshot(tx, runnerId);
+    created = await withOrgSql(deps.db, orgId, async (c) => {
+      const { stored, inputSchema } = await buildSnapshot(c, runnerId);
       if (inputSchema && typeof inputSchema === 'object') {
         const issues = validateAgainst(inputSchema, input, 'input');
-        if (issues.length) throw AppError.validation(issues, `Run input does not match the runner's inputSchema: ${issues[0]?.path} ${issues[0]?.message}`);
+        if (issues.length)
+          throw AppError.validation(
+            issues,
+            `Run input does not match the runner's inputSchema: ${issues[0]?.path} ${issues[0]?.message}`,
+          );
       }
-      const run = await tx.runnerRun.create({
-        data: {
-          id: runId,
+      const budgetUsd = stored.budget?.budgetUsd ?? null;
+      const onExceed = stored.budget ? stored.budget.onExceed : null;
+      const context = { input, steps: {} };
+      const { rows } = await c.query<{ created_at: Date }>(
+        `INSERT INTO runner_runs (id, org_id, runner_id, status, input, idempotency_key, snapshot, trigger_kind,
+                                  trigger_id, budget_usd, budget_on_exceed, context)
+         VALUES ($1, $2, $3, 'pending', $4::jsonb, $5, $6::jsonb, $7, $8, $9, $10, $11::jsonb)
+         RETURNING created_at`,
+        [
+          runId,
           orgId,
           runnerId,
-          status: 'pending',
-          input: input as object,
-          idempotencyKey: key,
-          snapshot: stored as unknown as object,
-          triggerKind: source.kind,
-          triggerId: source.triggerId ?? null,
-          budgetUsd: stored.budget?.budgetUsd ?? null,
-          budgetOnExceed: stored.budget ? stored.budget.onExceed : null,
-          context: { input, steps: {} } as object,
-        },
-      });
+          JSON.stringify(input),
+          key,
+          JSON.stringify(stored),
+          source.kind,
+          source.triggerId ?? null,
+          budgetUsd,
+          onExceed,
+          JSON.stringify(context),
+        ],
+      );
       if (stored.steps.length) {
-        stepRows = await tx.runnerRunStep.createManyAndReturn({
-          data: stored.steps.map((s, i) => ({
+        await c.query(
+          `INSERT INTO runner_run_steps (id, run_id, org_id, step_id, name, kind, order_index, status)
+           SELECT gen_random_uuid(), $1, $2, s.step_id, s.name, s.kind, s.ord, 'pending'
+             FROM unnest($3::uuid[], $4::text[], $5::text[], $6::int[]) AS s(step_id, name, kind, ord)`,
+          [
             runId,
             orgId,
+            stored.steps.map((s) => s.id),
+            stored.steps.map((s) => s.name),
+            stored.steps.map((s) => s.kind),
+            stored.steps.map((_s, i) => i),
+          ],
+        );
+      }
+      const createdAt = (rows[0] as { created_at: Date }).created_at.toISOString();
+      return {
+        run: { id: runId, orgId, runnerId, input, snapshot: stored, triggerKind: source.kind },
+        response: {
+          id: runId,
+          runnerId,
+          status: 'pending',
+          input,
+          output: null,
+          context,
+          currentStep: null,
+          error: null,
+          costUsd: 0,
+          budgetUsd,
+          budgetOnExceed: onExceed,
+          budgetPausedAt: null,
+          idempotencyKey: key,
+          triggerKind: source.kind,
+          createdAt,
+          startedAt: null,
+          completedAt: null,
+          steps: stored.steps.map((s) => ({
             stepId: s.id,
             name: s.name,
             kind: s.kind,
-            orderIndex: i,
             status: 'pending',
+            input: null,
+            output: null,
+            error: null,
+            costUsd: 0,
+            startedAt: null,
+            completedAt: null,
           })),
-        });
-      }
-      return run;
+        },
+      };
     });
   } catch (e) {
-    if ((e as { code?: string }).code === 'P2002' && key) {
+    const code = (e as { code?: string }).code;
+    if ((code === '23505' || code === 'P2002') && key) {
       const again = await findExisting();
       if (again) return { created: false, run: again };
     }
@@ -220,7 +321,7 @@ export async function createRun(
 
   deps.faults?.afterRunRecorded?.(runId);
   try {
-    await startRunWorkflow(deps, row);
+    await startRunWorkflow(deps, created.run);
   } catch (e) {
     deps.log.warn({ err: e, runId }, 'could not start run workflow; removing the run');
     await withOrg(deps.db, orgId, (tx) => tx.runnerRun.deleteMany({ where: { id: runId, status: 'pending' } })).catch(
@@ -228,7 +329,7 @@ export async function createRun(
     );
     throw AppError.unavailable('Temporal', e);
   }
-  return { created: true, run: serializeRun(row, stepRows) };
+  return { created: true, run: created.response };
 }
 
 export async function getRun(deps: ServiceDeps, orgId: string, runnerId: string, runId: string) {

@@ -185,76 +185,68 @@ export function registerConnectionRoutes(reg: RouteRegistry, deps: ServiceDeps):
     );
   }
 
-  reg.add(
+  // One GET/PUT pair per 1:1 runner config; GET answers the defaults when nothing was ever stored.
+  const configs = [
     {
-      method: 'get',
-      path: '/api/runners/:id/web-config',
-      summary: "Get a runner's web tools config (defaults when never set)",
-      tag: 'connections',
-      responses: { 200: { description: 'The web config', schema: webConfigResponseSchema }, 404: runnerNotFound },
-    },
-    async ({ principal, params }) => ({ status: 200, body: await getWebConfig(deps, principal.orgId, requireUuid(params.id, 'Runner')) }),
-  );
-  reg.add(
-    {
-      method: 'put',
-      path: '/api/runners/:id/web-config',
-      summary: "Set a runner's web tools config (fields left out keep their value)",
+      path: 'web-config',
+      what: 'web tools config',
       tag: 'connections',
       body: webConfigSchema,
-      responses: { 200: { description: 'The web config', schema: webConfigResponseSchema }, 404: runnerNotFound },
+      response: webConfigResponseSchema,
+      get: getWebConfig,
+      put: putWebConfig,
     },
-    async ({ principal, params, body }) => ({
-      status: 200,
-      body: await putWebConfig(deps, principal.orgId, requireUuid(params.id, 'Runner'), body),
-    }),
-  );
-  reg.add(
     {
-      method: 'get',
-      path: '/api/runners/:id/plan-config',
-      summary: "Get a runner's plan config (defaults when never set)",
-      tag: 'connections',
-      responses: { 200: { description: 'The plan config', schema: planConfigResponseSchema }, 404: runnerNotFound },
-    },
-    async ({ principal, params }) => ({ status: 200, body: await getPlanConfig(deps, principal.orgId, requireUuid(params.id, 'Runner')) }),
-  );
-  reg.add(
-    {
-      method: 'put',
-      path: '/api/runners/:id/plan-config',
-      summary: "Set a runner's plan config",
+      path: 'plan-config',
+      what: 'plan config',
       tag: 'connections',
       body: planConfigSchema,
-      responses: { 200: { description: 'The plan config', schema: planConfigResponseSchema }, 404: runnerNotFound },
+      response: planConfigResponseSchema,
+      get: getPlanConfig,
+      put: putPlanConfig,
     },
-    async ({ principal, params, body }) => ({
-      status: 200,
-      body: await putPlanConfig(deps, principal.orgId, requireUuid(params.id, 'Runner'), body),
-    }),
-  );
-  reg.add(
     {
-      method: 'get',
-      path: '/api/runners/:id/budget',
-      summary: "Get a runner's budget config (defaults when never set: disabled, thresholds 0.80 and 0.95)",
-      tag: 'budget',
-      responses: { 200: { description: 'The budget config', schema: budgetConfigResponseSchema }, 404: runnerNotFound },
-    },
-    async ({ principal, params }) => ({ status: 200, body: await getBudgetConfig(deps, principal.orgId, requireUuid(params.id, 'Runner')) }),
-  );
-  reg.add(
-    {
-      method: 'put',
-      path: '/api/runners/:id/budget',
-      summary: "Set a runner's budget config (fields left out keep their value)",
+      path: 'budget',
+      what: 'budget config (defaults: disabled, thresholds 0.80 and 0.95)',
       tag: 'budget',
       body: budgetConfigSchema,
-      responses: { 200: { description: 'The budget config', schema: budgetConfigResponseSchema }, 404: runnerNotFound },
+      response: budgetConfigResponseSchema,
+      get: getBudgetConfig,
+      put: putBudgetConfig,
     },
-    async ({ principal, params, body }) => ({
-      status: 200,
-      body: await putBudgetConfig(deps, principal.orgId, requireUuid(params.id, 'Runner'), body),
-    }),
-  );
+  ] as const;
+  for (const c of configs) {
+    reg.add(
+      {
+        method: 'get',
+        path: `/api/runners/:id/${c.path}`,
+        summary: `Get a runner's ${c.what}`,
+        tag: c.tag,
+        responses: { 200: { description: `The ${c.what}`, schema: c.response }, 404: runnerNotFound },
+      },
+      async ({ principal, params }) => ({
+        status: 200,
+        body: await c.get(deps, principal.orgId, requireUuid(params.id, 'Runner')),
+      }),
+    );
+    reg.add(
+      {
+        method: 'put',
+        path: `/api/runners/:id/${c.path}`,
+        summary: `Set a runner's ${c.what} (fields left out keep their value)`,
+        tag: c.tag,
+        body: c.body,
+        responses: { 200: { description: `The ${c.what}`, schema: c.response }, 404: runnerNotFound },
+      },
+      async ({ principal, params, body }) => ({
+        status: 200,
+        body: await (c.put as (d: ServiceDeps, o: string, r: string, b: unknown) => Promise<unknown>)(
+          deps,
+          principal.orgId,
+          requireUuid(params.id, 'Runner'),
+          body,
+        ),
+      }),
+    );
+  }
 }

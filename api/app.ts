@@ -1,4 +1,5 @@
 import express, { type Express } from 'express';
+import type { Embedder } from '../src/services/knowledge';
 import type { Principal, ServiceDeps } from '../src/services/deps';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFoundHandler } from './middleware/errors';
@@ -24,6 +25,8 @@ export interface AppDeps {
   rateLimit?: RateLimitOptions;
   bodyLimit?: string;
   version?: string;
+  /** Embedding provider for knowledge (vector search where pgvector exists); full-text search without it. */
+  embedder?: Embedder;
   /** Extra route modules (other capabilities register themselves here). */
   extraRoutes?: ((reg: RouteRegistry, deps: ServiceDeps) => void)[];
 }
@@ -51,7 +54,7 @@ export function createApp(deps: AppDeps): Express {
   registerToolRoutes(reg, deps.services);
   registerSkillRoutes(reg, deps.services);
   registerConnectionRoutes(reg, deps.services);
-  registerKnowledgeRoutes(reg, deps.services);
+  registerKnowledgeRoutes(reg, deps.services, { embedder: deps.embedder });
   for (const extra of deps.extraRoutes ?? []) extra(reg, deps.services);
 
   const openapi = buildOpenApi(reg, { version: deps.version ?? '0.1.0' });

@@ -3,6 +3,7 @@ import { createApp } from '../../api/app';
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
 import { createKeyResolver, ensureBootstrapKey } from '../services/api-keys';
+import { createOpenAiEmbedder } from '../services/knowledge';
 import { createSecretBox } from '../services/secrets';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
@@ -33,6 +34,9 @@ async function main(): Promise<void> {
       publicUrl: env.FLAPJACK_PUBLIC_URL ?? `http://localhost:${env.PORT}`,
     },
     resolveApiKey: createKeyResolver(db),
+    embedder: env.FLAPJACK_EMBEDDING_MODEL
+      ? createOpenAiEmbedder({ model: env.FLAPJACK_EMBEDDING_MODEL, apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL })
+      : undefined,
   });
   const server = createServer(app);
   server.keepAliveTimeout = 65_000;

@@ -45,6 +45,8 @@ export const envSchema = z.object({
   FLAPJACK_SECRET_KEY: z.string().optional(),
   FLAPJACK_PUBLIC_URL: z.string().url().optional(),
   FLAPJACK_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
+  /** Embedding model for knowledge vector search (OpenAI-compatible `/embeddings` at OPENAI_BASE_URL). */
+  FLAPJACK_EMBEDDING_MODEL: z.string().min(1).optional(),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
   ANTHROPIC_API_KEY: z.string().optional(),

@@ -91,11 +91,17 @@ describe('the Temporal Web UI tells the story without our database', () => {
     ]);
     const c = await ctx.api.post(`/api/runners/${runnerId}/runs`, { input: {} });
     await waitFor(() => getRun(runnerId, c.body.id), (b) => b.status === 'failed');
-    const d = await ctx.client.workflow.getHandle(c.body.id).describe();
+    // The row is written by the last local activity; the search attribute rides on the workflow task
+    // that completes right after it, so wait for the workflow to close.
+    const d = await waitFor(
+      () => ctx.client.workflow.getHandle(c.body.id).describe(),
+      (x) => x.status.name !== 'RUNNING',
+      10_000,
+    );
     expect(d.typedSearchAttributes.get({ name: 'RunnerId', type: 'KEYWORD' } as never)).toBe(runnerId);
     expect(d.typedSearchAttributes.get({ name: 'OrgId', type: 'KEYWORD' } as never)).toBe(ctx.orgA);
     expect(d.typedSearchAttributes.get({ name: 'RunStatus', type: 'KEYWORD' } as never)).toBe('failed');
-    expect((await d.memo)?.runnerName).toMatch(/^durable-/);
+    expect(d.memo?.runnerName).toMatch(/^durable-/);
     const found = await waitFor(
       async () => {
         const ids: string[] = [];

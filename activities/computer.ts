@@ -33,8 +33,9 @@ export function createComputerActivities() {
     }
     const ctx = Context.current();
     const cancellation = ctx.cancellationSignal;
-    ctx.heartbeat();
-    const heartbeat = setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
+    // Local activities (how the run workflow calls this) cannot heartbeat: cancellation reaches them
+    // through the workflow task. As a regular activity, heartbeats carry cancellation in.
+    const heartbeat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), HEARTBEAT_INTERVAL_MS);
     try {
       return await runJavaScript({
         code: computer.code,
@@ -50,7 +51,7 @@ export function createComputerActivities() {
       }
       throw err;
     } finally {
-      clearInterval(heartbeat);
+      if (heartbeat) clearInterval(heartbeat);
     }
   }
 

@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { Embedder } from '../src/services/knowledge';
 import type { Principal, ServiceDeps } from '../src/services/deps';
+import { accessLog } from './middleware/access-log';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFoundHandler } from './middleware/errors';
 import { rateLimit, type RateLimitOptions } from './middleware/rate-limit';
@@ -38,6 +39,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('trust proxy', 'loopback');
   app.set('etag', false);
   app.use(requestId);
+  app.use(accessLog(deps.services.log));
   app.use(express.json({ limit: deps.bodyLimit ?? '5mb', type: ['application/json', 'application/*+json'] }));
   app.use(authenticate(deps.resolveApiKey));
   app.use(rateLimit(deps.rateLimit ?? { ratePerSec: 200, burst: 1000 }));

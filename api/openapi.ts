@@ -37,6 +37,9 @@ export function buildOpenApi(registry: RouteRegistry, info: { version: string })
     if (parameters.length) op.parameters = parameters;
     if (spec.body) {
       op.requestBody = { required: true, content: { 'application/json': { schema: toJsonSchema(spec.body, 'input') } } };
+    } else if (spec.rawBody) {
+      const schema = toJsonSchema(spec.rawBody.schema, 'input');
+      op.requestBody = { required: true, content: { [spec.rawBody.contentType]: { schema } } };
     }
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(spec.responses)) {

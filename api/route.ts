@@ -15,6 +15,8 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   public?: boolean;
   body?: B;
   query?: Q;
+  /** A non-JSON request body for OpenAPI only (the handler parses it), e.g. multipart/form-data. */
+  rawBody?: { contentType: string; schema: z.ZodType };
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
 }
 

@@ -72,6 +72,12 @@ export function registerKnowledgeRoutes(reg: RouteRegistry, deps: ServiceDeps, o
         'Upload a knowledge document (multipart/form-data: file, scopeType org|runner, scopeId, title, language?). ' +
         `Text, Markdown, JSON, CSV or PDF up to ${Math.round(maxFileBytes / 1024 / 1024)} MB.`,
       tag: 'knowledge',
+      rawBody: {
+        contentType: 'multipart/form-data',
+        schema: knowledgeUploadFieldsSchema.extend({
+          file: z.string().meta({ format: 'binary' }).describe('the document (text, Markdown, JSON, CSV or PDF)'),
+        }),
+      },
       responses: {
         201: { description: 'The indexed document', schema: knowledgeDocResponseSchema },
         404: { description: 'scopeId is not a runner of your org', schema: errorResponseSchema },

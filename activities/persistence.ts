@@ -1,63 +1,52 @@
-import type { PoolClient } from 'pg';
 import type { PrismaClient } from '../src/db/client';
-import { withOrgSql } from '../src/db/scoped';
+import { withSqlClient } from '../src/db/scoped';
+import { Sql } from '../src/db/sql-batch';
 import type { PersistBatch, PersistOp } from '../src/shared/run-types';
 
-const j = (v: unknown): string => JSON.stringify(v ?? null);
-
 /** One write of the workflow's batch. Every statement is idempotent, so a retried batch is harmless. */
-async function applyOp(c: PoolClient, runId: string, op: PersistOp): Promise<void> {
+function opSql(q: Sql, runId: string, op: PersistOp): string {
+  const run = q.lit(runId);
   switch (op.op) {
     case 'runStarted':
-      await c.query(
-        `UPDATE runner_runs SET status = 'running', started_at = COALESCE(started_at, now()),
-           workflow_started_at = COALESCE(workflow_started_at, now())
-         WHERE id = $1 AND status = 'pending'`,
-        [runId],
-      );
-      return;
+      return `UPDATE runner_runs SET status = 'running', started_at = COALESCE(started_at, now()),
+                workflow_started_at = COALESCE(workflow_started_at, now())
+              WHERE id = ${run} AND status = 'pending'`;
     case 'stepStarted':
-      await c.query(
-        `UPDATE runner_run_steps SET status = 'running', input = $3::jsonb, started_at = now(), attempts = attempts + 1
-         WHERE run_id = $1 AND order_index = $2`,
-        [runId, op.index, j(op.input)],
-      );
-      return;
+      return `UPDATE runner_run_steps SET status = 'running', input = ${q.json(op.input)}, started_at = now(),
+                attempts = attempts + 1
+              WHERE run_id = ${run} AND order_index = ${q.lit(op.index)}`;
     case 'stepFinished':
-      await c.query(
-        `UPDATE runner_run_steps SET status = $3, input = $4::jsonb, output = $5::jsonb, error = $6::jsonb,
-           started_at = COALESCE(started_at, now()), completed_at = now()
-         WHERE run_id = $1 AND order_index = $2`,
-        [runId, op.index, op.status, j(op.input), j(op.output), op.error ? j(op.error) : null],
-      );
-      return;
+      return `UPDATE runner_run_steps SET status = ${q.lit(op.status)}, input = ${q.json(op.input)},
+                output = ${q.json(op.output)}, error = ${q.jsonOrNull(op.error)},
+                started_at = COALESCE(started_at, now()), completed_at = now()
+              WHERE run_id = ${run} AND order_index = ${q.lit(op.index)}`;
     case 'stepsSkipped':
-      await c.query(
-        `UPDATE runner_run_steps SET status = 'skipped'
-         WHERE run_id = $1 AND order_index >= $2 AND status IN ('pending', 'running')`,
-        [runId, op.fromIndex],
-      );
-      return;
+      return `UPDATE runner_run_steps SET status = 'skipped'
+              WHERE run_id = ${run} AND order_index >= ${q.lit(op.fromIndex)} AND status IN ('pending', 'running')`;
     case 'runFinished':
-      await c.query(
-        `UPDATE runner_runs SET status = $2, output = $3::jsonb, error = $4::jsonb, completed_at = now() WHERE id = $1`,
-        [runId, op.status, op.output === undefined || op.output === null ? null : j(op.output), op.error ? j(op.error) : null],
-      );
-      return;
+      return `UPDATE runner_runs SET status = ${q.lit(op.status)}, output = ${q.jsonOrNull(op.output)},
+                error = ${q.jsonOrNull(op.error)}, completed_at = now()
+              WHERE id = ${run}`;
   }
 }
 
 export function createPersistenceActivities(deps: { db: PrismaClient }) {
   return {
-    /** Applies the workflow's batched writes in one org-scoped (RLS) transaction; safe to retry. */
+    /**
+     * Applies the workflow's batched writes in one org-scoped (RLS) transaction, sent as a single
+     * round trip; safe to retry.
+     */
     async persistRun(batch: PersistBatch): Promise<void> {
-      await withOrgSql(deps.db, batch.orgId, async (c) => {
-        for (const op of batch.ops) await applyOp(c, batch.runId, op);
-        await c.query(`UPDATE runner_runs SET context = $2::jsonb, current_step = $3 WHERE id = $1`, [
-          batch.runId,
-          j(batch.context),
-          batch.currentStep,
-        ]);
+      await withSqlClient(deps.db, async (client) => {
+        const q = new Sql(client);
+        const statements = [
+          q.beginOrg(batch.orgId),
+          ...batch.ops.map((op) => opSql(q, batch.runId, op)),
+          `UPDATE runner_runs SET context = ${q.json(batch.context)}, current_step = ${q.lit(batch.currentStep)}
+           WHERE id = ${q.lit(batch.runId)}`,
+          'COMMIT',
+        ];
+        await client.query(statements.join(';\n'));
       });
     },
   };

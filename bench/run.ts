@@ -203,6 +203,11 @@ async function main(): Promise<void> {
       }
     }
     out(`bench: ${LATENCY_RUNS} sequential runs, then ${THROUGHPUT_RUNS} runs at concurrency ${CONCURRENCY}; ${os.cpus().length} cores, node ${process.version}`);
+    if (process.env.BENCH_ONLY === 'engine-throughput') {
+      await timeSequential(WARMUP, engineRun);
+      out(`engine throughput @${CONCURRENCY}: ${(await timeConcurrent(THROUGHPUT_RUNS, CONCURRENCY, engineRun)).toFixed(1)} runs/s`);
+      return;
+    }
     await timeSequential(WARMUP, engineRun);
     await timeSequential(WARMUP, bareRun);
     const bareLat = await timeSequential(LATENCY_RUNS, bareRun);

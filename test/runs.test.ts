@@ -215,6 +215,25 @@ describe('step failures', () => {
   });
 });
 
+describe('hostile input', () => {
+  it('stores and returns quotes, backslashes and SQL-looking text exactly', async () => {
+    const nasty = { s: "'); DROP TABLE runner_runs; --", b: 'a\\b\'c', u: '✓ 𝔘', n: [1, null, { k: '$$' }] };
+    const runnerId = await makeRunner([
+      { name: 'echo', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return input' } },
+    ]);
+    const c = await ctx.api.post(`/api/runners/${runnerId}/runs`, { input: nasty, idempotencyKey: "key'with\\quote" });
+    expect(c.status).toBe(201);
+    expect(c.body.input).toEqual(nasty);
+    expect(c.body.idempotencyKey).toBe("key'with\\quote");
+    const done = await waitFor(
+      async () => (await ctx.api.get(`/api/runners/${runnerId}/runs/${c.body.id}`)).body,
+      (b) => b.status === 'completed',
+    );
+    expect(done.output).toEqual(nasty);
+    expect(done.context.input).toEqual(nasty);
+  });
+});
+
 describe('idempotency', () => {
   it('returns the same run for 20 concurrent identical requests', async () => {
     const runnerId = await makeRunner([{ name: 'c', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return input' } }]);

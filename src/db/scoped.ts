@@ -28,19 +28,17 @@ export async function withOrg<T>(
 }
 
 /**
- * `withOrg` for the hot paths (run creation, the run workflow's writes): the same role switch and org
- * setting, but plain SQL on the pg pool. Measured on this machine: 0.8 ms of CPU for a 4-statement
- * transaction against 8.2 ms through a Prisma interactive transaction (docs/BENCHMARKS.md).
+ * Runs `fn` on a pooled connection and rolls back whatever transaction it left open when it throws.
+ * For the hot paths (run creation, the run workflow's writes), which send BEGIN…COMMIT as
+ * multi-statement batches (see `Sql` in sql-batch.ts) with the same role switch and org setting as
+ * `withOrg`. Measured on this machine: 0.8 ms of CPU for a 4-statement transaction on plain pg against
+ * 8.2 ms through a Prisma interactive transaction (docs/BENCHMARKS.md).
  */
-export async function withOrgSql<T>(db: PrismaClient, orgId: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+export async function withSqlClient<T>(db: PrismaClient, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await sqlPool(db).connect();
   let broken = false;
   try {
-    await client.query('BEGIN');
-    await client.query(`SELECT set_config('role', $1, true), set_config('app.org_id', $2, true)`, [APP_ROLE, orgId]);
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
+    return await fn(client);
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {
       broken = true;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { withOrg, withOrgSql, type Tx } from '../db/scoped';
+import { withOrg, withSqlClient, type Tx } from '../db/scoped';
+import { resultSets, Sql } from '../db/sql-batch';
 import { AppError } from '../errors/app-error';
-import type { PoolClient } from 'pg';
 import type { RunnerSnapshot, RunWorkflowInput, StepSnapshot } from '../shared/run-types';
 import type { RunCreate } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
@@ -53,35 +53,37 @@ interface StepRow {
   computer: StepSnapshot['computer'];
 }
 
-/** Reads the runner and everything a run freezes from it: three queries inside the caller's transaction. */
-async function buildSnapshot(c: PoolClient, runnerId: string): Promise<{ stored: RunnerSnapshot; inputSchema: unknown }> {
-  const { rows: runners } = await c.query<RunnerRow>(
+/** The three reads a run's snapshot needs (runner with its 1:1 configs, steps, attachments). */
+function snapshotQueries(q: Sql, runnerId: string): string[] {
+  const id = q.lit(runnerId);
+  return [
     `SELECT r.id, r.name, r.input_schema, r.learned_instructions, r.default_model,
             w.enabled AS web_enabled, w.search_enabled AS web_search, w.research_enabled AS web_research,
-            p.enabled AS plan_enabled, b.enabled AS budget_enabled, b.budget_usd::text, b.on_exceed,
-            b.warning_threshold1::text, b.warning_threshold2::text
+            p.enabled AS plan_enabled, b.enabled AS budget_enabled, b.budget_usd::text AS budget_usd, b.on_exceed,
+            b.warning_threshold1::text AS warning_threshold1, b.warning_threshold2::text AS warning_threshold2
        FROM runners r
        LEFT JOIN runner_web_config w ON w.runner_id = r.id
        LEFT JOIN runner_plan_config p ON p.runner_id = r.id
        LEFT JOIN runner_budget_config b ON b.runner_id = r.id
-      WHERE r.id = $1 AND r.deleted_at IS NULL`,
-    [runnerId],
-  );
-  const runner = runners[0];
-  if (!runner) throw AppError.notFound('Runner');
-  const { rows: steps } = await c.query<StepRow>(
+      WHERE r.id = ${id} AND r.deleted_at IS NULL`,
     `SELECT id, name, kind, order_index, agent_id, preamble_override, model_override, output_schema, input_mapping,
             webhook_url, webhook_headers, condition_expr, computer
-       FROM runner_steps WHERE runner_id = $1 ORDER BY order_index, created_at`,
-    [runnerId],
-  );
-  const { rows: links } = await c.query<{ k: string; id: string }>(
-    `SELECT 'mcp' AS k, mcp_server_id AS id FROM runner_mcps WHERE runner_id = $1
-     UNION ALL SELECT 'integration', integration_id FROM runner_integrations WHERE runner_id = $1
-     UNION ALL SELECT 'tool', tool_id FROM runner_tools WHERE runner_id = $1
-     UNION ALL SELECT 'skill', skill_id FROM runner_skills WHERE runner_id = $1`,
-    [runnerId],
-  );
+       FROM runner_steps WHERE runner_id = ${id} ORDER BY order_index, created_at`,
+    `SELECT 'mcp' AS k, mcp_server_id AS id FROM runner_mcps WHERE runner_id = ${id}
+     UNION ALL SELECT 'integration', integration_id FROM runner_integrations WHERE runner_id = ${id}
+     UNION ALL SELECT 'tool', tool_id FROM runner_tools WHERE runner_id = ${id}
+     UNION ALL SELECT 'skill', skill_id FROM runner_skills WHERE runner_id = ${id}`,
+  ];
+}
+
+/** Builds the frozen snapshot from the rows of `snapshotQueries`; 404 when the runner is gone. */
+function snapshotFromRows(
+  runners: RunnerRow[],
+  steps: StepRow[],
+  links: { k: string; id: string }[],
+): { stored: RunnerSnapshot; inputSchema: unknown } {
+  const runner = runners[0];
+  if (!runner) throw AppError.notFound('Runner');
   const ids = (k: string) => links.filter((l) => l.k === k).map((l) => l.id);
   const stepSnaps: StoredStep[] = steps.map((s) => ({
     id: s.id,
@@ -227,8 +229,15 @@ export async function createRun(
   const runId = randomUUID();
   let created: { run: RunRecord; response: ReturnType<typeof serializeRun> };
   try {
-    created = await withOrgSql(deps.db, orgId, async (c) => {
-      const { stored, inputSchema } = await buildSnapshot(c, runnerId);
+    created = await withSqlClient(deps.db, async (c) => {
+      // Round trip 1: open the org-scoped transaction and read the runner; round trip 2: write and commit.
+      const q = new Sql(c);
+      const reads = resultSets<never>(await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId)].join(';\n')));
+      const { stored, inputSchema } = snapshotFromRows(
+        (reads[2]?.rows ?? []) as RunnerRow[],
+        (reads[3]?.rows ?? []) as StepRow[],
+        (reads[4]?.rows ?? []) as { k: string; id: string }[],
+      );
       if (inputSchema && typeof inputSchema === 'object') {
         const issues = validateAgainst(inputSchema, input, 'input');
         if (issues.length)
@@ -240,40 +249,25 @@ export async function createRun(
       const budgetUsd = stored.budget?.budgetUsd ?? null;
       const onExceed = stored.budget ? stored.budget.onExceed : null;
       const context = { input, steps: {} };
-      const { rows } = await c.query<{ created_at: Date }>(
+      const writes = [
         `INSERT INTO runner_runs (id, org_id, runner_id, status, input, idempotency_key, snapshot, trigger_kind,
                                   trigger_id, budget_usd, budget_on_exceed, context)
-         VALUES ($1, $2, $3, 'pending', $4::jsonb, $5, $6::jsonb, $7, $8, $9, $10, $11::jsonb)
+         VALUES (${q.lit(runId)}, ${q.lit(orgId)}, ${q.lit(runnerId)}, 'pending', ${q.json(input)}, ${q.lit(key)},
+                 ${q.json(stored)}, ${q.lit(source.kind)}, ${q.lit(source.triggerId ?? null)}, ${q.lit(budgetUsd)},
+                 ${q.lit(onExceed)}, ${q.json(context)})
          RETURNING created_at`,
-        [
-          runId,
-          orgId,
-          runnerId,
-          JSON.stringify(input),
-          key,
-          JSON.stringify(stored),
-          source.kind,
-          source.triggerId ?? null,
-          budgetUsd,
-          onExceed,
-          JSON.stringify(context),
-        ],
-      );
+      ];
       if (stored.steps.length) {
-        await c.query(
-          `INSERT INTO runner_run_steps (id, run_id, org_id, step_id, name, kind, order_index, status)
-           SELECT gen_random_uuid(), $1, $2, s.step_id, s.name, s.kind, s.ord, 'pending'
-             FROM unnest($3::uuid[], $4::text[], $5::text[], $6::int[]) AS s(step_id, name, kind, ord)`,
-          [
-            runId,
-            orgId,
-            stored.steps.map((s) => s.id),
-            stored.steps.map((s) => s.name),
-            stored.steps.map((s) => s.kind),
-            stored.steps.map((_s, i) => i),
-          ],
+        const values = stored.steps.map(
+          (st, i) =>
+            `(gen_random_uuid(), ${q.lit(runId)}, ${q.lit(orgId)}, ${q.lit(st.id)}, ${q.lit(st.name)}, ${q.lit(st.kind)}, ${i}, 'pending')`,
+        );
+        writes.push(
+          `INSERT INTO runner_run_steps (id, run_id, org_id, step_id, name, kind, order_index, status) VALUES ${values.join(', ')}`,
         );
       }
+      writes.push('COMMIT');
+      const rows = resultSets<{ created_at: Date }>(await c.query(writes.join(';\n')))[0]?.rows ?? [];
       const createdAt = (rows[0] as { created_at: Date }).created_at.toISOString();
       return {
         run: { id: runId, orgId, runnerId, input, snapshot: stored, triggerKind: source.kind },

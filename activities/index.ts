@@ -18,10 +18,12 @@ export function createActivities(deps: ActivityDeps): RunActivities {
   const guard = createEgressGuard(parseAllowlist(deps.egressAllowlist.join(',')));
   const webhook = createWebhookActivities({ guard, timeoutMs: deps.webhookTimeoutMs });
   const computer = createComputerActivities();
+  const persistence = createPersistenceActivities({ db: deps.db });
   return {
-    ...createPersistenceActivities({ db: deps.db }),
+    ...persistence,
     ...createStepActivities({
       db: deps.db,
+      persistRun: persistence.persistRun,
       executors: {
         executeWebhookStep: webhook.executeWebhookStep,
         executeComputerStep: computer.executeComputerStep,

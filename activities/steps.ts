@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { PrismaClient } from '../src/db/client';
 import { withOrg } from '../src/db/scoped';
 import { validateAgainst } from '../src/services/json-schema';
-import type { ExecuteStepArgs } from '../src/shared/run-types';
+import type { ExecuteStepArgs, PersistBatch } from '../src/shared/run-types';
 
 export interface StepExecutors {
   executeWebhookStep(args: {
@@ -29,10 +29,30 @@ async function loadWebhookHeaders(db: PrismaClient, args: ExecuteStepArgs): Prom
   return steps?.find((s) => s.name === args.step.name)?.webhookHeaders ?? {};
 }
 
-export function createStepActivities(deps: { db: PrismaClient; executors: StepExecutors }) {
+/** Tries a database write a few times with backoff before letting the activity's retry policy take over. */
+async function withDbRetries(fn: () => Promise<void>, attempts = 4): Promise<void> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, 250 * 2 ** i));
+    }
+  }
+}
+
+export function createStepActivities(deps: {
+  db: PrismaClient;
+  executors: StepExecutors;
+  persistRun: (batch: PersistBatch) => Promise<void>;
+}) {
   return {
     async executeStep(args: ExecuteStepArgs): Promise<unknown> {
       const { step } = args;
+      if (args.persist) {
+        const batch = args.persist;
+        await withDbRetries(() => deps.persistRun(batch));
+      }
       let output: unknown;
       switch (step.kind) {
         case 'webhook': {

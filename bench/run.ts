@@ -4,7 +4,8 @@
  * For a 3-step runner (webhook → condition → computer) it measures end-to-end latency of single runs on
  * an idle stack (POST /api/runners/:id/runs over HTTP until the workflow has finished and recorded its
  * result) and sustained throughput with 50 concurrent runs; beside each, the same figure for a bare
- * Temporal workflow running 3 no-op activities on the same server and in the same process. Prints a
+ * Temporal workflow running 3 no-op activities on the same server and in the same process, measured in
+ * alternating rounds (BENCH_ROUNDS, default 4) so that neither side always runs second. Prints a
  * table and a JSON line. Env: BENCH_LATENCY_RUNS (default 100), BENCH_THROUGHPUT_RUNS (default 500),
  * BENCH_CONCURRENCY (default 50), DATABASE_URL (else an embedded PostgreSQL), TEMPORAL_ADDRESS (else a
  * dev server with a file database, as `npm start` runs it).
@@ -31,6 +32,7 @@ const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 100);
 const THROUGHPUT_RUNS = Number(process.env.BENCH_THROUGHPUT_RUNS ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const WARMUP = 10;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const quietLogger = new DefaultLogger('ERROR');
@@ -38,6 +40,16 @@ const quietLogger = new DefaultLogger('ERROR');
 function pct(sorted: number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i] ?? NaN;
+}
+
+async function timeSequentialRaw(n: number, one: () => Promise<void>): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await one();
+    times.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return times;
 }
 
 async function timeSequential(n: number, one: () => Promise<void>) {
@@ -202,7 +214,10 @@ async function main(): Promise<void> {
         out(`post=${t1 - t}ms result=${t2 - t1}ms ` + (hist.events ?? []).map((e) => `${e.eventType}:${Math.round(ms(e) - t0)}`).join(' '));
       }
     }
-    out(`bench: ${LATENCY_RUNS} sequential runs, then ${THROUGHPUT_RUNS} runs at concurrency ${CONCURRENCY}; ${os.cpus().length} cores, node ${process.version}`);
+    out(
+      `bench: ${LATENCY_RUNS} sequential runs and ${THROUGHPUT_RUNS} runs at concurrency ${CONCURRENCY} per side, ` +
+        `in ${ROUNDS} alternating rounds; ${os.cpus().length} cores, node ${process.version}`,
+    );
     if (process.env.BENCH_ONLY === 'engine-throughput') {
       await timeSequential(WARMUP, engineRun);
       out(`engine throughput @${CONCURRENCY}: ${(await timeConcurrent(THROUGHPUT_RUNS, CONCURRENCY, engineRun)).toFixed(1)} runs/s`);
@@ -210,10 +225,26 @@ async function main(): Promise<void> {
     }
     await timeSequential(WARMUP, engineRun);
     await timeSequential(WARMUP, bareRun);
-    const bareLat = await timeSequential(LATENCY_RUNS, bareRun);
-    const engLat = await timeSequential(LATENCY_RUNS, engineRun);
-    const bareTput = await timeConcurrent(THROUGHPUT_RUNS, CONCURRENCY, bareRun);
-    const engTput = await timeConcurrent(THROUGHPUT_RUNS, CONCURRENCY, engineRun);
+    // Alternate which side goes first in each round, so neither always runs on a fuller server.
+    const lat: Record<'engine' | 'bare', number[]> = { engine: [], bare: [] };
+    const tput: Record<'engine' | 'bare', number[]> = { engine: [], bare: [] };
+    const runs = { engine: engineRun, bare: bareRun };
+    for (let round = 0; round < ROUNDS; round++) {
+      const order: ('engine' | 'bare')[] = round % 2 === 0 ? ['bare', 'engine'] : ['engine', 'bare'];
+      for (const side of order) lat[side].push(...(await timeSequentialRaw(Math.ceil(LATENCY_RUNS / ROUNDS), runs[side])));
+      for (const side of order) {
+        tput[side].push(await timeConcurrent(Math.ceil(THROUGHPUT_RUNS / ROUNDS), CONCURRENCY, runs[side]));
+      }
+    }
+    const summarize = (xs: number[]) => {
+      const sorted = [...xs].sort((a, b) => a - b);
+      return { p50: pct(sorted, 50), p99: pct(sorted, 99), mean: xs.reduce((a, b) => a + b, 0) / xs.length };
+    };
+    const engLat = summarize(lat.engine);
+    const bareLat = summarize(lat.bare);
+    const engTput = tput.engine.reduce((a, b) => a + b, 0) / ROUNDS;
+    const bareTput = tput.bare.reduce((a, b) => a + b, 0) / ROUNDS;
+    out(`throughput per round (runs/s): engine ${tput.engine.map((x) => x.toFixed(1)).join(', ')}; bare ${tput.bare.map((x) => x.toFixed(1)).join(', ')}`);
 
     const f = (n: number) => n.toFixed(1).padStart(8);
     out('');

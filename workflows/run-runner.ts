@@ -4,6 +4,7 @@ import {
   CancellationScope,
   TimeoutFailure,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -44,6 +45,9 @@ const localStepOptions: LocalActivityOptions = {
 };
 
 const persist = proxyLocalActivities<RunActivities>(persistOptions);
+
+/** Patch id: runs started before it flush their writes in a separate local activity before each step. */
+const PERSIST_WITH_STEP = 'persist-with-step-v1';
 const remote = proxyActivities<RunActivities>(remoteStepOptions);
 const local = proxyLocalActivities<RunActivities>(localStepOptions);
 
@@ -119,8 +123,13 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
 
       pending.push({ op: 'stepStarted', index: i, input });
       inFlight = { index: i, input };
-      await flush();
       const callArgs: ExecuteStepArgs = { runId, orgId, step, input };
+      if (patched(PERSIST_WITH_STEP)) {
+        // The pending writes ride along with the step's own activity (one activity instead of two).
+        callArgs.persist = { runId, orgId, ops: pending.splice(0, pending.length), context, currentStep };
+      } else {
+        await flush();
+      }
       const summary = `${step.name} (${step.kind})`;
       let output: unknown;
       try {

@@ -1,3 +1,4 @@
+import { type Client, Connection } from '@temporalio/client';
 import type { ServiceDeps } from '../../src/services/deps';
 import type { RouteRegistry } from '../route';
 import { z } from 'zod';
@@ -19,13 +20,29 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
+const probes = new WeakMap<Client, Connection>();
+
+/**
+ * A connection for health probes only: same server and credentials as the client's, but without the
+ * SDK's retry interceptor, whose retries outlive the probe's deadline and keep hammering a server that
+ * is down. One attempt, answered or timed out within the deadline, is what a health check wants.
+ */
+function probeConnection(client: Client): Pick<Connection, 'withDeadline' | 'workflowService'> {
+  if (!(client.connection instanceof Connection)) return client.connection as unknown as Connection;
+  let probe = probes.get(client);
+  if (!probe) {
+    probe = Connection.lazy({ ...client.connection.options, interceptors: [] });
+    probes.set(client, probe);
+  }
+  return probe;
+}
+
 export async function checkHealth(deps: ServiceDeps, timeoutMs = 2_000) {
+  const probe = probeConnection(deps.temporal.client);
   const [db, temporal] = await Promise.allSettled([
     withTimeout(deps.db.$queryRaw`SELECT 1`, timeoutMs),
     withTimeout(
-      deps.temporal.client.connection.withDeadline(Date.now() + timeoutMs, () =>
-        deps.temporal.client.workflowService.getSystemInfo({}),
-      ),
+      probe.withDeadline(Date.now() + timeoutMs, () => probe.workflowService.getSystemInfo({})),
       timeoutMs + 200,
     ),
   ]);

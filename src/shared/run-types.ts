@@ -98,6 +98,12 @@ export interface ExecuteStepArgs {
   orgId: string;
   step: StepSnapshot;
   input: unknown;
+  /**
+   * Writes to apply before the step runs (its `stepStarted` and whatever the workflow had pending), in
+   * the same activity: one activity instead of two. Applied on every attempt (idempotent; `attempts`
+   * counts them).
+   */
+  persist?: PersistBatch;
 }
 
 export interface RunWorkflowResult {

@@ -4,8 +4,13 @@ import { Sql } from '../src/db/sql-batch';
 import type { PersistBatch, PersistOp } from '../src/shared/run-types';
 
 /** One write of the workflow's batch. Every statement is idempotent, so a retried batch is harmless. */
-function opSql(q: Sql, runId: string, op: PersistOp): string {
+function opSql(q: Sql, runId: string, op: PersistOp, onlyIfActive: boolean): string {
   const run = q.lit(runId);
+  // Guards for writes made by activities: the run must still be active when they land.
+  const activeRun = onlyIfActive ? `AND status IN ('pending', 'running')` : '';
+  const activeStep = onlyIfActive
+    ? `AND EXISTS (SELECT 1 FROM runner_runs r WHERE r.id = ${run} AND r.status IN ('pending', 'running'))`
+    : '';
   switch (op.op) {
     case 'runStarted':
       return `UPDATE runner_runs SET status = 'running', started_at = COALESCE(started_at, now()),
@@ -14,19 +19,20 @@ function opSql(q: Sql, runId: string, op: PersistOp): string {
     case 'stepStarted':
       return `UPDATE runner_run_steps SET status = 'running', input = ${q.json(op.input)}, started_at = now(),
                 attempts = attempts + 1
-              WHERE run_id = ${run} AND order_index = ${q.lit(op.index)}`;
+              WHERE run_id = ${run} AND order_index = ${q.lit(op.index)} ${activeStep}`;
     case 'stepFinished':
       return `UPDATE runner_run_steps SET status = ${q.lit(op.status)}, input = ${q.json(op.input)},
                 output = ${q.json(op.output)}, error = ${q.jsonOrNull(op.error)},
                 started_at = COALESCE(started_at, now()), completed_at = now()
-              WHERE run_id = ${run} AND order_index = ${q.lit(op.index)}`;
+              WHERE run_id = ${run} AND order_index = ${q.lit(op.index)} ${activeStep}`;
     case 'stepsSkipped':
       return `UPDATE runner_run_steps SET status = 'skipped'
-              WHERE run_id = ${run} AND order_index >= ${q.lit(op.fromIndex)} AND status IN ('pending', 'running')`;
+              WHERE run_id = ${run} AND order_index >= ${q.lit(op.fromIndex)} AND status IN ('pending', 'running')
+                ${activeStep}`;
     case 'runFinished':
       return `UPDATE runner_runs SET status = ${q.lit(op.status)}, output = ${q.jsonOrNull(op.output)},
                 error = ${q.jsonOrNull(op.error)}, completed_at = now()
-              WHERE id = ${run}`;
+              WHERE id = ${run} ${activeRun}`;
   }
 }
 
@@ -39,11 +45,14 @@ export function createPersistenceActivities(deps: { db: PrismaClient }) {
     async persistRun(batch: PersistBatch): Promise<void> {
       await withSqlClient(deps.db, async (client) => {
         const q = new Sql(client);
+        const active = batch.onlyIfActive === true;
+        // The context goes first: a `runFinished` in the batch ends the run, which would then fail the
+        // guard of a later context write.
         const statements = [
           q.beginOrg(batch.orgId),
-          ...batch.ops.map((op) => opSql(q, batch.runId, op)),
           `UPDATE runner_runs SET context = ${q.json(batch.context)}, current_step = ${q.lit(batch.currentStep)}
-           WHERE id = ${q.lit(batch.runId)}`,
+           WHERE id = ${q.lit(batch.runId)} ${active ? `AND status IN ('pending', 'running')` : ''}`,
+          ...batch.ops.map((op) => opSql(q, batch.runId, op, active)),
           'COMMIT',
         ];
         await client.query(statements.join(';\n'));

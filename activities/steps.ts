@@ -50,7 +50,7 @@ export function createStepActivities(deps: {
     async executeStep(args: ExecuteStepArgs): Promise<unknown> {
       const { step } = args;
       if (args.persist) {
-        const batch = args.persist;
+        const batch = { ...args.persist, onlyIfActive: true };
         await withDbRetries(() => deps.persistRun(batch));
       }
       let output: unknown;
@@ -84,6 +84,7 @@ export function createStepActivities(deps: {
         case 'condition':
           throw ApplicationFailure.nonRetryable('condition steps are evaluated by the workflow', 'internal');
       }
+      output = output === undefined ? null : output;
       if (step.outputSchema) {
         const issues = validateAgainst(step.outputSchema, output, 'output');
         if (issues.length > 0) {
@@ -97,6 +98,22 @@ export function createStepActivities(deps: {
             details: [issues],
           });
         }
+      }
+      if (args.finalize) {
+        const { index, context } = args.finalize;
+        const finalContext = { ...context, steps: { ...context.steps, [step.name]: { output, status: 'completed' as const } } };
+        const done: PersistBatch = {
+          runId: args.runId,
+          orgId: args.orgId,
+          ops: [
+            { op: 'stepFinished', index, status: 'completed', input: args.input, output },
+            { op: 'runFinished', status: 'completed', output, error: null },
+          ],
+          context: finalContext,
+          currentStep: index,
+          onlyIfActive: true,
+        };
+        await withDbRetries(() => deps.persistRun(done));
       }
       return output;
     },

@@ -15,6 +15,9 @@ const hooks = await startWebhookServer({
     setTimeout(() => json(res, 200, { late: true }), 20_000).unref();
   },
   '/bad-request': (_req, res) => json(res, 400, { error: 'nope' }),
+  '/slowish': (_req, res) => {
+    setTimeout(() => json(res, 200, { late: true }), 700).unref();
+  },
   '/flaky': (_req, res) => {
     fail500++;
     if (fail500 <= 2) json(res, 503, { error: 'try later' });
@@ -269,6 +272,28 @@ describe('cancel', () => {
     expect(again.status).toBe(409);
     await waitFor(async () => (await ctx.client.workflow.getHandle(c.body.id).describe()).status.name, (s) => s === 'CANCELLED');
     await recordHistory(c.body.id, 'cancelled-during-webhook');
+  });
+});
+
+describe('cancel racing the last step', () => {
+  it('stays cancelled when the last step answers after the cancel (no late "completed")', async () => {
+    const runnerId = await makeRunner([{ name: 'last', kind: 'webhook', orderIndex: 0, webhookUrl: hooks.url('/slowish') }]);
+    const c = await ctx.api.post(`/api/runners/${runnerId}/runs`, { input: {} });
+    await waitFor(
+      async () => hooks.requests.filter((r) => r.headers['idempotency-key'] === `${c.body.id}:last`).length,
+      (n) => n > 0,
+      10_000,
+      20,
+    );
+    const cancelled = await ctx.api.post(`/api/runners/${runnerId}/runs/${c.body.id}/cancel`);
+    expect(cancelled.body.status).toBe('cancelled');
+    // The webhook answers ~700 ms after it was called, before the activity's first heartbeat could
+    // deliver the cancellation: its write must not turn the run back into "completed".
+    await new Promise((r) => setTimeout(r, 1_500));
+    const after = (await ctx.api.get(`/api/runners/${runnerId}/runs/${c.body.id}`)).body;
+    expect(after.status).toBe('cancelled');
+    expect(after.steps[0].status).toBe('failed');
+    expect(after.output).toBeNull();
   });
 });
 

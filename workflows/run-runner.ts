@@ -48,6 +48,8 @@ const persist = proxyLocalActivities<RunActivities>(persistOptions);
 
 /** Patch id: runs started before it flush their writes in a separate local activity before each step. */
 const PERSIST_WITH_STEP = 'persist-with-step-v1';
+/** Patch id: the last step's activity records the run's completion itself (no final write activity). */
+const FINALIZE_WITH_LAST_STEP = 'finalize-with-last-step-v1';
 const remote = proxyActivities<RunActivities>(remoteStepOptions);
 const local = proxyLocalActivities<RunActivities>(localStepOptions);
 
@@ -126,10 +128,12 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
       const callArgs: ExecuteStepArgs = { runId, orgId, step, input };
       if (patched(PERSIST_WITH_STEP)) {
         // The pending writes ride along with the step's own activity (one activity instead of two).
-        callArgs.persist = { runId, orgId, ops: pending.splice(0, pending.length), context, currentStep };
+        callArgs.persist = { runId, orgId, ops: pending.splice(0, pending.length), context: { input: context.input, steps: { ...context.steps } }, currentStep };
       } else {
         await flush();
       }
+      const finalizes = i === steps.length - 1 && pending.length === 0 && patched(FINALIZE_WITH_LAST_STEP);
+      if (finalizes) callArgs.finalize = { index: i, context: { input: context.input, steps: { ...context.steps } } };
       const summary = `${step.name} (${step.kind})`;
       let output: unknown;
       try {
@@ -149,6 +153,12 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
       inFlight = null;
       context.steps[step.name] = { output, status: 'completed' };
       lastOutput = output;
+      if (finalizes) {
+        // The activity has recorded the step, the context and the run's completion.
+        status = 'completed';
+        upsertSearchAttributes([{ key: RunStatusKey, value: 'completed' }]);
+        return { status: 'completed', output, error: null };
+      }
       pending.push({ op: 'stepFinished', index: i, status: 'completed', input, output });
     }
     return await finish('completed', null);

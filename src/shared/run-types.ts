@@ -91,6 +91,11 @@ export interface PersistBatch {
   ops: PersistOp[];
   context: RunContext;
   currentStep: number | null;
+  /**
+   * For writes made by a step's activity rather than by the workflow: apply them only while the run
+   * is still pending/running, so an activity finishing after the run was cancelled cannot overwrite it.
+   */
+  onlyIfActive?: boolean;
 }
 
 export interface ExecuteStepArgs {
@@ -104,6 +109,12 @@ export interface ExecuteStepArgs {
    * counts them).
    */
   persist?: PersistBatch;
+  /**
+   * Set when this is the run's last step: on success the activity itself records the step's result
+   * and the run's completion (context = this one plus the step's output), so the workflow needs no
+   * further write.
+   */
+  finalize?: { index: number; context: RunContext };
 }
 
 export interface RunWorkflowResult {

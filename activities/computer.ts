@@ -14,6 +14,8 @@ export interface ComputerConfig {
 
 export interface ExecuteComputerStepArgs {
   runId: string;
+  /** The run's org: isolates are reused only among runs of one org. */
+  orgId?: string;
   stepName: string;
   computer: ComputerConfig;
   input: unknown;
@@ -43,6 +45,7 @@ export function createComputerActivities() {
         timeoutMs: computer.timeoutMs,
         memoryLimitMb: computer.memoryLimitMb,
         signal: cancellation,
+        poolKey: args.orgId,
       });
     } catch (err) {
       if (cancellation.aborted) throw cancellation.reason;

@@ -14,6 +14,7 @@ export interface StepExecutors {
   }): Promise<unknown>;
   executeComputerStep(args: {
     runId: string;
+    orgId?: string;
     stepName: string;
     computer: NonNullable<ExecuteStepArgs['step']['computer']>;
     input: unknown;
@@ -70,6 +71,7 @@ export function createStepActivities(deps: {
           if (!step.computer) throw ApplicationFailure.nonRetryable('computer step has no code', 'sandbox_error');
           output = await deps.executors.executeComputerStep({
             runId: args.runId,
+            orgId: args.orgId,
             stepName: step.name,
             computer: step.computer,
             input: args.input,

@@ -5,7 +5,7 @@
  * an idle stack (POST /api/runners/:id/runs over HTTP until the workflow has finished and recorded its
  * result) and sustained throughput with 50 concurrent runs; beside each, the same figure for a bare
  * Temporal workflow running 3 no-op activities on the same server and in the same process, measured in
- * alternating rounds (BENCH_ROUNDS, default 4) so that neither side always runs second. Prints a
+ * alternating rounds (BENCH_ROUNDS, default 8) so that neither side always runs second. Prints a
  * table and a JSON line. Env: BENCH_LATENCY_RUNS (default 100), BENCH_THROUGHPUT_RUNS (default 500),
  * BENCH_CONCURRENCY (default 50), DATABASE_URL (else an embedded PostgreSQL), TEMPORAL_ADDRESS (else a
  * dev server with a file database, as `npm start` runs it).
@@ -32,7 +32,7 @@ const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 100);
 const THROUGHPUT_RUNS = Number(process.env.BENCH_THROUGHPUT_RUNS ?? 500);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 50);
 const WARMUP = 10;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const quietLogger = new DefaultLogger('ERROR');

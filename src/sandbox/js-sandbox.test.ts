@@ -166,3 +166,49 @@ describe('runJavaScript', () => {
     ).rejects.toBe(reason);
   });
 });
+
+describe('isolate reuse within one org (poolKey)', () => {
+  it('gives every run a fresh context: globals set by one run are gone in the next', async () => {
+    const key = `org-${Math.random()}`;
+    const first = await runJavaScript({
+      code: 'globalThis.leak = "secret"; Object.prototype.polluted = 1; Array.prototype.push = null; return typeof leak;',
+      input: null,
+      poolKey: key,
+    });
+    expect(first).toBe('string');
+    const second = await runJavaScript({
+      code: 'const a = []; a.push(1); return [typeof globalThis.leak, ({}).polluted === undefined, a.length];',
+      input: null,
+      poolKey: key,
+    });
+    expect(second).toEqual(['undefined', true, 1]);
+  });
+
+  it('keeps working after a run of the same org timed out or ran out of memory', async () => {
+    const key = `org-${Math.random()}`;
+    await expect(runJavaScript({ code: 'while (true) {}', input: null, timeoutMs: 100, poolKey: key })).rejects.toMatchObject({
+      type: 'sandbox_timeout',
+    });
+    await expect(
+      runJavaScript({
+        code: 'const a = []; while (true) a.push(new Array(100000).fill(1));',
+        input: null,
+        memoryLimitMb: 16,
+        poolKey: key,
+      }),
+    ).rejects.toMatchObject({ type: 'sandbox_memory_limit' });
+    expect(await runJavaScript({ code: 'return input * 2', input: 21, memoryLimitMb: 16, poolKey: key })).toBe(42);
+    expect(await runJavaScript({ code: 'return input * 3', input: 2, poolKey: key })).toBe(6);
+  });
+
+  it('still reports user errors and bad output from a pooled isolate', async () => {
+    const key = `org-${Math.random()}`;
+    await expect(runJavaScript({ code: 'throw new Error("boom")', input: null, poolKey: key })).rejects.toMatchObject({
+      type: 'sandbox_error',
+    });
+    await expect(runJavaScript({ code: 'return () => 1', input: null, poolKey: key })).rejects.toMatchObject({
+      type: 'sandbox_invalid_output',
+    });
+    expect(await runJavaScript({ code: 'return "ok"', input: null, poolKey: key })).toBe('ok');
+  });
+});

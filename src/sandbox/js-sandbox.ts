@@ -1,5 +1,6 @@
 /**
- * Runs user JavaScript (the `computer` step) in a fresh V8 isolate (isolated-vm): no `require`, no `process`,
+ * Runs user JavaScript (the `computer` step) in a fresh V8 context (isolated-vm), in an isolate of its own or
+ * one reused within the same org (`poolKey`): no `require`, no `process`,
  * no network, no filesystem, no Node timers — only the plain JavaScript builtins. Input goes in and output comes
  * out as JSON text, so no reference to a host object ever crosses the boundary.
  */
@@ -31,6 +32,62 @@ export interface RunJavaScriptOptions {
   memoryLimitMb?: number;
   /** Aborting stops the code at once (the isolate is disposed) and rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Reuse isolates among calls with the same key (the org): each call still gets a fresh context, with
+   * its own globals and builtins, so nothing a run leaves behind is visible to the next. Isolates that
+   * hit a limit are discarded, and each is retired after a number of uses. Without a key, every call
+   * gets a fresh isolate.
+   */
+  poolKey?: string;
+}
+
+/* ---------- isolate pool (per key and memory limit) ---------- */
+
+const POOL = { maxIdlePerKey: 4, maxKeys: 256, maxUses: 200, maxHeapFraction: 0.5 } as const;
+interface PooledIsolate {
+  isolate: ivm.Isolate;
+  uses: number;
+}
+const idle = new Map<string, PooledIsolate[]>();
+
+function acquire(key: string | undefined, memoryLimitMb: number): PooledIsolate {
+  if (key !== undefined) {
+    const list = idle.get(`${key}|${memoryLimitMb}`);
+    let entry = list?.pop();
+    while (entry && entry.isolate.isDisposed) entry = list?.pop();
+    if (entry) return entry;
+  }
+  return { isolate: new ivm.Isolate({ memoryLimit: memoryLimitMb }), uses: 0 };
+}
+
+/** Returns a healthy isolate to the pool, or disposes it. */
+function release(key: string | undefined, memoryLimitMb: number, entry: PooledIsolate, healthy: boolean): void {
+  const { isolate } = entry;
+  if (isolate.isDisposed) return;
+  entry.uses++;
+  let keep = key !== undefined && healthy && entry.uses < POOL.maxUses;
+  if (keep) {
+    const heap = isolate.getHeapStatisticsSync();
+    keep = heap.used_heap_size < memoryLimitMb * 1024 * 1024 * POOL.maxHeapFraction;
+  }
+  if (!keep) {
+    isolate.dispose();
+    return;
+  }
+  const poolKey = `${key}|${memoryLimitMb}`;
+  const list = idle.get(poolKey) ?? [];
+  idle.delete(poolKey); // re-insert: Map order is least recently used first
+  if (list.length >= POOL.maxIdlePerKey) {
+    isolate.dispose();
+  } else {
+    list.push(entry);
+  }
+  idle.set(poolKey, list);
+  while (idle.size > POOL.maxKeys) {
+    const [oldest, entries] = idle.entries().next().value as [string, PooledIsolate[]];
+    for (const e of entries) if (!e.isolate.isDisposed) e.isolate.dispose();
+    idle.delete(oldest);
+  }
 }
 
 export const SANDBOX_LIMITS = {
@@ -133,12 +190,15 @@ export async function runJavaScript(opts: RunJavaScriptOptions): Promise<unknown
   const memoryError = (): SandboxError =>
     new SandboxError('sandbox_memory_limit', `The code exceeded the memory limit of ${memoryLimitMb} MB`);
 
-  const isolate = new ivm.Isolate({ memoryLimit: memoryLimitMb });
+  const entry = acquire(opts.poolKey, memoryLimitMb);
+  const { isolate } = entry;
+  let context: ivm.Context | undefined;
+  let healthy = false;
   let stoppedBy: 'timeout' | 'abort' | undefined;
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   try {
-    const context = await isolate.createContext();
+    context = await isolate.createContext();
     // The host watchdog covers what the isolate's own (CPU) timeout does not: a promise that never settles,
     // or a loop that runs after an `await`. Disposing the isolate terminates whatever it is running.
     const stopped = new Promise<never>((_, reject) => {
@@ -169,11 +229,14 @@ export async function runJavaScript(opts: RunJavaScriptOptions): Promise<unknown
     } catch (err) {
       throw classifyFailure(err, { isolate, stoppedBy, timeoutError, memoryError, signal: opts.signal });
     }
+    // The code ran to its end (its own errors come back inside the envelope): the isolate is reusable.
+    healthy = stoppedBy === undefined;
     return decodeEnvelope(raw);
   } finally {
     if (timer) clearTimeout(timer);
     if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
-    if (!isolate.isDisposed) isolate.dispose();
+    if (context && !isolate.isDisposed) context.release();
+    release(opts.poolKey, memoryLimitMb, entry, healthy);
   }
 }
 

@@ -11,17 +11,11 @@ import type { ResolvedMcpServer } from '../shared/step-config';
 import type { ServiceDeps } from './deps';
 import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
 import { jsonOrNull } from './runners';
-import { maskRecord, openStoredSecret, requireSecretBox, secretContext, type SecretBox } from './secrets';
+import { maskRecord, openSecretMap, requireSecretBox, sealSecretMap, type SecretBox } from './secrets';
 
 const ENV_COLUMN = 'mcp_servers.env';
 const HEADERS_COLUMN = 'mcp_servers.headers';
 
-const seal = (box: SecretBox, orgId: string, column: string, value: Record<string, string> | null | undefined) =>
-  value && Object.keys(value).length ? box.encryptJson(value, secretContext(orgId, column)) : null;
-
-function openMap(box: SecretBox, orgId: string, column: string, ct: string | null): Record<string, string> | null {
-  return ct ? openStoredSecret<Record<string, string>>(box, ct, secretContext(orgId, column), true) : null;
-}
 
 /** The API shape: env and header values masked. */
 export function serializeMcpServer(box: SecretBox, m: McpServer) {
@@ -32,9 +26,9 @@ export function serializeMcpServer(box: SecretBox, m: McpServer) {
     transport: m.transport as 'stdio' | 'http',
     command: m.command,
     args: (m.args as string[] | null) ?? null,
-    env: maskRecord(openMap(box, m.orgId, ENV_COLUMN, m.envEncrypted)),
+    env: maskRecord(openSecretMap(box, m.orgId, ENV_COLUMN, m.envEncrypted)),
     url: m.url,
-    headers: maskRecord(openMap(box, m.orgId, HEADERS_COLUMN, m.headersEncrypted)),
+    headers: maskRecord(openSecretMap(box, m.orgId, HEADERS_COLUMN, m.headersEncrypted)),
     createdAt: m.createdAt.toISOString(),
     updatedAt: m.updatedAt.toISOString(),
   };
@@ -78,9 +72,9 @@ export async function createMcpServer(deps: ServiceDeps, orgId: string, body: Mc
         transport: body.transport,
         command: body.transport === 'stdio' ? (body.command ?? null) : null,
         args: jsonOrNull(body.transport === 'stdio' ? (body.args ?? []) : null),
-        envEncrypted: body.transport === 'stdio' ? seal(box, orgId, ENV_COLUMN, body.env) : null,
+        envEncrypted: body.transport === 'stdio' ? sealSecretMap(box, orgId, ENV_COLUMN, body.env) : null,
         url: body.transport === 'http' ? (body.url ?? null) : null,
-        headersEncrypted: body.transport === 'http' ? seal(box, orgId, HEADERS_COLUMN, body.headers) : null,
+        headersEncrypted: body.transport === 'http' ? sealSecretMap(box, orgId, HEADERS_COLUMN, body.headers) : null,
       },
     });
     deps.log.debug({ orgId, mcpServerId: m.id, transport: m.transport }, 'MCP server created');
@@ -135,12 +129,12 @@ export async function updateMcpServer(deps: ServiceDeps, orgId: string, id: stri
         args: jsonOrNull(transport === 'stdio' ? (args ?? []) : null),
         url: transport === 'http' ? url : null,
         envEncrypted:
-          transport !== 'stdio' ? null : body.env !== undefined ? seal(box, orgId, ENV_COLUMN, body.env) : switched ? null : existing.envEncrypted,
+          transport !== 'stdio' ? null : body.env !== undefined ? sealSecretMap(box, orgId, ENV_COLUMN, body.env) : switched ? null : existing.envEncrypted,
         headersEncrypted:
           transport !== 'http'
             ? null
             : body.headers !== undefined
-              ? seal(box, orgId, HEADERS_COLUMN, body.headers)
+              ? sealSecretMap(box, orgId, HEADERS_COLUMN, body.headers)
               : switched
                 ? null
                 : existing.headersEncrypted,
@@ -177,7 +171,7 @@ export async function loadMcpConnectionConfig(
       transport: 'stdio',
       command: m.command ?? '',
       args: (m.args as string[] | null) ?? [],
-      env: openMap(box, orgId, ENV_COLUMN, m.envEncrypted) ?? {},
+      env: openSecretMap(box, orgId, ENV_COLUMN, m.envEncrypted) ?? {},
     };
   }
   return {
@@ -185,6 +179,6 @@ export async function loadMcpConnectionConfig(
     slug: m.slug,
     transport: 'http',
     url: m.url ?? '',
-    headers: openMap(box, orgId, HEADERS_COLUMN, m.headersEncrypted) ?? {},
+    headers: openSecretMap(box, orgId, HEADERS_COLUMN, m.headersEncrypted) ?? {},
   };
 }

@@ -151,6 +151,26 @@ export function secretContext(orgId: string, column: string): string {
   return `${orgId}/${column}`;
 }
 
+/** Encrypts a map of secret strings (env vars, headers) for `column` of an org's row; empty → null. */
+export function sealSecretMap(
+  box: SecretBox,
+  orgId: string,
+  column: string,
+  value: Record<string, string> | null | undefined,
+): string | null {
+  return value && Object.keys(value).length ? box.encryptJson(value, secretContext(orgId, column)) : null;
+}
+
+/** The inverse of `sealSecretMap` (null stays null). */
+export function openSecretMap(
+  box: SecretBox,
+  orgId: string,
+  column: string,
+  ciphertext: string | null,
+): Record<string, string> | null {
+  return ciphertext ? openStoredSecret<Record<string, string>>(box, ciphertext, secretContext(orgId, column), true) : null;
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Masking: what the API shows instead of a secret                                                 */
 /* ---------------------------------------------------------------------------------------------- */

@@ -7,19 +7,12 @@ import type { ResolvedTool } from '../shared/step-config';
 import type { ServiceDeps } from './deps';
 import { checkJsonSchema } from './json-schema';
 import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
-import { maskRecord, openStoredSecret, requireSecretBox, secretContext, type SecretBox } from './secrets';
+import { maskRecord, openSecretMap, requireSecretBox, sealSecretMap, type SecretBox } from './secrets';
 
 const HEADERS_COLUMN = 'tools.headers';
 const DEFAULT_PARAMETERS = { type: 'object', properties: {} };
 
-function openHeaders(box: SecretBox, t: Tool): Record<string, string> | null {
-  return t.headersEncrypted
-    ? openStoredSecret<Record<string, string>>(box, t.headersEncrypted, secretContext(t.orgId, HEADERS_COLUMN), true)
-    : null;
-}
 
-const sealHeaders = (box: SecretBox, orgId: string, h: Record<string, string> | null | undefined) =>
-  h && Object.keys(h).length ? box.encryptJson(h, secretContext(orgId, HEADERS_COLUMN)) : null;
 
 /** The API shape: header values masked. */
 export function serializeTool(box: SecretBox, t: Tool) {
@@ -30,7 +23,7 @@ export function serializeTool(box: SecretBox, t: Tool) {
     parameters: t.parameters as Record<string, unknown>,
     url: t.url,
     method: t.method as 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
-    headers: maskRecord(openHeaders(box, t)),
+    headers: maskRecord(openSecretMap(box, t.orgId, HEADERS_COLUMN, t.headersEncrypted)),
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
   };
@@ -82,7 +75,7 @@ export async function createTool(deps: ServiceDeps, orgId: string, body: ToolCre
         parameters: (body.parameters ?? DEFAULT_PARAMETERS) as Prisma.InputJsonValue,
         url: body.url,
         method: body.method ?? 'POST',
-        headersEncrypted: sealHeaders(box, orgId, body.headers),
+        headersEncrypted: sealSecretMap(box, orgId, HEADERS_COLUMN, body.headers),
       },
     });
     deps.log.debug({ orgId, toolId: t.id }, 'tool created');
@@ -119,7 +112,7 @@ export async function updateTool(deps: ServiceDeps, orgId: string, id: string, b
         ...(body.parameters !== undefined ? { parameters: body.parameters as Prisma.InputJsonValue } : {}),
         ...(body.url !== undefined ? { url: body.url } : {}),
         ...(body.method !== undefined ? { method: body.method } : {}),
-        ...(body.headers !== undefined ? { headersEncrypted: sealHeaders(box, orgId, body.headers) } : {}),
+        ...(body.headers !== undefined ? { headersEncrypted: sealSecretMap(box, orgId, HEADERS_COLUMN, body.headers) } : {}),
       },
     });
     deps.log.debug({ orgId, toolId: id }, 'tool updated');
@@ -142,5 +135,5 @@ export async function loadToolWithHeaders(
 ): Promise<ResolvedTool & { headers: Record<string, string> }> {
   const box = requireSecretBox(deps.secrets);
   const t = await withOrg(deps.db, orgId, (tx) => requireTool(tx, id));
-  return { ...toResolvedTool(t), headers: openHeaders(box, t) ?? {} };
+  return { ...toResolvedTool(t), headers: openSecretMap(box, t.orgId, HEADERS_COLUMN, t.headersEncrypted) ?? {} };
 }

@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../src/db/client';
+import type { SecretBox } from '../src/services/secrets';
 import { createEgressGuard, parseAllowlist } from '../src/net/egress';
 import { createComputerActivities } from './computer';
 import { createPersistenceActivities } from './persistence';
@@ -11,6 +12,8 @@ export interface ActivityDeps {
   /** Hosts/IPs/CIDRs that webhook steps may reach although private or loopback (FLAPJACK_EGRESS_ALLOWLIST). */
   egressAllowlist: string[];
   webhookTimeoutMs?: number;
+  /** Opens stored secrets (webhook step headers); built from FLAPJACK_SECRET_KEY. */
+  secrets?: SecretBox;
 }
 
 /** Builds every activity the worker registers, from injected dependencies. */
@@ -23,6 +26,7 @@ export function createActivities(deps: ActivityDeps): RunActivities {
     ...persistence,
     ...createStepActivities({
       db: deps.db,
+      secrets: deps.secrets,
       persistRun: persistence.persistRun,
       executors: {
         executeWebhookStep: webhook.executeWebhookStep,

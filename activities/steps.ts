@@ -2,6 +2,8 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { PrismaClient } from '../src/db/client';
 import { withOrg } from '../src/db/scoped';
 import { validateAgainst } from '../src/services/json-schema';
+import type { SecretBox } from '../src/services/secrets';
+import { openWebhookHeaders } from '../src/services/webhook-headers';
 import type { ExecuteStepArgs, PersistBatch } from '../src/shared/run-types';
 
 export interface StepExecutors {
@@ -21,13 +23,30 @@ export interface StepExecutors {
   }): Promise<unknown>;
 }
 
-/** Reads a webhook step's headers from the run's stored snapshot (they are kept out of workflow history). */
-async function loadWebhookHeaders(db: PrismaClient, args: ExecuteStepArgs): Promise<Record<string, string>> {
+/**
+ * Reads a webhook step's headers from the run's stored snapshot (they are kept out of workflow history)
+ * and decrypts them with the worker's secret box.
+ */
+async function loadWebhookHeaders(
+  db: PrismaClient,
+  box: SecretBox | undefined,
+  args: ExecuteStepArgs,
+): Promise<Record<string, string>> {
   const run = await withOrg(db, args.orgId, (tx) =>
     tx.runnerRun.findUnique({ where: { id: args.runId }, select: { snapshot: true } }),
   );
-  const steps = ((run?.snapshot ?? {}) as { steps?: { name: string; webhookHeaders?: Record<string, string> }[] }).steps;
-  return steps?.find((s) => s.name === args.step.name)?.webhookHeaders ?? {};
+  const steps = ((run?.snapshot ?? {}) as { steps?: { name: string; webhookHeaders?: unknown }[] }).steps;
+  const stored = steps?.find((s) => s.name === args.step.name)?.webhookHeaders;
+  try {
+    return openWebhookHeaders(box, args.orgId, stored) ?? {};
+  } catch (e) {
+    // No key on this worker, or a different one: retrying cannot help.
+    throw ApplicationFailure.create({
+      type: 'step_failed',
+      nonRetryable: true,
+      message: `The headers of step "${args.step.name}" cannot be decrypted on this worker: ${(e as Error).message}`,
+    });
+  }
 }
 
 /** Tries a database write a few times with backoff before letting the activity's retry policy take over. */
@@ -44,6 +63,7 @@ async function withDbRetries(fn: () => Promise<void>, attempts = 4): Promise<voi
 
 export function createStepActivities(deps: {
   db: PrismaClient;
+  secrets?: SecretBox;
   executors: StepExecutors;
   persistRun: (batch: PersistBatch) => Promise<void>;
 }) {
@@ -57,7 +77,7 @@ export function createStepActivities(deps: {
       let output: unknown;
       switch (step.kind) {
         case 'webhook': {
-          const headers = step.hasWebhookHeaders ? await loadWebhookHeaders(deps.db, args) : undefined;
+          const headers = step.hasWebhookHeaders ? await loadWebhookHeaders(deps.db, deps.secrets, args) : undefined;
           output = await deps.executors.executeWebhookStep({
             runId: args.runId,
             stepName: step.name,

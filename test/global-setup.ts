@@ -8,6 +8,7 @@ import { resolveTemporalBinary } from '../src/dev/temporal-binary';
 import { REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
 import { createRunWorker, installTemporalRuntime } from '../src/bin/worker-runtime';
 import { createLogger } from '../src/config/logger';
+import { createSecretBox, generateSecretKey } from '../src/services/secrets';
 
 /**
  * The real stack every integration test talks to: a Temporal dev server (in memory, free port), a
@@ -19,6 +20,8 @@ export interface TestEnv {
   temporalAddress: string;
   namespace: string;
   taskQueue: string;
+  /** FLAPJACK_SECRET_KEY shared by the test worker and every test app (so they can open each other's secrets). */
+  secretKey: string;
 }
 
 declare module 'vitest' {
@@ -62,6 +65,7 @@ export default async function setup(project: TestProject) {
     temporalAddress: temporal.address,
     namespace: temporal.namespace,
     taskQueue: 'flapjack-test',
+    secretKey: generateSecretKey(),
   };
   installTemporalRuntime(createLogger(process.env.TEST_LOG_LEVEL ?? 'error', 'test-worker'), 'ERROR');
   const db = createDb(databaseUrl, { poolSize: 20 });
@@ -70,6 +74,7 @@ export default async function setup(project: TestProject) {
     temporal: { address: temporal.address, namespace: temporal.namespace, taskQueue: testEnv.taskQueue },
     egressAllowlist: ['127.0.0.1'],
     webhookTimeoutMs: 10_000,
+    secrets: createSecretBox(testEnv.secretKey),
   });
   const running = worker.run();
   log(`ready in ${Date.now() - started} ms: temporal ${temporal.address}, database ${dbUrl.pathname.slice(1)}`);

@@ -7,7 +7,7 @@ import { createLogger } from '../src/config/logger';
 import { createDb, type PrismaClient } from '../src/db/client';
 import { createApiKey, createKeyResolver } from '../src/services/api-keys';
 import type { ServiceDeps } from '../src/services/deps';
-import { createSecretBox, generateSecretKey } from '../src/services/secrets';
+import { createSecretBox } from '../src/services/secrets';
 
 export interface TestContext {
   env: ReturnType<typeof inject<'testEnv'>>;
@@ -46,7 +46,7 @@ export async function createTestContext(overrides: Partial<AppDeps> = {}): Promi
     log,
     temporal: { client, taskQueue: env.taskQueue, namespace: env.namespace },
     publicUrl: 'http://localhost:3000',
-    secrets: createSecretBox(generateSecretKey()),
+    secrets: createSecretBox(env.secretKey),
   };
   const app = createApp({
     services,

@@ -133,6 +133,7 @@ describe('a worker killed mid-run', () => {
       TEMPORAL_NAMESPACE: ctx.env.namespace,
       TEMPORAL_TASK_QUEUE: taskQueue,
       FLAPJACK_EGRESS_ALLOWLIST: '127.0.0.1',
+      FLAPJACK_SECRET_KEY: ctx.env.secretKey,
       LOG_LEVEL: 'warn',
     };
     const startWorker = (): ChildProcess =>

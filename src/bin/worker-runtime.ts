@@ -2,6 +2,7 @@ import path from 'node:path';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { PrismaClient } from '../db/client';
+import type { SecretBox } from '../services/secrets';
 import type { TemporalSettings } from '../temporal/connection';
 
 export interface RunWorkerOptions {
@@ -21,6 +22,7 @@ export interface RunWorkerOptions {
     >
   >;
   webhookTimeoutMs?: number;
+  secrets?: SecretBox;
 }
 
 export const WORKFLOWS_PATH = path.join(__dirname, '..', '..', 'workflows', 'index.ts');
@@ -43,6 +45,7 @@ export async function createRunWorker(opts: RunWorkerOptions): Promise<{ worker:
       db: opts.db,
       egressAllowlist: opts.egressAllowlist,
       webhookTimeoutMs: opts.webhookTimeoutMs,
+      secrets: opts.secrets,
     }),
     maxConcurrentWorkflowTaskExecutions: 100,
     maxConcurrentLocalActivityExecutions: 200,

@@ -1,6 +1,7 @@
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
 import { reconcilePendingRuns } from '../services/runs';
+import { createSecretBox } from '../services/secrets';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
 import { createRunWorker, installTemporalRuntime } from './worker-runtime';
@@ -16,7 +17,13 @@ async function main(): Promise<void> {
   );
   installTemporalRuntime(log);
   const db = createDb(dbUrl, { poolSize: 20 });
-  const { worker, connection } = await createRunWorker({ db, temporal, egressAllowlist: env.FLAPJACK_EGRESS_ALLOWLIST });
+  if (!env.FLAPJACK_SECRET_KEY) log.warn('FLAPJACK_SECRET_KEY is not set: webhook steps with custom headers will fail');
+  const { worker, connection } = await createRunWorker({
+    db,
+    temporal,
+    egressAllowlist: env.FLAPJACK_EGRESS_ALLOWLIST,
+    secrets: env.FLAPJACK_SECRET_KEY ? createSecretBox(env.FLAPJACK_SECRET_KEY) : undefined,
+  });
 
   const deps = { db, log, temporal: { client, taskQueue: temporal.taskQueue, namespace: temporal.namespace } };
   const reconciler = setInterval(() => {

@@ -60,7 +60,7 @@ export async function getRunner(deps: ServiceDeps, orgId: string, runnerId: stri
     const r = await requireRunner(tx, runnerId);
     const steps = await tx.runnerStep.findMany({ where: { runnerId }, orderBy: [{ orderIndex: 'asc' }, { createdAt: 'asc' }] });
     const triggers = await tx.runnerTrigger.findMany({ where: { runnerId }, orderBy: { createdAt: 'asc' } });
-    return serializeRunner(r, { steps, triggers });
+    return serializeRunner(r, { steps, triggers }, deps.secrets);
   });
 }
 

@@ -18,7 +18,7 @@ export interface TriggerSource {
 }
 
 /** The stored snapshot keeps webhook headers (for the activity); the workflow's copy does not. */
-type StoredStep = StepSnapshot & { webhookHeaders?: Record<string, string> | null };
+type StoredStep = StepSnapshot & { webhookHeaders?: unknown };
 
 interface RunnerRow {
   id: string;
@@ -48,7 +48,8 @@ interface StepRow {
   output_schema: Record<string, unknown> | null;
   input_mapping: Record<string, string> | null;
   webhook_url: string | null;
-  webhook_headers: Record<string, string> | null;
+  /** Ciphertext (see webhook-headers.ts); copied into the snapshot as is. */
+  webhook_headers: unknown;
   condition_expr: string | null;
   computer: StepSnapshot['computer'];
 }
@@ -96,7 +97,7 @@ function snapshotFromRows(
     outputSchema: s.output_schema ?? null,
     inputMapping: s.input_mapping ?? null,
     webhookUrl: s.webhook_url,
-    hasWebhookHeaders: !!s.webhook_headers && Object.keys(s.webhook_headers).length > 0,
+    hasWebhookHeaders: s.webhook_headers !== null && s.webhook_headers !== undefined,
     webhookHeaders: s.webhook_headers ?? null,
     conditionExpr: s.condition_expr,
     computer: s.computer ?? null,

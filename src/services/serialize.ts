@@ -1,19 +1,12 @@
+import { maskRecord, type SecretBox } from './secrets';
+import { openWebhookHeaders } from './webhook-headers';
 import type { Runner, RunnerRun, RunnerRunStep, RunnerStep, RunnerTrigger } from '../generated/prisma/client';
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 const num = (d: { toNumber(): number } | null | undefined): number | null => (d == null ? null : d.toNumber());
 
-/** Header values are secrets in practice (tokens); responses show only the last four characters. */
-export function maskHeaders(h: unknown): Record<string, string> | null {
-  if (!h || typeof h !== 'object') return null;
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h as Record<string, string>)) {
-    out[k] = v.length <= 4 ? '****' : `****${v.slice(-4)}`;
-  }
-  return out;
-}
-
-export function serializeStep(s: RunnerStep) {
+/** Header values are shown masked (`maskRecord`); `box` opens them (503 without one when there are any). */
+export function serializeStep(s: RunnerStep, box?: SecretBox) {
   return {
     id: s.id,
     runnerId: s.runnerId,
@@ -26,7 +19,7 @@ export function serializeStep(s: RunnerStep) {
     outputSchema: s.outputSchema as Record<string, unknown> | null,
     inputMapping: s.inputMapping as Record<string, string> | null,
     webhookUrl: s.webhookUrl,
-    webhookHeaders: maskHeaders(s.webhookHeaders),
+    webhookHeaders: maskRecord(openWebhookHeaders(box, s.orgId, s.webhookHeaders)),
     conditionExpr: s.conditionExpr,
     computer: s.computer,
     createdAt: s.createdAt.toISOString(),
@@ -48,7 +41,11 @@ export function serializeTrigger(t: RunnerTrigger) {
   };
 }
 
-export function serializeRunner(r: Runner, extra?: { steps?: RunnerStep[]; triggers?: RunnerTrigger[] }) {
+export function serializeRunner(
+  r: Runner,
+  extra?: { steps?: RunnerStep[]; triggers?: RunnerTrigger[] },
+  box?: SecretBox,
+) {
   return {
     id: r.id,
     name: r.name,
@@ -58,7 +55,7 @@ export function serializeRunner(r: Runner, extra?: { steps?: RunnerStep[]; trigg
     defaultModel: r.defaultModel,
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
-    ...(extra?.steps ? { steps: extra.steps.map(serializeStep) } : {}),
+    ...(extra?.steps ? { steps: extra.steps.map((st) => serializeStep(st, box)) } : {}),
     ...(extra?.triggers ? { triggers: extra.triggers.map(serializeTrigger) } : {}),
   };
 }

@@ -4,7 +4,9 @@ import { stepKindIssues, type StepCreate, type StepUpdate } from '../shared/sche
 import type { ServiceDeps } from './deps';
 import { checkJsonSchema } from './json-schema';
 import { jsonOrNull, requireRunner } from './runners';
+import type { SecretBox } from './secrets';
 import { serializeStep } from './serialize';
+import { sealWebhookHeaders } from './webhook-headers';
 
 async function checkStep(tx: Tx, runnerId: string, merged: StepCreate, stepId: string | null): Promise<void> {
   const issues: FieldIssue[] = stepKindIssues(merged);
@@ -24,12 +26,13 @@ async function checkStep(tx: Tx, runnerId: string, merged: StepCreate, stepId: s
   if (issues.length) throw AppError.validation(issues);
 }
 
-function stepData(body: StepUpdate) {
+function stepData(body: StepUpdate, box: SecretBox | undefined, orgId: string) {
   const data: Record<string, unknown> = {};
   const plain = ['name', 'kind', 'orderIndex', 'agentId', 'preambleOverride', 'modelOverride', 'webhookUrl', 'conditionExpr'] as const;
   for (const k of plain) if (body[k] !== undefined) data[k] = body[k];
-  const json = ['outputSchema', 'inputMapping', 'webhookHeaders', 'computer'] as const;
+  const json = ['outputSchema', 'inputMapping', 'computer'] as const;
   for (const k of json) if (body[k] !== undefined) data[k] = jsonOrNull(body[k]);
+  if (body.webhookHeaders !== undefined) data.webhookHeaders = jsonOrNull(sealWebhookHeaders(box, orgId, body.webhookHeaders));
   return data;
 }
 
@@ -38,10 +41,10 @@ export async function addStep(deps: ServiceDeps, orgId: string, runnerId: string
     await requireRunner(tx, runnerId);
     await checkStep(tx, runnerId, body, null);
     const s = await tx.runnerStep.create({
-      data: { ...(stepData(body) as object), runnerId, orgId, name: body.name, kind: body.kind, orderIndex: body.orderIndex },
+      data: { ...(stepData(body, deps.secrets, orgId) as object), runnerId, orgId, name: body.name, kind: body.kind, orderIndex: body.orderIndex },
     });
     await tx.runner.update({ where: { id: runnerId }, data: { updatedAt: new Date() } });
-    return serializeStep(s);
+    return serializeStep(s, deps.secrets);
   });
 }
 
@@ -49,7 +52,7 @@ export async function listSteps(deps: ServiceDeps, orgId: string, runnerId: stri
   return withOrg(deps.db, orgId, async (tx) => {
     await requireRunner(tx, runnerId);
     const rows = await tx.runnerStep.findMany({ where: { runnerId }, orderBy: [{ orderIndex: 'asc' }, { createdAt: 'asc' }] });
-    return { data: rows.map(serializeStep), nextCursor: null };
+    return { data: rows.map((r) => serializeStep(r, deps.secrets)), nextCursor: null };
   });
 }
 
@@ -69,9 +72,9 @@ export async function updateStep(deps: ServiceDeps, orgId: string, runnerId: str
       computer: body.computer !== undefined ? body.computer : existing.computer,
     } as StepCreate;
     await checkStep(tx, runnerId, merged, stepId);
-    const s = await tx.runnerStep.update({ where: { id: stepId }, data: stepData(body) });
+    const s = await tx.runnerStep.update({ where: { id: stepId }, data: stepData(body, deps.secrets, orgId) });
     await tx.runner.update({ where: { id: runnerId }, data: { updatedAt: new Date() } });
-    return serializeStep(s);
+    return serializeStep(s, deps.secrets);
   });
 }
 

@@ -1,9 +1,12 @@
+import type { Client } from '@temporalio/client';
+import type { Logger } from '../src/config/logger';
 import type { PrismaClient } from '../src/db/client';
 import type { SecretBox } from '../src/services/secrets';
 import { createEgressGuard, parseAllowlist } from '../src/net/egress';
 import { createComputerActivities } from './computer';
 import { createPersistenceActivities } from './persistence';
 import { createStepActivities } from './steps';
+import { createTriggerActivities, type TriggerActivities, type TriggerActivityDeps } from './triggers';
 import type { RunActivities } from './types';
 import { createWebhookActivities } from './webhook';
 
@@ -14,10 +17,16 @@ export interface ActivityDeps {
   webhookTimeoutMs?: number;
   /** Opens stored secrets (webhook step headers); built from FLAPJACK_SECRET_KEY. */
   secrets?: SecretBox;
+  /** For trigger workflows: the client that starts the runs they record, and where those runs go. */
+  client?: Client;
+  runTaskQueue?: string;
+  namespace?: string;
+  log?: Logger;
+  triggerFaults?: TriggerActivityDeps['faults'];
 }
 
 /** Builds every activity the worker registers, from injected dependencies. */
-export function createActivities(deps: ActivityDeps): RunActivities {
+export function createActivities(deps: ActivityDeps): RunActivities & TriggerActivities {
   const guard = createEgressGuard(parseAllowlist(deps.egressAllowlist.join(',')));
   const webhook = createWebhookActivities({ guard, timeoutMs: deps.webhookTimeoutMs });
   const computer = createComputerActivities();
@@ -33,7 +42,18 @@ export function createActivities(deps: ActivityDeps): RunActivities {
         executeComputerStep: computer.executeComputerStep,
       },
     }),
+    ...createTriggerActivities({
+      db: deps.db,
+      client: deps.client,
+      runTaskQueue: deps.runTaskQueue ?? 'flapjack-runs',
+      namespace: deps.namespace ?? 'default',
+      secrets: deps.secrets,
+      guard,
+      log: deps.log,
+      faults: deps.triggerFaults,
+    }),
   };
 }
 
 export type { RunActivities } from './types';
+export type { TriggerActivities } from './triggers';

@@ -19,6 +19,7 @@ import { registerRunnerRoutes } from './routes/runners';
 import { registerSkillRoutes } from './routes/skills';
 import { registerStepRoutes } from './routes/steps';
 import { registerToolRoutes } from './routes/tools';
+import { registerTriggerRoutes, type RawBodyRequest } from './routes/triggers';
 
 export interface AppDeps {
   services: ServiceDeps;
@@ -40,7 +41,16 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.use(requestId);
   app.use(accessLog(deps.services.log));
-  app.use(express.json({ limit: deps.bodyLimit ?? '5mb', type: ['application/json', 'application/*+json'] }));
+  app.use(
+    express.json({
+      limit: deps.bodyLimit ?? '5mb',
+      type: ['application/json', 'application/*+json'],
+      // Inbound webhook signatures are computed over the exact bytes received (routes/triggers.ts).
+      verify: (req, _res, buf) => {
+        (req as RawBodyRequest).rawBody = buf;
+      },
+    }),
+  );
   app.use(authenticate(deps.resolveApiKey));
   app.use(rateLimit(deps.rateLimit ?? { ratePerSec: 200, burst: 1000 }));
 
@@ -50,6 +60,7 @@ export function createApp(deps: AppDeps): Express {
   registerRunnerRoutes(reg, deps.services);
   registerStepRoutes(reg, deps.services);
   registerRunRoutes(reg, deps.services);
+  registerTriggerRoutes(reg, deps.services);
   registerAgentRoutes(reg, deps.services);
   registerMcpServerRoutes(reg, deps.services);
   registerIntegrationRoutes(reg, deps.services);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../../activities';
+import { Client } from '@temporalio/client';
+import { createActivities, type ActivityDeps } from '../../activities';
 import type { PrismaClient } from '../db/client';
 import type { SecretBox } from '../services/secrets';
 import type { TemporalSettings } from '../temporal/connection';
@@ -23,6 +24,10 @@ export interface RunWorkerOptions {
   >;
   webhookTimeoutMs?: number;
   secrets?: SecretBox;
+  /** Where runs recorded by trigger workflows start (default: the queue this worker polls). */
+  runTaskQueue?: string;
+  /** Crash-safety tests of poll triggers (see activities/triggers.ts). */
+  triggerFaults?: ActivityDeps['triggerFaults'];
 }
 
 export const WORKFLOWS_PATH = path.join(__dirname, '..', '..', 'workflows', 'index.ts');
@@ -46,6 +51,11 @@ export async function createRunWorker(opts: RunWorkerOptions): Promise<{ worker:
       egressAllowlist: opts.egressAllowlist,
       webhookTimeoutMs: opts.webhookTimeoutMs,
       secrets: opts.secrets,
+      // Trigger workflows record runs and start them through the worker's own connection.
+      client: new Client({ connection, namespace: opts.temporal.namespace }),
+      runTaskQueue: opts.runTaskQueue ?? opts.temporal.taskQueue,
+      namespace: opts.temporal.namespace,
+      triggerFaults: opts.triggerFaults,
     }),
     maxConcurrentWorkflowTaskExecutions: 100,
     maxConcurrentLocalActivityExecutions: 200,

@@ -1,6 +1,7 @@
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
 import { reconcilePendingRuns } from '../services/runs';
+import { reconcileTriggerSchedules } from '../services/triggers-schedules';
 import { createSecretBox } from '../services/secrets';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
@@ -29,10 +30,20 @@ async function main(): Promise<void> {
   const reconciler = setInterval(() => {
     reconcilePendingRuns(deps).catch((err: unknown) => log.warn({ err }, 'reconcile pass failed'));
   }, env.FLAPJACK_RECONCILE_INTERVAL_MS);
+  // Trigger schedules: repaired at start (both ways), then every few minutes.
+  const reconcileSchedules = () =>
+    reconcileTriggerSchedules(deps)
+      .then((r) => {
+        if (r.created || r.updated || r.deleted) log.info(r, 'trigger schedules reconciled');
+      })
+      .catch((err: unknown) => log.warn({ err }, 'trigger schedule reconcile failed'));
+  void reconcileSchedules();
+  const scheduleReconciler = setInterval(() => void reconcileSchedules(), 5 * 60_000);
 
   const stop = () => {
     log.info('shutting down worker');
     clearInterval(reconciler);
+    clearInterval(scheduleReconciler);
     worker.shutdown();
     // Activities get the worker's shutdown grace time; never hang past it.
     setTimeout(() => {

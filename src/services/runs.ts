@@ -154,7 +154,7 @@ export interface RunRecord {
   triggerKind: string;
 }
 
-function workflowInput(run: RunRecord): RunWorkflowInput {
+export function workflowInput(run: RunRecord): RunWorkflowInput {
   return {
     runId: run.id,
     orgId: run.orgId,
@@ -213,7 +213,8 @@ export async function createRun(
   runnerId: string,
   body: RunCreate,
   source: TriggerSource = { kind: 'api' },
-): Promise<{ created: boolean; run: ReturnType<typeof serializeRun> }> {
+  opts: { startWorkflow?: boolean } = {},
+): Promise<{ created: boolean; run: ReturnType<typeof serializeRun>; record?: RunRecord }> {
   const input = body.input === undefined ? {} : body.input;
   const key = body.idempotencyKey ?? null;
   const findExisting = async () =>
@@ -314,6 +315,8 @@ export async function createRun(
     throw e;
   }
 
+  // The cron trigger workflow starts the run itself, as its child (see workflows/trigger-cron.ts).
+  if (opts.startWorkflow === false) return { created: true, run: created.response, record: created.run };
   deps.faults?.afterRunRecorded?.(runId);
   try {
     await startRunWorkflow(deps, created.run);

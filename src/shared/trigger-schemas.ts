@@ -230,7 +230,20 @@ export const signatureConfigSchema = z
     encoding: z.enum(['hex', 'base64']).optional(),
     prefix: z.string().max(50).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((v, ctx) => {
+    // Standard Webhooks secrets are `whsec_` + base64 of the key: a typo would make every delivery fail.
+    if (v.preset === 'standard_webhooks' && v.secret?.startsWith('whsec_')) {
+      const b64 = v.secret.slice(6);
+      const bytes = Math.floor((b64.length * 3) / 4) - (b64.match(/=+$/)?.[0].length ?? 0);
+      if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || bytes < 16) {
+        ctx.addIssue({ code: 'custom', path: ['secret'], message: 'must be "whsec_" followed by the base64 of at least 16 bytes' });
+      }
+    }
+    if (v.preset !== 'hmac_sha256' && (v.header !== undefined || v.encoding !== undefined || v.prefix !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['header'], message: `header, encoding and prefix apply to the hmac_sha256 preset only` });
+    }
+  });
 export type SignatureConfigInput = z.infer<typeof signatureConfigSchema>;
 
 const enabled = z.boolean().optional();

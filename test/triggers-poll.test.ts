@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
-import { createRunWorker, WORKFLOWS_PATH } from '../src/bin/worker-runtime';
+import { createRunWorker, installTemporalRuntime, WORKFLOWS_PATH } from '../src/bin/worker-runtime';
+import { createLogger } from '../src/config/logger';
 import { createTrigger } from '../src/services/triggers';
 import { startHttpTestServer, TEST_EVENTS, type HttpTestServer } from './fixtures/mcp-test-server';
 import { useTestContext, waitFor } from './harness';
@@ -77,6 +78,7 @@ function startKillingWorker(): Promise<{ child: ChildProcess; killedAt: Promise<
 }
 
 beforeAll(async () => {
+  installTemporalRuntime(createLogger(process.env.TEST_LOG_LEVEL ?? 'error', 'poll-test-worker'), 'ERROR');
   mcp = await startHttpTestServer();
   bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } });
 }, 120_000);

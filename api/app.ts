@@ -1,5 +1,5 @@
 import express, { type Express } from 'express';
-import type { Embedder } from '../src/services/knowledge';
+import type { Embedder } from '../src/knowledge/embed';
 import type { Principal, ServiceDeps } from '../src/services/deps';
 import { accessLog } from './middleware/access-log';
 import { authenticate } from './middleware/auth';

@@ -3,8 +3,8 @@ import { createApp } from '../../api/app';
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
 import { createKeyResolver, ensureBootstrapKey } from '../services/api-keys';
-import { createOpenAiEmbedder } from '../services/knowledge';
-import { createSecretBox } from '../services/secrets';
+import { createOpenAiEmbedder } from '../knowledge/embed';
+import { createSecretBox } from '../crypto/secret-box';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
 

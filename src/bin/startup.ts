@@ -1,16 +1,6 @@
-import { Client as PgClient } from 'pg';
 import { ConfigError, loadEnv, type Env } from '../config/env';
-
-/** Masks the password of a connection URL for messages. */
-export function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '****';
-    return u.toString();
-  } catch {
-    return '<unparseable URL>';
-  }
-}
+import { errorMessage, probeDatabase } from '../dev/process';
+import { maskConnectionString as maskUrl } from '../shared/mask';
 
 /** Prints one clear line and exits: start-up problems are never stack traces. */
 export function die(message: string): never {
@@ -34,13 +24,7 @@ export function requireDatabaseUrl(env: Env): string {
 
 /** Connects once with a short timeout so a bad DATABASE_URL fails fast with a clear reason. */
 export async function checkDatabase(url: string, timeoutMs = 5_000): Promise<void> {
-  const client = new PgClient({ connectionString: url, connectionTimeoutMillis: timeoutMs });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-  } catch (e) {
-    die(`cannot connect to the database at ${maskUrl(url)}: ${(e as Error).message || (e as { code?: string }).code}`);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  await probeDatabase(url, timeoutMs).catch((e: unknown) =>
+    die(`cannot connect to the database at ${maskUrl(url)}: ${errorMessage(e) || String((e as { code?: string }).code)}`),
+  );
 }

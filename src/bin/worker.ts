@@ -1,7 +1,7 @@
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
 import { reconcilePendingRuns } from '../services/runs';
-import { createSecretBox } from '../services/secrets';
+import { createSecretBox } from '../crypto/secret-box';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
 import { createRunWorker, installTemporalRuntime } from './worker-runtime';

@@ -3,8 +3,8 @@ import { withOrg, type Tx } from '../db/scoped';
 import { AppError, type FieldIssue } from '../errors/app-error';
 import type { RunnerCreate, RunnerUpdate } from '../shared/schemas';
 import type { ServiceDeps } from './deps';
-import { checkJsonSchema } from './json-schema';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
+import { checkJsonSchema } from '../validation/json-schema';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
 import { serializeRunner } from './serialize';
 
 export const jsonOrNull = (v: unknown): Prisma.InputJsonValue | typeof Prisma.DbNull =>

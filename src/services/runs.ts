@@ -8,8 +8,8 @@ import type { RunCreate } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
 import { OrgIdKey, RUN_WORKFLOW_TYPE, RunnerIdKey, RunStatusKey, TriggerKindKey } from '../shared/workflow-defs';
 import type { ServiceDeps } from './deps';
-import { validateAgainst } from './json-schema';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
+import { validateAgainst } from '../validation/json-schema';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
 import { serializeRun } from './serialize';
 
 export interface TriggerSource {

@@ -2,11 +2,11 @@ import { withOrg, type Tx } from '../db/scoped';
 import { AppError, type FieldIssue } from '../errors/app-error';
 import { stepKindIssues, type StepCreate, type StepUpdate } from '../shared/schemas';
 import type { ServiceDeps } from './deps';
-import { checkJsonSchema } from './json-schema';
+import { checkJsonSchema } from '../validation/json-schema';
 import { jsonOrNull, requireRunner } from './runners';
-import type { SecretBox } from './secrets';
+import type { SecretBox } from '../crypto/secret-box';
 import { serializeStep } from './serialize';
-import { sealWebhookHeaders } from './webhook-headers';
+import { sealWebhookHeaders } from '../crypto/webhook-headers';
 
 async function checkStep(tx: Tx, runnerId: string, merged: StepCreate, stepId: string | null): Promise<void> {
   const issues: FieldIssue[] = stepKindIssues(merged);

@@ -14,16 +14,17 @@ async function checkStep(tx: Tx, runnerId: string, merged: StepCreate, stepId: s
     const problem = checkJsonSchema(merged.outputSchema);
     if (problem) issues.push({ path: 'outputSchema', message: problem });
   }
-  const clash = await tx.runnerStep.findFirst({
-    where: { runnerId, name: merged.name, ...(stepId ? { id: { not: stepId } } : {}) },
-    select: { id: true },
-  });
-  if (clash) issues.push({ path: 'name', message: `a step named "${merged.name}" already exists in this runner` });
   if (merged.agentId) {
     const agent = await tx.agent.findFirst({ where: { id: merged.agentId }, select: { id: true } });
     if (!agent) issues.push({ path: 'agentId', message: 'no agent with this id exists in your org' });
   }
   if (issues.length) throw AppError.validation(issues);
+  // A taken name is a conflict (409), as for every other unique name; a valid step is checked first.
+  const clash = await tx.runnerStep.findFirst({
+    where: { runnerId, name: merged.name, ...(stepId ? { id: { not: stepId } } : {}) },
+    select: { id: true },
+  });
+  if (clash) throw AppError.conflict(`A step named "${merged.name}" already exists in this runner`);
 }
 
 function stepData(body: StepUpdate, box: SecretBox | undefined, orgId: string) {

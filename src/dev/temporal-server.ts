@@ -8,9 +8,6 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { findFreePort, isPidAlive, isPortFree, PortInUseError, processCommandLine, settlesWithin, sleep, stopPid } from './process';
 
-// Kept for src/dev/dev-servers.test.ts until the tests move to jest (they may not be edited before).
-export { isPortFree };
-
 
 /** The repository root (this file lives in `src/dev/`). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');

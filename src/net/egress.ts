@@ -86,7 +86,3 @@ export function createEgressGuard(allowlist: readonly AllowEntry[]): EgressGuard
   return { check, lookup, assertLiteralHost };
 }
 
-// Kept for the test files until they move to jest (they may not be edited before); then they import the
-// files below directly and these lines go.
-export { isPrivateAddress, parseAllowlist, type AllowEntry } from './address-rules';
-export { HttpError, postJson } from './http-client';

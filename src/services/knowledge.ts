@@ -24,12 +24,6 @@ import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
 import { requireRunner } from './runners';
 
 export { KNOWLEDGE_LIMITS, type Embedder, type KnowledgeHit };
-// Kept for src/services/knowledge.test.ts until the tests move to jest (they may not be edited before); then
-// the unit tests move next to src/knowledge/* and this line goes.
-export { chunkCsv, chunkText } from '../knowledge/chunk';
-export { createOpenAiEmbedder } from '../knowledge/embed';
-export { detectKind, extractText } from '../knowledge/extract';
-export { fuseRankings, hasVectorColumn } from '../knowledge/store';
 
 export interface KnowledgeOptions {
   embedder?: Embedder;

@@ -7,7 +7,7 @@ import { AppError } from '../src/errors/app-error';
 import { McpClientError } from '../src/mcp-client/client';
 import type { EgressGuard } from '../src/net/egress';
 import type { ServiceDeps } from '../src/services/deps';
-import type { SecretBox } from '../src/services/secrets';
+import type { SecretBox } from '../src/crypto/secret-box';
 import { recordCronRun, recordPollRuns } from '../src/services/triggers-fire';
 import { advancePollCursor, fetchPollItems, PollError } from '../src/services/triggers-poll';
 import type { PollFetchResult, PollItem, RecordCronRunResult } from '../src/shared/trigger-defs';

@@ -135,7 +135,7 @@ async function main(): Promise<void> {
         }
         const parent = desc.parentExecution;
         if (!parent) continue;
-        const fire = await client.workflow.getHandle(parent.workflowId, parent.runId ?? undefined).describe();
+        const fire = await client.workflow.getHandle(parent.workflowId ?? '', parent.runId ?? undefined).describe();
         seen.set(row.id, {
           scheduled,
           fireStart: fire.startTime.getTime() - scheduled,

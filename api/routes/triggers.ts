@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import type { RawBodyRequest as JsonRawBody } from '../middleware/json-body';
 import { z } from 'zod';
 import { AppError } from '../../src/errors/app-error';
 import type { ServiceDeps } from '../../src/services/deps';
@@ -9,8 +10,8 @@ import { triggerCreateSchema, triggerResponseSchema, triggerUpdateSchema } from 
 import type { RouteRegistry } from '../route';
 import { requireUuid } from './params';
 
-/** Set by the JSON parser's `verify` hook (api/app.ts): the exact bytes the sender signed. */
-export type RawBodyRequest = Request & { rawBody?: Buffer };
+/** `rawBody` is set by the JSON parser's `verify` hook (api/middleware/json-body.ts): the exact bytes the sender signed. */
+type RawBodyRequest = Request & JsonRawBody;
 
 /** Hard cap on what the webhook route reads itself (a trigger's own `maxBodyBytes` is lower). */
 const MAX_READ_BYTES = 5 * 1024 * 1024;

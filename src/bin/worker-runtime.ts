@@ -3,7 +3,7 @@ import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Wo
 import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../../activities';
 import type { PrismaClient } from '../db/client';
-import type { SecretBox } from '../services/secrets';
+import type { SecretBox } from '../crypto/secret-box';
 import type { TemporalSettings } from '../temporal/connection';
 
 export interface RunWorkerOptions {

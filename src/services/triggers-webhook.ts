@@ -3,7 +3,7 @@ import { AppError } from '../errors/app-error';
 import { evaluatePath } from '../shared/jsonpath';
 import type { ServiceDeps } from './deps';
 import { createRun } from './runs';
-import { requireSecretBox, SecretBoxError } from './secrets';
+import { requireSecretBox, SecretBoxError } from '../crypto/secret-box';
 import { hashWebhookToken, signingSecretContext, WEBHOOK_TOKEN_PREFIX } from './triggers';
 import type { WebhookConfig } from './triggers-serialize';
 import { verifySignature, type Headers } from './triggers-signature';

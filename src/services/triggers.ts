@@ -11,9 +11,10 @@ import {
   type TriggerUpdate,
 } from '../shared/trigger-schemas';
 import type { ServiceDeps } from './deps';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
 import { requireRunner } from './runners';
-import { maskSecret, requireSecretBox, secretContext, type SecretBox } from './secrets';
+import { requireSecretBox, secretContext, type SecretBox } from '../crypto/secret-box';
+import { maskSecret } from '../shared/mask';
 import { assertCronExpression } from './triggers-cron';
 import { deleteTriggerSchedule, hasSchedule, upsertTriggerSchedule } from './triggers-schedules';
 import { serializeTrigger, type StoredSignature, type WebhookConfig } from './triggers-serialize';

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { reconcileTriggerSchedules } from '../src/services/triggers-schedules';
 import { CRON_TRIGGER_WORKFLOW_TYPE } from '../src/shared/trigger-defs';
 import { TriggerKindKey } from '../src/shared/workflow-defs';
+import { json, startWebhookServer } from './fixtures/webhook-server';
 import { useTestContext, waitFor } from './harness';
 
 /** Trigger CRUD, cron triggers on Temporal Schedules (real dev server), the schedule reconciler. */
@@ -224,6 +225,39 @@ describe('cron triggers', () => {
     expect(runs[0]?.idempotencyKey).toMatch(/:\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/);
     expect((await ctx.api.delete(`/api/runners/${runnerId}/triggers/${r.body.id}`)).status).toBe(204);
     expect(await scheduleGone(r.body.scheduleId)).toBe(true);
+  }, 90_000);
+});
+
+describe('cron overlap policy', () => {
+  let hooks: Awaited<ReturnType<typeof startWebhookServer>>;
+  beforeAll(async () => {
+    hooks = await startWebhookServer({
+      '/slow': (_req, res) => {
+        setTimeout(() => json(res, 200, { slow: true }), 4_000).unref();
+      },
+    });
+  });
+  afterAll(() => hooks.close());
+
+  it('skip (the default): a fire while the previous run is still going starts nothing', async () => {
+    const runnerId = await makeRunner([{ name: 'slow', kind: 'webhook', orderIndex: 0, webhookUrl: hooks.url('/slow') }]);
+    const r = await ctx.api.post(`/api/runners/${runnerId}/triggers`, { kind: 'cron', cronExpression: '0 0 1 1 *' });
+    const handle = ctx.client.schedule.getHandle(r.body.scheduleId);
+    await handle.trigger('SKIP');
+    await waitFor(() => cronRuns(runnerId), (runs) => runs[0]?.status === 'running', 30_000);
+    // The trigger workflow waits for its run, so the schedule sees the action as still going.
+    await handle.trigger('SKIP');
+    await new Promise((res) => setTimeout(res, 1_500));
+    expect(await cronRuns(runnerId)).toHaveLength(1);
+    await waitFor(() => cronRuns(runnerId), (runs) => runs[0]?.status === 'completed', 30_000);
+    await waitFor(
+      async () => (await handle.describe()).info.runningActions.length,
+      (n) => n === 0,
+      15_000,
+    );
+    await handle.trigger('SKIP');
+    await waitFor(() => cronRuns(runnerId), (runs) => runs.length === 2, 30_000);
+    await ctx.api.delete(`/api/runners/${runnerId}/triggers/${r.body.id}`);
   }, 90_000);
 });
 

@@ -31,10 +31,12 @@ export async function recordCronRun(
   deps: ServiceDeps,
   a: { orgId: string; runnerId: string; triggerId: string; scheduledAt: string },
 ): Promise<RecordCronRunResult> {
-  const t = await withOrg(deps.db, a.orgId, (tx) =>
-    tx.runnerTrigger.findFirst({ where: { id: a.triggerId }, include: { runner: { select: { deletedAt: true } } } }),
-  );
-  if (!t || t.kind !== 'cron') return { skipped: 'trigger deleted' };
+  // One plain read on the fire's critical path (the org is checked explicitly instead of through RLS).
+  const t = await deps.db.runnerTrigger.findUnique({
+    where: { id: a.triggerId },
+    include: { runner: { select: { deletedAt: true } } },
+  });
+  if (!t || t.kind !== 'cron' || t.orgId !== a.orgId) return { skipped: 'trigger deleted' };
   if (t.runner.deletedAt) return { skipped: 'runner deleted' };
   if (!t.enabled) return { skipped: 'trigger disabled' };
   const cfg = t.config as unknown as CronConfig;
@@ -47,7 +49,10 @@ export async function recordCronRun(
     { kind: 'cron', triggerId: t.id },
     { startWorkflow: false },
   );
-  await withOrg(deps.db, a.orgId, (tx) => tx.runnerTrigger.update({ where: { id: t.id }, data: { lastFiredAt: new Date() } }));
+  // Informational: off the critical path.
+  void deps.db.runnerTrigger
+    .updateMany({ where: { id: t.id }, data: { lastFiredAt: new Date() } })
+    .catch((err: unknown) => deps.log.warn({ err, triggerId: t.id }, 'could not record lastFiredAt'));
   if (res.created && res.record) {
     const snap = res.record.snapshot as { runner: { name: string } };
     return { runId: res.record.id, start: startSpec(res.record, snap.runner.name) };

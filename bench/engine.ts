@@ -30,7 +30,7 @@ import { resolveTemporalBinary } from '../src/dev/temporal-binary';
 import { findFreePort, REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
 import { createApiKey } from '../src/services/api-keys';
 import { generateSecretKey } from '../src/services/secrets';
-import type { RunWorkflowResult } from '../src/shared/run-types';
+import type { RunWorkflow } from '../src/shared/workflow-defs';
 import {
   plotSvg,
   processCpuMs,

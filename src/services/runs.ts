@@ -6,7 +6,14 @@ import { AppError } from '../errors/app-error';
 import type { RunnerSnapshot, RunWorkflowInput, StepSnapshot } from '../shared/run-types';
 import type { RunCreate } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
-import { OrgIdKey, RUN_WORKFLOW_TYPE, RunnerIdKey, RunStatusKey, TriggerKindKey } from '../shared/workflow-defs';
+import {
+  OrgIdKey,
+  RUN_WORKFLOW_TYPE,
+  RunnerIdKey,
+  RunStatusKey,
+  TriggerKindKey,
+  type RunWorkflow,
+} from '../shared/workflow-defs';
 import type { ServiceDeps } from './deps';
 import { validateAgainst } from '../validation/json-schema';
 import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
@@ -154,13 +161,22 @@ export interface RunRecord {
   triggerKind: string;
 }
 
+/** A stored snapshot column, checked for the shape every snapshot this code wrote has. */
+function storedSnapshot(runId: string, value: unknown): RunnerSnapshot {
+  const v = value as Partial<RunnerSnapshot> | null;
+  if (!v || typeof v !== 'object' || !v.runner || typeof v.runner !== 'object' || !Array.isArray(v.steps)) {
+    throw new Error(`run ${runId} has no valid runner snapshot`);
+  }
+  return v as RunnerSnapshot;
+}
+
 function workflowInput(run: RunRecord): RunWorkflowInput {
   return {
     runId: run.id,
     orgId: run.orgId,
     runnerId: run.runnerId,
     input: run.input,
-    snapshot: workflowSnapshot(run.snapshot as unknown as RunnerSnapshot),
+    snapshot: workflowSnapshot(storedSnapshot(run.id, run.snapshot)),
   };
 }
 
@@ -174,7 +190,7 @@ export async function startRunWorkflow(
   const client = deps.temporal.client;
   try {
     await client.connection.withDeadline(Date.now() + timeoutMs, () =>
-      client.workflow.start(RUN_WORKFLOW_TYPE, {
+      client.workflow.start<RunWorkflow>(RUN_WORKFLOW_TYPE, {
         workflowId: run.id,
         taskQueue: deps.temporal.taskQueue,
         args: [args],
@@ -187,6 +203,8 @@ export async function startRunWorkflow(
         ],
         memo: { runnerName: args.snapshot.runner.name, runnerId: run.runnerId },
         staticSummary: `Run of runner "${args.snapshot.runner.name}"`,
+        // The first workflow task comes back with the start response, to this process's worker.
+        requestEagerStart: deps.temporal.eagerStart === true,
       }),
     );
   } catch (e) {

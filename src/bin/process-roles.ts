@@ -135,7 +135,10 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
           s.closeIdleConnections();
         })
       : Promise.resolve();
-    void apiClosed.then(() => worker?.shutdown());
+    void apiClosed.then(() => {
+      // The SDK's worker also stops itself on SIGINT/SIGTERM (Runtime shutdownSignals).
+      if (worker?.getState() === 'RUNNING') worker.shutdown();
+    });
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

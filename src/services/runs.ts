@@ -180,16 +180,19 @@ function workflowInput(run: RunRecord): RunWorkflowInput {
   };
 }
 
-/** Starts the run's workflow (id = run id). "Already started" counts as success. */
+/**
+ * Starts the run's workflow (id = run id). "Already started" counts as success. `eagerlyStarted`: the
+ * server handed the first workflow task straight to this process's worker (eager start).
+ */
 export async function startRunWorkflow(
   deps: ServiceDeps,
   run: RunRecord,
   timeoutMs = 5_000,
-): Promise<void> {
+): Promise<{ eagerlyStarted: boolean }> {
   const args = workflowInput(run);
   const client = deps.temporal.client;
   try {
-    await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+    const handle = await client.connection.withDeadline(Date.now() + timeoutMs, () =>
       client.workflow.start<RunWorkflow>(RUN_WORKFLOW_TYPE, {
         workflowId: run.id,
         taskQueue: deps.temporal.taskQueue,
@@ -207,8 +210,9 @@ export async function startRunWorkflow(
         requestEagerStart: deps.temporal.eagerStart === true,
       }),
     );
+    return { eagerlyStarted: handle.eagerlyStarted };
   } catch (e) {
-    if (e instanceof WorkflowExecutionAlreadyStartedError) return;
+    if (e instanceof WorkflowExecutionAlreadyStartedError) return { eagerlyStarted: false };
     throw e;
   }
 }
@@ -235,7 +239,7 @@ export async function createRun(
   runnerId: string,
   body: RunCreate,
   source: TriggerSource = { kind: 'api' },
-): Promise<{ created: boolean; run: ReturnType<typeof serializeRun> }> {
+): Promise<{ created: boolean; run: ReturnType<typeof serializeRun>; eagerlyStarted?: boolean }> {
   const input = body.input === undefined ? {} : body.input;
   const key = body.idempotencyKey ?? null;
   const findExisting = async () =>
@@ -340,8 +344,9 @@ export async function createRun(
   }
 
   deps.faults?.afterRunRecorded?.(runId);
+  let started: { eagerlyStarted: boolean };
   try {
-    await startRunWorkflow(deps, created.run);
+    started = await startRunWorkflow(deps, created.run);
   } catch (e) {
     deps.log.warn({ err: e, runId }, 'could not start run workflow; removing the run');
     await withOrg(deps.db, orgId, (tx) => tx.runnerRun.deleteMany({ where: { id: runId, status: 'pending' } })).catch(
@@ -349,7 +354,7 @@ export async function createRun(
     );
     throw AppError.unavailable('Temporal', e);
   }
-  return { created: true, run: created.response };
+  return { created: true, run: created.response, eagerlyStarted: started.eagerlyStarted };
 }
 
 export async function getRun(deps: ServiceDeps, orgId: string, runnerId: string, runId: string) {

@@ -28,6 +28,8 @@ export interface RunWorkerOptions {
   runTaskQueue?: string;
   /** Crash-safety tests of poll triggers (see activities/triggers.ts). */
   triggerFaults?: ActivityDeps['triggerFaults'];
+  /** Agent steps: LLM providers, price overrides, limits (see ActivityDeps). */
+  agent?: Pick<ActivityDeps, 'llm' | 'priceOverrides' | 'agentLimits' | 'embedder' | 'webSearch' | 'log'>;
 }
 
 export const WORKFLOWS_PATH = path.join(__dirname, '..', '..', 'workflows', 'index.ts');
@@ -51,6 +53,7 @@ export async function createRunWorker(opts: RunWorkerOptions): Promise<{ worker:
       egressAllowlist: opts.egressAllowlist,
       webhookTimeoutMs: opts.webhookTimeoutMs,
       secrets: opts.secrets,
+      ...opts.agent,
       // Trigger workflows record runs and start them through the worker's own connection.
       client: new Client({ connection, namespace: opts.temporal.namespace }),
       runTaskQueue: opts.runTaskQueue ?? opts.temporal.taskQueue,

@@ -56,7 +56,7 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
   const closers: (() => Promise<unknown>)[] = [];
 
   let client: Client;
-  let worker: Worker | undefined;
+  let nativeConnection: NativeConnection | undefined;
   if (work) {
     installTemporalRuntime(log);
     const connection = await NativeConnection.connect({
@@ -64,17 +64,11 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
       tls: temporal.tls,
       apiKey: temporal.apiKey,
     }).catch(unreachable);
+    nativeConnection = connection;
     closers.push(() => connection.close());
     // The worker's own connection serves the client too: with the API here, that is what lets a start
     // hand its first workflow task straight to this worker (eager start).
     client = new Client({ connection, namespace: temporal.namespace });
-    ({ worker } = await createRunWorker({
-      db,
-      connection,
-      temporal,
-      egressAllowlist: env.FLAPJACK_EGRESS_ALLOWLIST,
-      secrets,
-    }));
   } else {
     const c = await connectTemporalClient(temporal).catch(unreachable);
     closers.push(() => c.connection.close());
@@ -114,6 +108,19 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
       die(e.code === 'EADDRINUSE' ? `port ${env.PORT} is already in use (set PORT)` : e.message),
     );
     server.listen(env.PORT, () => log.info({ port: env.PORT }, `API listening on http://localhost:${env.PORT}`));
+  }
+
+  // Created after the API listens: bundling the workflows takes seconds, and until this worker runs, a
+  // start asking for eager execution is simply dispatched through the task queue.
+  let worker: Worker | undefined;
+  if (nativeConnection) {
+    ({ worker } = await createRunWorker({
+      db,
+      connection: nativeConnection,
+      temporal,
+      egressAllowlist: env.FLAPJACK_EGRESS_ALLOWLIST,
+      secrets,
+    }));
   }
 
   // Runs recorded but never started (a process died in between) are started by whoever runs workers.

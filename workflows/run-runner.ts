@@ -89,9 +89,8 @@ async function executeStepActivity(callArgs: ExecuteStepArgs, summary: string): 
       { ...callArgs, localBoundMs: LOCAL_STEP_BOUND_MS },
     ]);
   } catch (err) {
-    if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === EXCEEDED_LOCAL_BOUND)) {
-      throw err;
-    }
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    if (!(cause instanceof ApplicationFailure && cause.type === EXCEEDED_LOCAL_BOUND)) throw err;
     // Slower than a short step: again as a regular activity, whose heartbeats carry a cancellation in.
     return remote.executeStep.executeWithOptions({ ...remoteStepOptions, summary: `${summary}, continued as an activity` }, [
       callArgs,

@@ -28,7 +28,7 @@ import type {
 } from '../tool-types';
 import { callHttpTool, clip } from './http-tool';
 import { buildKnowledgeContext, formatKnowledge, KNOWLEDGE_DEFAULTS, sourcesOf } from './knowledge';
-import { callServerTool, listServerTools, mcpConnectionConfig, McpToolError } from './mcp-tools';
+import { callServerTool, listServerTools, McpToolError } from './mcp-tools';
 import { mcpToolName, NameRegistry } from './names';
 import { runReadOnlyQuery, SqlToolError } from './sql';
 import { research, WEB_DEFAULTS } from './web';
@@ -351,4 +351,4 @@ async function dispatch(def: AgentToolDef, args: Record<string, unknown>, config
 export const knowledgeContext: BuildKnowledgeContext = async (_config, ctx) =>
   buildKnowledgeContext({ orgId: ctx.orgId, runnerId: ctx.runnerId, stepInput: ctx.stepInput }, ctx.deps);
 
-export { mcpConnectionConfig };
+export { closeMcpConnections, mcpConnectionConfig } from './mcp-tools';

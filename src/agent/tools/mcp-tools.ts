@@ -132,6 +132,13 @@ export function poolFor(deps: ToolsetDeps): McpConnectionPool {
   return pool;
 }
 
+/** Closes the MCP connections a worker keeps (all, or one run's). */
+export async function closeMcpConnections(deps: ToolsetDeps, runId?: string): Promise<void> {
+  const pool = pools.get(deps);
+  if (!pool) return;
+  await (runId ? pool.closeRun(runId) : pool.closeAll());
+}
+
 function openerFor(server: ResolvedMcpServer, orgId: string, deps: ToolsetDeps) {
   return () =>
     deps.connectMcp(mcpConnectionConfig(server, orgId, deps), {

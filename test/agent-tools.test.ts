@@ -190,7 +190,7 @@ describe('MCP tools', () => {
     });
     expect(stdio.status).toBe(201);
     const remote = await ctx.api.post('/api/mcp-servers', {
-      slug: 'remote.api',
+      slug: 'remote-api',
       transport: 'http',
       url: mcpHttp.url,
       headers: { Authorization: 'Bearer mcp-secret-token-1234567890', 'X-Test-Tenant': 'acme' },
@@ -203,7 +203,7 @@ describe('MCP tools', () => {
 
     const set = await buildToolset(config, toolCtx({ runId, runnerId }));
     const names = set.tools.map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['local__echo', 'local__add', 'local__get_env', 'remote_api__whoami', 'remote_api__echo', 'search_knowledge']));
+    expect(names).toEqual(expect.arrayContaining(['local__echo', 'local__add', 'local__get_env', 'remote-api__whoami', 'remote-api__echo', 'search_knowledge']));
     expect(names.every((n) => /^[a-zA-Z0-9_-]{1,64}$/.test(n))).toBe(true);
     expect(set.notes).toEqual([]);
     // No secret in the definitions (they travel in workflow history).
@@ -218,7 +218,7 @@ describe('MCP tools', () => {
       content: 'stdio-env-secret-value-42',
       isError: false,
     });
-    const who = await executeTool({ name: 'remote_api__whoami', arguments: {} }, config, tc);
+    const who = await executeTool({ name: 'remote-api__whoami', arguments: {} }, config, tc);
     expect(who.isError).toBe(false);
     expect(JSON.parse(who.content)).toEqual({ authorization: true, 'x-test-tenant': 'acme' });
     // A tool's own failure is a tool result, not a thrown error.
@@ -226,7 +226,9 @@ describe('MCP tools', () => {
     // Bad arguments are refused before reaching the server.
     const bad = await executeTool({ name: 'local__add', arguments: { a: 'two' } }, config, tc);
     expect(bad.isError).toBe(true);
-    expect(bad.content).toMatch(/Invalid arguments for "local__add": arguments\.a must be number; arguments b?/);
+    expect(bad.content).toMatch(/^Invalid arguments for "local__add": /);
+    expect(bad.content).toContain('arguments.a must be number');
+    expect(bad.content).toContain("arguments.b must have required property 'b'");
     await expect(executeTool({ name: 'nope__tool', arguments: {} }, config, tc)).resolves.toMatchObject({ isError: true, content: expect.stringMatching(/Unknown tool/) });
   });
 

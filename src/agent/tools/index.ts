@@ -36,9 +36,11 @@ import { research, WEB_DEFAULTS } from './web';
 export const BUILTIN_TOOL_NAMES = ['search_knowledge', 'web_search', 'web_research', 'update_plan'] as const;
 export const PLAN_LIMITS = { items: 50, textChars: 500 } as const;
 
+/** An object schema for the provider: `$schema` dropped (some providers refuse it), `type: object` ensured. */
 const objectSchema = (s: Record<string, unknown> | undefined): Record<string, unknown> => {
-  if (!s || typeof s !== 'object') return { type: 'object', properties: {} };
-  return s.type === undefined ? { type: 'object', properties: {}, ...s } : s;
+  if (!s || typeof s !== 'object' || Array.isArray(s)) return { type: 'object', properties: {} };
+  const { $schema: _dialect, ...rest } = s;
+  return rest.type === undefined ? { type: 'object', properties: {}, ...rest } : rest;
 };
 
 const errorResult = (content: string): ToolResult => ({ content, isError: true });

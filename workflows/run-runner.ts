@@ -26,6 +26,7 @@ import type {
 } from '../src/shared/run-types';
 import type { RunStatus } from '../src/shared/status';
 import { progressQuery, RunStatusKey } from '../src/shared/workflow-defs';
+import { reflectAfterFailure } from './reflect-hook';
 
 /** Database writes: short, idempotent, retried hard (a DB blip must not fail a run). */
 const persistOptions: LocalActivityOptions = {
@@ -91,6 +92,7 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
     pending.push({ op: 'runFinished', status: final, output, error });
     await flush();
     upsertSearchAttributes([{ key: RunStatusKey, value: final }]);
+    if (final === 'failed' && error) await reflectAfterFailure({ runId, orgId, runnerId: args.runnerId, error }, snapshot.runner.reflectOnFailure);
     return { status: final, output, error };
   };
 

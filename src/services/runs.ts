@@ -313,6 +313,7 @@ export async function createRun(
             output: null,
             error: null,
             costUsd: 0,
+            details: null,
             startedAt: null,
             completedAt: null,
           })),

@@ -5,22 +5,18 @@
  * real PostgreSQL integration (a write refused), knowledge in the context with its sources, the plan
  * tool, web tools absent without a provider; and reflectOnFailure appending a lesson after a failed run.
  *
- * This file runs its own worker (same code as the stack's, its own task queue) so that its providers
- * point at this file's fake servers.
+ * The stack's worker runs them; its providers point at the stack's fake servers, scripted here over HTTP
+ * by a token unique to each test (in the step's preamble or the runner's name).
  */
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { NativeConnection, Worker } from '@temporalio/worker';
 import { Client as PgClient } from 'pg';
 import { LESSONS_HEADER } from '../src/agent/reflect';
-import { createRunWorker } from '../src/bin/worker-runtime';
 import { withOrg } from '../src/db/scoped';
-import { createSecretBox } from '../src/services/secrets';
-import { startFakeAnthropic } from './fixtures/fake-anthropic';
-import { startFakeOpenAI, type FakeLlmServer } from './fixtures/fake-openai';
+import { connectFakeLlm, type FakeLlmRemote } from './fixtures/fake-llm';
 import { startHttpTestServer, type HttpTestServer } from './fixtures/mcp-test-server';
 import { useTestContext, waitFor } from './harness';
 
@@ -29,13 +25,10 @@ const REPO = path.resolve(__dirname, '..');
 const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
 const MCP_FIXTURE = path.join(REPO, 'test', 'fixtures', 'mcp-test-server.ts');
 
-let openai: FakeLlmServer;
-let anthropic: FakeLlmServer;
+let openai: FakeLlmRemote;
+let anthropic: FakeLlmRemote;
 let mcpHttp: HttpTestServer;
 let hooks: { server: Server; url: string; requests: { url: string; headers: IncomingMessage['headers']; body: string }[] };
-let worker: Worker;
-let workerConnection: NativeConnection;
-let running: Promise<void>;
 let integrationDb: string;
 const integrationUrl = () => {
   const u = new URL(ctx.env.databaseUrl);
@@ -44,7 +37,9 @@ const integrationUrl = () => {
 };
 
 beforeAll(async () => {
-  [openai, anthropic, mcpHttp] = await Promise.all([startFakeOpenAI(), startFakeAnthropic(), startHttpTestServer({ token: 'loop-mcp-token-0123456789' })]);
+  openai = connectFakeLlm(ctx.env.fakeOpenAiOrigin, '/v1');
+  anthropic = connectFakeLlm(ctx.env.fakeAnthropicOrigin, '');
+  mcpHttp = await startHttpTestServer({ token: 'loop-mcp-token-0123456789' });
   const requests: { url: string; headers: IncomingMessage['headers']; body: string }[] = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -71,30 +66,10 @@ beforeAll(async () => {
   await c.query(`CREATE TABLE public.products (id int PRIMARY KEY, name text);
     INSERT INTO public.products SELECT g, 'waffle iron ' || g FROM generate_series(1, 12) g;`);
   await c.end();
-
-  const taskQueue = `agent-tools-${crypto.randomUUID()}`;
-  const w = await createRunWorker({
-    db: ctx.db,
-    temporal: { address: ctx.env.temporalAddress, namespace: ctx.env.namespace, taskQueue },
-    egressAllowlist: ['127.0.0.1'],
-    secrets: createSecretBox(ctx.env.secretKey),
-    agent: {
-      llm: { openai: { baseUrl: openai.url, apiKey: 'sk-test-openai' }, anthropic: { baseUrl: anthropic.url, apiKey: 'sk-ant-test' } },
-      webSearch: null,
-    },
-  });
-  worker = w.worker;
-  workerConnection = w.connection;
-  running = worker.run();
-  // Runs this file starts go to its own worker.
-  ctx.services.temporal.taskQueue = taskQueue;
 });
 
 afterAll(async () => {
-  worker?.shutdown();
-  await running?.catch(() => undefined);
-  await workerConnection?.close().catch(() => undefined);
-  await Promise.all([openai?.close(), anthropic?.close(), mcpHttp?.close(), new Promise((r) => hooks?.server.close(r))]);
+  await Promise.all([mcpHttp?.close(), new Promise((r) => hooks?.server.close(r))]);
   if (integrationDb) {
     const admin = new PgClient({ connectionString: ctx.env.databaseUrl });
     await admin.connect();
@@ -189,7 +164,7 @@ describe('a tool loop (OpenAI-compatible provider)', () => {
       { text: 'Check the manual', status: 'done' },
       { text: 'Answer the customer', status: 'doing' },
     ];
-    openai.script(token, [
+    await openai.script(token, [
       {
         toolCalls: [
           { name: `${slug('local')}__add`, arguments: { a: 2, b: 3 } },
@@ -218,7 +193,7 @@ describe('a tool loop (OpenAI-compatible provider)', () => {
     expect(done.body.status).toBe('completed');
     expect(JSON.stringify(done.body.output)).toContain('Preheat the iron for eight minutes.');
 
-    const reqs = openai.requestsFor(token);
+    const reqs = await openai.requestsFor(token);
     expect(reqs).toHaveLength(4);
     // Before the first call: the knowledge chunk with its source, and the tools offered.
     const first = reqs[0]!.body;
@@ -280,13 +255,13 @@ describe('a tool loop (Anthropic provider)', () => {
     expect((await ctx.api.post(`/api/runners/${runnerId}/mcps`, { mcpServerId: remote })).status).toBe(201);
     await created(await ctx.api.post(`/api/runners/${runnerId}/steps`, { name: 'calc', kind: 'agent', orderIndex: 0, preambleOverride: token }));
     const name = (t: string) => `tools-${token.slice(7, 15)}__${t}`;
-    anthropic.script(token, [
+    await anthropic.script(token, [
       { toolCalls: [{ name: name('add'), arguments: { a: 20, b: 22 } }, { name: name('fail'), arguments: { message: 'boom' } }] },
       { text: 'The answer is 42.' },
     ]);
     const done = await runToEnd(runnerId, { a: 20, b: 22 });
     expect(done.body.status).toBe('completed');
-    const reqs = anthropic.requestsFor(token);
+    const reqs = await anthropic.requestsFor(token);
     expect(reqs).toHaveLength(2);
     const results = ((reqs[1]!.body.messages as { role: string; content: unknown }[]) ?? [])
       .flatMap((m) => (Array.isArray(m.content) ? m.content : []))
@@ -305,7 +280,7 @@ describe('reflectOnFailure end to end', () => {
       await ctx.api.post('/api/runners', { name: `orders ${token}`, defaultModel: 'gpt-5.4', reflectOnFailure: true, learnedInstructions: 'Be brief.' }),
     );
     await created(await ctx.api.post(`/api/runners/${runnerId}/steps`, { name: 'lookup', kind: 'webhook', orderIndex: 0, webhookUrl: `${hooks.url}/broken` }));
-    openai.script(token, [{ text: 'Lesson: Confirm the order exists before the lookup webhook.' }]);
+    await openai.script(token, [{ text: 'Lesson: Confirm the order exists before the lookup webhook.' }]);
     const done = await runToEnd(runnerId, { orderId: 404 });
     expect(done.body.status).toBe('failed');
     const runner = await waitFor(
@@ -319,6 +294,6 @@ describe('reflectOnFailure end to end', () => {
     // The run keeps its own failure.
     const again = await ctx.api.get(`/api/runners/${runnerId}/runs/${done.body.id}`);
     expect(again.body.error).toMatchObject({ code: 'webhook_http_error', step: 'lookup' });
-    expect(openai.requestsFor(token)).toHaveLength(1);
+    expect(await openai.requestsFor(token)).toHaveLength(1);
   });
 });

@@ -1,7 +1,9 @@
+import { webSearchProviderFromEnv } from '../agent/tools/web';
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
 import { reconcilePendingRuns } from '../services/runs';
 import { llmSettingsFromEnv } from '../llm/router';
+import { createEgressGuard, parseAllowlist } from '../net/egress';
 import { createOpenAiEmbedder } from '../services/knowledge';
 import { createSecretBox } from '../services/secrets';
 import { parsePriceOverrides } from '../shared/pricing';
@@ -43,6 +45,7 @@ async function main(): Promise<void> {
       embedder: env.FLAPJACK_EMBEDDING_MODEL
         ? createOpenAiEmbedder({ model: env.FLAPJACK_EMBEDDING_MODEL, apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL })
         : undefined,
+      webSearch: webSearchProviderFromEnv(env, createEgressGuard(parseAllowlist(env.FLAPJACK_EGRESS_ALLOWLIST.join(',')))),
       log,
     },
   });

@@ -166,10 +166,10 @@ export function createReflectActivities(deps: ReflectDeps) {
 
     return withOrg(deps.db, args.orgId, async (tx) => {
       const booked = await tx.$queryRaw<{ id: string }[]>`
-        INSERT INTO model_calls (org_id, runner_id, run_id, step_name, call_key, provider, model, call_index,
+        INSERT INTO model_calls (id, org_id, runner_id, run_id, step_name, call_key, provider, model, call_index,
                                  input_tokens, output_tokens, cached_tokens, latency_ms, cost_usd, price_version,
                                  api_key_id, trigger_kind, trigger_id, response)
-        VALUES (${args.orgId}::uuid, ${args.runnerId}::uuid, ${args.runId}::uuid, ${REFLECT_STEP_NAME},
+        VALUES (gen_random_uuid(), ${args.orgId}::uuid, ${args.runnerId}::uuid, ${args.runId}::uuid, ${REFLECT_STEP_NAME},
                 ${callKeyOf(args.runId)}, ${response.provider}, ${model}, 0,
                 ${response.usage.inputTokens}, ${response.usage.outputTokens}, ${response.usage.cachedTokens},
                 ${Math.round(response.latencyMs)}, ${cost}::numeric, ${price ? PRICE_TABLE_VERSION : null},

@@ -57,8 +57,9 @@ describe('the reflection activity', () => {
   // The runner opts in only after its run failed: its snapshot says no, so the worker's own reflection
   // (tested end to end in agent-tools-loop.test.ts) stays out of the way of these direct calls.
   async function failedRun(reflectOnFailure: boolean, learnedInstructions?: string, defaultModel: string | null = 'gpt-5.4') {
+    const name = `reflect-${crypto.randomUUID()}`;
     const runner = await ctx.api.post('/api/runners', {
-      name: `reflect-${crypto.randomUUID().slice(0, 6)}`,
+      name,
       defaultModel,
       ...(learnedInstructions ? { learnedInstructions } : {}),
     });
@@ -75,20 +76,21 @@ describe('the reflection activity', () => {
       (r) => r.body.status === 'failed',
     );
     if (reflectOnFailure) expect((await ctx.api.patch(`/api/runners/${runner.body.id}`, { reflectOnFailure })).status).toBe(200);
-    return { runnerId: runner.body.id as string, runId: run.body.id as string, error: done.body.error };
+    // The runner's name is unique: the fake server answers the reflection prompt that names it.
+    return { name, runnerId: runner.body.id as string, runId: run.body.id as string, error: done.body.error };
   }
 
   it('appends one cleaned lesson, books the call once, and never twice for the same run', async () => {
-    const { runnerId, runId, error } = await failedRun(true, 'Answer in English.');
+    const { name, runnerId, runId, error } = await failedRun(true, 'Answer in English.');
     expect(error).toMatchObject({ code: 'webhook_http_error', step: 'lookup' });
-    llm.script(runId, [{ text: '- "Check that the order exists before calling the lookup webhook."', usage: { inputTokens: 120, outputTokens: 14 } }]);
+    llm.script(name, [{ text: '- "Check that the order exists before calling the lookup webhook."', usage: { inputTokens: 120, outputTokens: 14 } }]);
 
     const act = activities();
     const res = await act.reflectOnFailure({ runId, orgId: ctx.orgA, runnerId, error });
     expect(res).toEqual({ appended: true, lesson: 'Check that the order exists before calling the lookup webhook.' });
 
     // The prompt carried the failure and the step input.
-    const [req] = llm.requestsFor(runId);
+    const [req] = llm.requestsFor(name);
     expect(req?.body.model).toBe('gpt-5.4');
     expect(req?.raw).toContain('Failed step: lookup (webhook)');
     expect(req?.raw).toContain('webhook_http_error');
@@ -107,13 +109,13 @@ describe('the reflection activity', () => {
 
     // A retried activity neither calls the model again nor appends again.
     await expect(act.reflectOnFailure({ runId, orgId: ctx.orgA, runnerId, error })).resolves.toEqual({ appended: false, reason: 'already_done' });
-    expect(llm.requestsFor(runId)).toHaveLength(1);
+    expect(llm.requestsFor(name)).toHaveLength(1);
     expect((await ctx.api.get(`/api/runners/${runnerId}`)).body.learnedInstructions).toBe(runner.body.learnedInstructions);
   });
 
   it('deduplicates a lesson it already has, and keeps NONE out', async () => {
     const first = await failedRun(true);
-    llm.script(first.runId, [{ text: 'Validate the order id before the lookup.' }]);
+    llm.script(first.name, [{ text: 'Validate the order id before the lookup.' }]);
     await activities().reflectOnFailure({ runId: first.runId, orgId: ctx.orgA, runnerId: first.runnerId, error: first.error });
 
     // A second failed run of the same runner (its snapshot now says yes: stop the flag again first, so
@@ -123,7 +125,7 @@ describe('the reflection activity', () => {
     const run2 = await ctx.api.post(`/api/runners/${runner}/runs`, { input: { orderId: 8 } });
     const done2 = await waitFor(() => ctx.api.get(`/api/runners/${runner}/runs/${run2.body.id}`), (r) => r.body.status === 'failed');
     await ctx.api.patch(`/api/runners/${runner}`, { reflectOnFailure: true });
-    llm.script(run2.body.id, [{ text: 'validate the ORDER id before the lookup!' }]);
+    llm.script(first.name, [{ text: 'validate the ORDER id before the lookup!' }]);
     const dup = await activities().reflectOnFailure({ runId: run2.body.id, orgId: ctx.orgA, runnerId: runner, error: done2.body.error });
     expect(dup).toEqual({ appended: false, lesson: 'validate the ORDER id before the lookup!', reason: 'duplicate' });
 
@@ -131,7 +133,7 @@ describe('the reflection activity', () => {
     await ctx.api.patch(`/api/runners/${runner}`, { reflectOnFailure: false });
     const done3 = await waitFor(() => ctx.api.get(`/api/runners/${runner}/runs/${run3.body.id}`), (r) => r.body.status === 'failed');
     await ctx.api.patch(`/api/runners/${runner}`, { reflectOnFailure: true });
-    llm.script(run3.body.id, [{ text: 'NONE' }]);
+    llm.script(first.name, [{ text: 'NONE' }]);
     await expect(activities().reflectOnFailure({ runId: run3.body.id, orgId: ctx.orgA, runnerId: runner, error: done3.body.error })).resolves.toEqual({
       appended: false,
       reason: 'no_lesson',
@@ -151,6 +153,6 @@ describe('the reflection activity', () => {
       appended: false,
       reason: 'no_model',
     });
-    expect(llm.requestsFor(none.runId)).toHaveLength(0);
+    expect(llm.requestsFor(none.name)).toHaveLength(0);
   });
 });

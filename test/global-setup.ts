@@ -7,7 +7,7 @@ import { resolveTemporalBinary } from '../src/dev/temporal-binary';
 import { REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
 import { createRunWorker, installTemporalRuntime } from '../src/bin/worker-runtime';
 import { createLogger } from '../src/config/logger';
-import { createSecretBox, generateSecretKey } from '../src/services/secrets';
+import { createSecretBox, generateSecretKey } from '../src/crypto/secret-box';
 import { startFakeAnthropic } from './fixtures/fake-anthropic';
 import { startFakeOpenAI } from './fixtures/fake-openai';
 import { TEST_ENV_VAR, type TestEnv } from './test-env';

@@ -52,7 +52,7 @@ describe('step validation at save time', () => {
     ['a computer runtime other than javascript', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'python', code: 'x' } }, 'computer.runtime'],
     ['a computer time limit over 60 s', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1', timeoutMs: 600000 } }, 'computer.timeoutMs'],
     ['an inputMapping value that is not JSONPath', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' }, inputMapping: { a: 'input.url' } }, 'inputMapping.a'],
-    ['an inputMapping with a script expression', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' }, inputMapping: { a: '$..[?(@.x)]' } }, 'inputMapping.a'],
+    ['an inputMapping with a script expression', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' }, inputMapping: { a: '$..[(@.length-1)]' } }, 'inputMapping.a'],
     ['an outputSchema that is not a JSON Schema', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' }, outputSchema: { type: 12 } }, 'outputSchema'],
     ['a step name that cannot be a context key', { name: 'has space', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' } }, 'name'],
     ['a negative orderIndex', { name: 's', kind: 'computer', orderIndex: -1, computer: { runtime: 'javascript', code: 'return 1' } }, 'orderIndex'],

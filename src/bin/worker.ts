@@ -2,19 +2,20 @@ import { webSearchProviderFromEnv } from '../agent/tools/web';
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
 import { reconcilePendingRuns } from '../services/runs';
+import { createOpenAiEmbedder } from '../knowledge/embed';
 import { llmSettingsFromEnv } from '../llm/router';
-import { createEgressGuard, parseAllowlist } from '../net/egress';
-import { createOpenAiEmbedder } from '../services/knowledge';
-import { createSecretBox } from '../services/secrets';
+import { parseAllowlist } from '../net/address-rules';
+import { createEgressGuard } from '../net/egress';
 import { parsePriceOverrides } from '../shared/pricing';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
-import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
+import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl, requireSecretBox } from './startup';
 import { createRunWorker, installTemporalRuntime } from './worker-runtime';
 
 async function main(): Promise<void> {
   const env = loadEnvOrDie();
   const log = createLogger(env.LOG_LEVEL, 'worker');
   const dbUrl = requireDatabaseUrl(env);
+  const secrets = requireSecretBox(env);
   await checkDatabase(dbUrl);
   const temporal = await temporalSettingsFromEnv(env);
   const { client, connection: clientConnection } = await connectTemporalClient(temporal).catch((e: Error) =>
@@ -22,7 +23,6 @@ async function main(): Promise<void> {
   );
   installTemporalRuntime(log);
   const db = createDb(dbUrl, { poolSize: 20 });
-  if (!env.FLAPJACK_SECRET_KEY) log.warn('FLAPJACK_SECRET_KEY is not set: webhook steps with custom headers will fail');
   let priceOverrides;
   try {
     priceOverrides = parsePriceOverrides(env.FLAPJACK_MODEL_PRICES);
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     db,
     temporal,
     egressAllowlist: env.FLAPJACK_EGRESS_ALLOWLIST,
-    secrets: env.FLAPJACK_SECRET_KEY ? createSecretBox(env.FLAPJACK_SECRET_KEY) : undefined,
+    secrets,
     agent: {
       llm,
       priceOverrides,

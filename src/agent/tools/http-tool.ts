@@ -6,7 +6,8 @@
  * Every outcome is a tool result for the model: a non-2xx answer or a network failure is `isError`, never
  * a failed step. Messages name the host only (URLs may carry secrets in their path or query).
  */
-import { HttpError, postJson, type EgressGuard } from '../../net/egress';
+import type { EgressGuard } from '../../net/egress';
+import { HttpError, postJson } from '../../net/http-client';
 
 export interface HttpToolTarget {
   name: string;

@@ -14,8 +14,8 @@
  * server) is a result with `isError: true`: the model reads it and the step goes on. `executeTool` throws
  * only when the run is cancelled.
  */
-import { validateAgainst } from '../../services/json-schema';
-import { openSecretMap, openStoredSecret, secretContext } from '../../services/secrets';
+import { validateAgainst } from '../../validation/json-schema';
+import { openSecretMap, openStoredSecret, secretContext } from '../../crypto/secret-box';
 import type { ResolvedStepConfig } from '../../shared/step-config';
 import type {
   AgentToolDef,

@@ -6,7 +6,7 @@
  * match almost nothing, so the automatic query is the input's distinct words joined with `or`
  * (`websearch_to_tsquery` syntax) and `ts_rank_cd` puts the chunks that match most of them first.
  */
-import type { KnowledgeHit } from '../../services/knowledge';
+import type { KnowledgeHit } from '../../knowledge/store';
 import type { KnowledgeContext, ToolsetDeps } from '../tool-types';
 
 export const KNOWLEDGE_DEFAULTS = { contextChunks: 5, maxQueryWords: 40, toolDefaultK: 5, toolMaxK: 20, chunkChars: 2_000 } as const;

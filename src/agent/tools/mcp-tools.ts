@@ -7,7 +7,7 @@
  * the next call opens a fresh one. Secrets (env, headers) are decrypted here, right before connecting.
  */
 import type { McpConnection, McpConnectionConfig, McpToolInfo } from '../../mcp-client/client';
-import { openSecretMap } from '../../services/secrets';
+import { openSecretMap } from '../../crypto/secret-box';
 import type { ResolvedMcpServer } from '../../shared/step-config';
 import type { ToolsetDeps } from '../tool-types';
 

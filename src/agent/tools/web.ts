@@ -9,7 +9,8 @@
  * `GET <url>/search?q=…&format=json`), self-hostable and keyless. With no provider configured the web
  * tools are not offered and the step's record says so.
  */
-import { postJson, type EgressGuard } from '../../net/egress';
+import type { EgressGuard } from '../../net/egress';
+import { postJson } from '../../net/http-client';
 import type { WebSearchProvider } from '../tool-types';
 
 export interface WebSearchResult {

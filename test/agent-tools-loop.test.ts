@@ -207,16 +207,21 @@ describe('a tool loop (OpenAI-compatible provider)', () => {
     expect(offered).not.toContain('web_search');
     expect(JSON.stringify(first)).not.toMatch(/stdio-secret-value|loop-mcp-token|http-tool-secret/);
 
-    // The tool results the model got back.
+    // The tool results the model got back (each request carries the whole conversation: take the new ones).
     const r1 = toolMessages(reqs[1]!.body).map((m) => String(m.content));
+    expect(r1).toHaveLength(3);
     expect(r1[0]).toBe('5');
     expect(r1[1]).toBe('stdio-secret-value-9876543210');
     expect(JSON.parse(r1[2]!)).toEqual({ authorization: true });
-    const r2 = toolMessages(reqs[2]!.body).map((m) => String(m.content));
+    const r2 = toolMessages(reqs[2]!.body)
+      .slice(3)
+      .map((m) => String(m.content));
     expect(JSON.parse(r2[0]!)).toEqual({ ticket: 'T-42', received: { title: 'Preheat question' } });
     expect(JSON.parse(r2[1]!)).toMatchObject({ rows: [{ n: 12 }] });
     expect(r2[2]).toMatch(/read-only/);
-    const r3 = toolMessages(reqs[3]!.body).map((m) => String(m.content));
+    const r3 = toolMessages(reqs[3]!.body)
+      .slice(6)
+      .map((m) => String(m.content));
     expect(r3[0]).toContain('Plan saved (1/2 done)');
     expect(r3[1]).toContain('Waffle iron manual');
     expect(r3[2]).toMatch(/web_search/);

@@ -10,7 +10,9 @@ import { parseAllowlist } from '../src/net/address-rules';
 import { createEgressGuard } from '../src/net/egress';
 import { retrieveKnowledge, type Embedder } from '../src/services/knowledge';
 import type { PriceOverrides } from '../src/shared/pricing';
+import { createLlmClients } from '../src/llm/router';
 import { createAgentActivities, type AgentLimits } from './agent';
+import { createReflectActivities } from './reflect';
 import { createComputerActivities } from './computer';
 import { createPersistenceActivities } from './persistence';
 import { createStepActivities } from './steps';
@@ -42,7 +44,9 @@ export interface ActivityDeps {
 }
 
 /** Builds every activity the worker registers, from injected dependencies. */
-export function createActivities(deps: ActivityDeps): RunActivities & TriggerActivities {
+export function createActivities(
+  deps: ActivityDeps,
+): RunActivities & TriggerActivities & ReturnType<typeof createReflectActivities> {
   const guard = createEgressGuard(parseAllowlist(deps.egressAllowlist.join(',')));
   const log = deps.log ?? createLogger('silent');
   const webhook = createWebhookActivities({ guard, timeoutMs: deps.webhookTimeoutMs });
@@ -87,6 +91,16 @@ export function createActivities(deps: ActivityDeps): RunActivities & TriggerAct
       log,
       faults: deps.triggerFaults,
     }),
+    ...createReflectActivities({ db: deps.db, log, routeModel: routeForReflection(deps.llm ?? {}), priceOverrides: deps.priceOverrides }),
+  };
+}
+
+/** `reflectOnFailure` uses the same provider settings as agent steps. */
+function routeForReflection(settings: LlmSettings) {
+  const clients = createLlmClients(settings);
+  return (model: string) => {
+    const { provider, route } = clients.forModel(model);
+    return { provider, model: route.model };
   };
 }
 

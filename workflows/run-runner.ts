@@ -28,6 +28,7 @@ import type { RunStatus } from '../src/shared/status';
 import { EXCEEDED_LOCAL_BOUND, LOCAL_STEP_BOUND_MS, stepPlacement } from '../src/shared/step-placement';
 import { progressQuery, RunStatusKey } from '../src/shared/workflow-defs';
 import { noopAgentStepHooks, runAgentStep, type AgentStepHooks } from './agent-step';
+import { reflectAfterFailure } from './reflect-hook';
 
 /** Database writes: short, idempotent, retried hard (a DB blip must not fail a run). */
 const persistOptions: LocalActivityOptions = {
@@ -138,6 +139,7 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
     pending.push({ op: 'runFinished', status: final, output, error });
     await flush();
     upsertSearchAttributes([{ key: RunStatusKey, value: final }]);
+    if (final === 'failed' && error) await reflectAfterFailure({ runId, orgId, runnerId: args.runnerId, error }, snapshot.runner.reflectOnFailure);
     return { status: final, output, error };
   };
 

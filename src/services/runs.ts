@@ -36,6 +36,7 @@ interface RunnerRow {
   input_schema: unknown;
   learned_instructions: string | null;
   default_model: string | null;
+  reflect_on_failure: boolean | null;
   web_enabled: boolean | null;
   web_search: boolean | null;
   web_research: boolean | null;
@@ -68,7 +69,7 @@ interface StepRow {
 function snapshotQueries(q: Sql, runnerId: string): string[] {
   const id = q.lit(runnerId);
   return [
-    `SELECT r.id, r.name, r.input_schema, r.learned_instructions, r.default_model,
+    `SELECT r.id, r.name, r.input_schema, r.learned_instructions, r.default_model, r.reflect_on_failure,
             w.enabled AS web_enabled, w.search_enabled AS web_search, w.research_enabled AS web_research,
             p.enabled AS plan_enabled, b.enabled AS budget_enabled, b.budget_usd::text AS budget_usd, b.on_exceed,
             b.warning_threshold1::text AS warning_threshold1, b.warning_threshold2::text AS warning_threshold2
@@ -118,6 +119,7 @@ function snapshotFromRows(
       name: runner.name,
       learnedInstructions: runner.learned_instructions,
       defaultModel: runner.default_model,
+      reflectOnFailure: runner.reflect_on_failure === true,
     },
     // A step row from before header encryption may still hold a plain object; workflowSnapshot drops it.
     steps: stepSnaps as StepSnapshot[],

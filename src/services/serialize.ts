@@ -44,6 +44,7 @@ export function serializeRunner(
     inputSchema: r.inputSchema as Record<string, unknown> | null,
     learnedInstructions: r.learnedInstructions,
     defaultModel: r.defaultModel,
+    reflectOnFailure: r.reflectOnFailure,
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
     ...(extra?.steps ? { steps: extra.steps.map((st) => serializeStep(st, box)) } : {}),

@@ -39,6 +39,8 @@ export interface RunnerSnapshot {
     name: string;
     learnedInstructions: string | null;
     defaultModel: string | null;
+    /** Opt-in: after a failed run, ask the model for a lesson (absent in runs created before the setting). */
+    reflectOnFailure?: boolean;
   };
   steps: StepSnapshot[];
   connections: {

@@ -19,6 +19,10 @@ export const runnerCreateSchema = z
     inputSchema: jsonObject.nullish().describe('JSON Schema that every run input must match'),
     learnedInstructions: z.string().max(50_000).nullish(),
     defaultModel: z.string().min(1).max(200).nullish(),
+    reflectOnFailure: z
+      .boolean()
+      .optional()
+      .describe('After a failed run, ask the model for one short lesson and append it to learnedInstructions'),
   })
   .strict();
 export const runnerUpdateSchema = runnerCreateSchema.partial().strict();
@@ -154,6 +158,7 @@ export const runnerResponseSchema = z.object({
   inputSchema: jsonObject.nullable(),
   learnedInstructions: z.string().nullable(),
   defaultModel: z.string().nullable(),
+  reflectOnFailure: z.boolean(),
   createdAt: z.string(),
   updatedAt: z.string(),
   steps: z.array(stepResponseSchema).optional(),

@@ -65,6 +65,7 @@ export function createApp(deps: AppDeps): Express {
   for (const extra of deps.extraRoutes ?? []) extra(reg, deps.services);
 
   const openapi = buildOpenApi(reg, { version: deps.version ?? '0.1.0' });
+  app.locals.openapi = openapi;
   router.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);
   });

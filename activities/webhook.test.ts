@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createEgressGuard, parseAllowlist } from '../src/net/egress';
+import { parseAllowlist } from '../src/net/address-rules';
+import { createEgressGuard } from '../src/net/egress';
 import { EXCEEDED_LOCAL_BOUND } from '../src/shared/step-placement';
 import { createWebhookActivities } from './webhook';
 

@@ -27,9 +27,10 @@ import { createDb } from '../src/db/client';
 import { applyMigrations, ensureDatabase } from '../src/db/migrate';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { resolveTemporalBinary } from '../src/dev/temporal-binary';
-import { findFreePort, REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
+import { findFreePort } from '../src/dev/process';
+import { REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
 import { createApiKey } from '../src/services/api-keys';
-import { generateSecretKey } from '../src/services/secrets';
+import { generateSecretKey } from '../src/crypto/secret-box';
 import type { RunWorkflow } from '../src/shared/workflow-defs';
 import {
   plotSvg,

@@ -27,6 +27,7 @@ import type {
 import type { RunStatus } from '../src/shared/status';
 import { EXCEEDED_LOCAL_BOUND, LOCAL_STEP_BOUND_MS, stepPlacement } from '../src/shared/step-placement';
 import { progressQuery, RunStatusKey } from '../src/shared/workflow-defs';
+import { noopAgentStepHooks, runAgentStep, type AgentStepHooks } from './agent-step';
 
 /** Database writes: short, idempotent, retried hard (a DB blip must not fail a run). */
 const persistOptions: LocalActivityOptions = {
@@ -64,6 +65,8 @@ const FINALIZE_WITH_LAST_STEP = 'finalize-with-last-step-v1';
  * one workflow task); before it, webhooks were regular activities and computer steps always local.
  */
 const LOCAL_SHORT_STEPS = 'local-short-steps-v1';
+/** Patch id: agent steps run the durable agent loop (before it they failed with agent_unavailable). */
+const AGENT_LOOP = 'agent-loop-v1';
 const remote = proxyActivities<RunActivities>(remoteStepOptions);
 const local = proxyLocalActivities<RunActivities>(localStepOptions);
 
@@ -119,6 +122,7 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
   setHandler(progressQuery, () => ({ status, currentStep, context }));
   // Runs started with a shape have every change up to it; only older runs ask patched() (RUN_SHAPE).
   const has = (patchId: string): boolean => (args.shape ?? 0) >= 1 || patched(patchId);
+  const agentHooks: AgentStepHooks = noopAgentStepHooks;
 
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
@@ -181,12 +185,15 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
       } else {
         await flush();
       }
-      const finalizes = i === steps.length - 1 && pending.length === 0 && has(FINALIZE_WITH_LAST_STEP);
+      const agentLoop = step.kind === 'agent' && has(AGENT_LOOP);
+      const finalizes = !agentLoop && i === steps.length - 1 && pending.length === 0 && has(FINALIZE_WITH_LAST_STEP);
       if (finalizes) callArgs.finalize = { index: i, context: { input: context.input, steps: { ...context.steps } } };
       const summary = `${step.name} (${step.kind})`;
       let output: unknown;
       try {
-        output = await executeStepActivity(callArgs, summary, has);
+        output = agentLoop
+          ? await runAgentStep({ runId, orgId, runnerId: args.runnerId, stepIndex: i, step, input, snapshot, persist: callArgs.persist }, agentHooks)
+          : await executeStepActivity(callArgs, summary, has);
       } catch (err) {
         if (isCancellation(err)) throw err;
         const error = toStepError(err, step);

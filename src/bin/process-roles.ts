@@ -13,12 +13,13 @@ import { createApp } from '../../api/app';
 import type { Env } from '../config/env';
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
+import { llmSettingsFromEnv } from '../llm/router';
 import { createKeyResolver, ensureBootstrapKey } from '../services/api-keys';
-import { createOpenAiEmbedder } from '../services/knowledge';
+import { parsePriceOverrides } from '../shared/pricing';
+import { createOpenAiEmbedder } from '../knowledge/embed';
 import { reconcilePendingRuns } from '../services/runs';
-import { createSecretBox } from '../services/secrets';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
-import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
+import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl, requireSecretBox } from './startup';
 import { createRunWorker, installTemporalRuntime } from './worker-runtime';
 
 export const ROLES = ['api', 'worker'] as const;
@@ -42,17 +43,12 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
   const api = roles.has('api');
   const work = roles.has('worker');
   const log = createLogger(env.LOG_LEVEL, [...roles].join('+'));
-  if (!env.FLAPJACK_SECRET_KEY) {
-    log.warn(
-      'FLAPJACK_SECRET_KEY is not set: routes that store credentials answer 503 and webhook steps with custom headers fail',
-    );
-  }
   const dbUrl = requireDatabaseUrl(env);
+  const secrets = requireSecretBox(env);
   await checkDatabase(dbUrl);
   const temporal = await temporalSettingsFromEnv(env);
   const unreachable = (e: Error) => die(`Temporal at ${temporal.address} is unreachable: ${e.message}`);
   const db = createDb(dbUrl, { poolSize: api && work ? 30 : 20 });
-  const secrets = env.FLAPJACK_SECRET_KEY ? createSecretBox(env.FLAPJACK_SECRET_KEY) : undefined;
   const closers: (() => Promise<unknown>)[] = [];
 
   let client: Client;
@@ -114,12 +110,33 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
   // start asking for eager execution is simply dispatched through the task queue.
   let worker: Worker | undefined;
   if (nativeConnection) {
+    let priceOverrides;
+    try {
+      priceOverrides = parsePriceOverrides(env.FLAPJACK_MODEL_PRICES);
+    } catch (e) {
+      die((e as Error).message);
+    }
+    const llm = llmSettingsFromEnv(env);
+    if (!llm.openai?.apiKey && !llm.openai?.baseUrl && !llm.anthropic?.apiKey && !llm.anthropic?.baseUrl) {
+      log.warn(
+        'no LLM provider configured (OPENAI_API_KEY/OPENAI_BASE_URL, ANTHROPIC_API_KEY/ANTHROPIC_BASE_URL): agent steps will fail',
+      );
+    }
     ({ worker } = await createRunWorker({
       db,
       connection: nativeConnection,
       temporal,
       egressAllowlist: env.FLAPJACK_EGRESS_ALLOWLIST,
       secrets,
+      agent: {
+        llm,
+        priceOverrides,
+        agentLimits: { maxIterations: env.FLAPJACK_AGENT_MAX_ITERATIONS, maxTokens: env.FLAPJACK_AGENT_MAX_TOKENS },
+        embedder: env.FLAPJACK_EMBEDDING_MODEL
+          ? createOpenAiEmbedder({ model: env.FLAPJACK_EMBEDDING_MODEL, apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL })
+          : undefined,
+        log,
+      },
     }));
   }
 

@@ -15,17 +15,20 @@ import {
   type RunWorkflow,
 } from '../shared/workflow-defs';
 import type { ServiceDeps } from './deps';
-import { validateAgainst } from './json-schema';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
+import { validateAgainst } from '../validation/json-schema';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
+import { connectionQueries, withConnectionDefinitions } from './run-snapshot';
 import { serializeRun } from './serialize';
 
 export interface TriggerSource {
   kind: 'api' | 'manual' | 'cron' | 'webhook' | 'poll' | 'bulk' | 'button';
   triggerId?: string | null;
+  /** The API key that asked for the run (the principal the cost ledger attributes calls to). */
+  apiKeyId?: string | null;
 }
 
-/** The stored snapshot keeps webhook headers (for the activity); the workflow's copy does not. */
-type StoredStep = StepSnapshot & { webhookHeaders?: unknown };
+/** Stored steps keep webhook headers as stored (ciphertext, or a plain object from before encryption). */
+type StoredStep = Omit<StepSnapshot, 'webhookHeaders'> & { webhookHeaders?: unknown };
 
 interface RunnerRow {
   id: string;
@@ -116,7 +119,8 @@ function snapshotFromRows(
       learnedInstructions: runner.learned_instructions,
       defaultModel: runner.default_model,
     },
-    steps: stepSnaps,
+    // A step row from before header encryption may still hold a plain object; workflowSnapshot drops it.
+    steps: stepSnaps as StepSnapshot[],
     connections: {
       mcpServerIds: ids('mcp'),
       integrationIds: ids('integration'),
@@ -140,13 +144,17 @@ function snapshotFromRows(
   return { stored, inputSchema: runner.input_schema };
 }
 
-/** The workflow's copy of the snapshot: no header values in Temporal history. */
+/**
+ * The workflow's copy of the snapshot: header ciphertext travels to the activity (which alone opens
+ * it); headers stored in plain form before encryption never enter Temporal history (the activity
+ * reads those from the stored snapshot).
+ */
 export function workflowSnapshot(stored: RunnerSnapshot): RunnerSnapshot {
   return {
     ...stored,
     steps: stored.steps.map((s) => {
-      const { webhookHeaders: _omit, ...rest } = s as StoredStep;
-      return rest;
+      const { webhookHeaders, ...rest } = s as StoredStep;
+      return typeof webhookHeaders === 'string' ? { ...rest, webhookHeaders } : rest;
     }),
   };
 }
@@ -219,7 +227,11 @@ export async function startRunWorkflow(
 }
 
 async function loadRun(tx: Tx, runnerId: string, runId: string) {
-  const run = await tx.runnerRun.findFirst({ where: { id: runId, runnerId }, include: { steps: true } });
+  // The runs of a deleted runner are gone from the API like the runner itself (their rows stay).
+  const run = await tx.runnerRun.findFirst({
+    where: { id: runId, runnerId, runner: { deletedAt: null } },
+    include: { steps: true },
+  });
   if (!run) throw AppError.notFound('Run');
   return run;
 }
@@ -242,7 +254,10 @@ export async function createRun(
   const findExisting = async () =>
     key
       ? withOrg(deps.db, orgId, async (tx) => {
-          const r = await tx.runnerRun.findFirst({ where: { runnerId, idempotencyKey: key }, include: { steps: true } });
+          const r = await tx.runnerRun.findFirst({
+            where: { runnerId, idempotencyKey: key, runner: { deletedAt: null } },
+            include: { steps: true },
+          });
           return r ? serializeRun(r, r.steps) : null;
         })
       : null;
@@ -256,12 +271,16 @@ export async function createRun(
     created = await withSqlClient(deps.db, async (c) => {
       // Round trip 1: open the org-scoped transaction and read the runner; round trip 2: write and commit.
       const q = new Sql(c);
-      const reads = resultSets<never>(await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId)].join(';\n')));
-      const { stored, inputSchema } = snapshotFromRows(
+      const reads = resultSets<never>(
+        await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId), ...connectionQueries(q, runnerId)].join(';\n')),
+      );
+      const base = snapshotFromRows(
         (reads[2]?.rows ?? []) as RunnerRow[],
         (reads[3]?.rows ?? []) as StepRow[],
         (reads[4]?.rows ?? []) as { k: string; id: string }[],
       );
+      const inputSchema = base.inputSchema;
+      const stored = withConnectionDefinitions(base.stored, (reads[5]?.rows ?? []) as never[], (reads[6]?.rows ?? []) as never[]);
       if (inputSchema && typeof inputSchema === 'object') {
         const issues = validateAgainst(inputSchema, input, 'input');
         if (issues.length)
@@ -275,9 +294,9 @@ export async function createRun(
       const context = { input, steps: {} };
       const writes = [
         `INSERT INTO runner_runs (id, org_id, runner_id, status, input, idempotency_key, snapshot, trigger_kind,
-                                  trigger_id, budget_usd, budget_on_exceed, context)
+                                  trigger_id, api_key_id, budget_usd, budget_on_exceed, context)
          VALUES (${q.lit(runId)}, ${q.lit(orgId)}, ${q.lit(runnerId)}, 'pending', ${q.json(input)}, ${q.lit(key)},
-                 ${q.json(stored)}, ${q.lit(source.kind)}, ${q.lit(source.triggerId ?? null)}, ${q.lit(budgetUsd)},
+                 ${q.json(stored)}, ${q.lit(source.kind)}, ${q.lit(source.triggerId ?? null)}, ${q.lit(source.apiKeyId ?? null)}, ${q.lit(budgetUsd)},
                  ${q.lit(onExceed)}, ${q.json(context)})
          RETURNING created_at`,
       ];
@@ -322,6 +341,7 @@ export async function createRun(
             output: null,
             error: null,
             costUsd: 0,
+            details: null,
             startedAt: null,
             completedAt: null,
           })),
@@ -366,7 +386,7 @@ export async function listRuns(
 ) {
   const cursor = decodeCursor(q.cursor);
   return withOrg(deps.db, orgId, async (tx) => {
-    const runner = await tx.runner.findFirst({ where: { id: runnerId }, select: { id: true } });
+    const runner = await tx.runner.findFirst({ where: { id: runnerId, deletedAt: null }, select: { id: true } });
     if (!runner) throw AppError.notFound('Runner');
     const rows = await tx.runnerRun.findMany({
       where: { runnerId, ...(q.status ? { status: q.status } : {}), ...afterCursor(cursor) },

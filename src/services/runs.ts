@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { withOrg, withSqlClient, type Tx } from '../db/scoped';
 import { resultSets, Sql } from '../db/sql-batch';
 import { AppError } from '../errors/app-error';
-import type { RunnerSnapshot, RunWorkflowInput, StepSnapshot } from '../shared/run-types';
+import { RUN_SHAPE, type RunnerSnapshot, type RunWorkflowInput, type StepSnapshot } from '../shared/run-types';
 import type { RunCreate } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
 import {
@@ -187,6 +187,7 @@ export function workflowInput(run: RunRecord): RunWorkflowInput {
     runnerId: run.runnerId,
     input: run.input,
     snapshot: workflowSnapshot(storedSnapshot(run.id, run.snapshot)),
+    shape: RUN_SHAPE,
   };
 }
 

@@ -13,6 +13,7 @@ export interface StepExecutors {
     url: string;
     headers?: Record<string, string>;
     input: unknown;
+    boundMs?: number;
   }): Promise<unknown>;
   executeComputerStep(args: {
     runId: string;
@@ -88,6 +89,7 @@ export function createStepActivities(deps: {
             url: step.webhookUrl ?? '',
             headers,
             input: args.input,
+            boundMs: args.localBoundMs,
           });
           break;
         }

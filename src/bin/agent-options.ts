@@ -12,7 +12,7 @@ import { die } from './startup';
 /**
  * The agent steps' part of the worker's dependencies, from the environment: LLM providers
  * (OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, ANTHROPIC_BASE_URL), price overrides (FLAPJACK_MODEL_PRICES, a bad value stops start-up with one
- * line), per-step limits, knowledge embeddings.
+ * line), per-step limits, knowledge embeddings, the web search provider (FLAPJACK_WEB_SEARCH_URL).
  */
 export function agentWorkerOptions(
   env: Env,
@@ -35,7 +35,6 @@ export function agentWorkerOptions(
     embedder: env.FLAPJACK_EMBEDDING_MODEL
       ? createOpenAiEmbedder({ model: env.FLAPJACK_EMBEDDING_MODEL, apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL })
       : undefined,
-    // Web tools (FLAPJACK_WEB_SEARCH_URL); none configured → not offered, and the step's record says so.
     webSearch: webSearchProviderFromEnv(env, createEgressGuard(parseAllowlist(env.FLAPJACK_EGRESS_ALLOWLIST.join(',')))),
     log,
   };

@@ -27,8 +27,8 @@ import type {
 import type { RunStatus } from '../src/shared/status';
 import { EXCEEDED_LOCAL_BOUND, LOCAL_STEP_BOUND_MS, stepPlacement } from '../src/shared/step-placement';
 import { progressQuery, RunStatusKey } from '../src/shared/workflow-defs';
-import { noopAgentStepHooks, runAgentStep, type AgentStepHooks } from './agent-step';
 import { reflectAfterFailure } from './reflect-hook';
+import { noopAgentStepHooks, runAgentStep, type AgentStepHooks } from './agent-step';
 
 /** Database writes: short, idempotent, retried hard (a DB blip must not fail a run). */
 const persistOptions: LocalActivityOptions = {

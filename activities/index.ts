@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../src/db/client';
 import type { SecretBox } from '../src/services/secrets';
 import { createEgressGuard, parseAllowlist } from '../src/net/egress';
+import { createBudgetActivities } from './budget';
 import { createComputerActivities } from './computer';
 import { createPersistenceActivities } from './persistence';
 import { createStepActivities } from './steps';
@@ -24,6 +25,7 @@ export function createActivities(deps: ActivityDeps): RunActivities {
   const persistence = createPersistenceActivities({ db: deps.db });
   return {
     ...persistence,
+    ...createBudgetActivities({ db: deps.db, guard }),
     ...createStepActivities({
       db: deps.db,
       secrets: deps.secrets,

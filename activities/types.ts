@@ -1,4 +1,5 @@
 import type { ExecuteStepArgs, PersistBatch } from '../src/shared/run-types';
+import type { BudgetWarningArgs, BudgetWarningResult } from './budget';
 
 /** The activities the run workflow calls (workflows import this file for types only). */
 export interface RunActivities {
@@ -6,4 +7,6 @@ export interface RunActivities {
   persistRun(batch: PersistBatch): Promise<void>;
   /** Executes one step (webhook, computer, agent) and returns its output, validated against outputSchema. */
   executeStep(args: ExecuteStepArgs): Promise<unknown>;
+  /** Records a budget warning on the run (once) and POSTs it to the runner's warning webhook, if any. */
+  notifyBudgetWarning(args: BudgetWarningArgs): Promise<BudgetWarningResult>;
 }

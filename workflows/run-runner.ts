@@ -26,6 +26,7 @@ import type {
 } from '../src/shared/run-types';
 import type { RunStatus } from '../src/shared/status';
 import { progressQuery, RunStatusKey } from '../src/shared/workflow-defs';
+import { createBudgetController } from './budget';
 
 /** Database writes: short, idempotent, retried hard (a DB blip must not fail a run). */
 const persistOptions: LocalActivityOptions = {
@@ -77,6 +78,20 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
     await persist.persistRun({ runId, orgId, ops, context, currentStep });
   };
 
+  // Budget enforcement: the agent loop calls `budget.beforeModelCall`/`afterModelCall` around each model call.
+  const budget = createBudgetController(snapshot.budget, {
+    runId,
+    orgId,
+    runnerId: args.runnerId,
+    persist: async (ops) => {
+      pending.push(...ops);
+      await flush();
+    },
+    setStatus: (s) => {
+      status = s;
+    },
+  });
+
   const skipFrom = (from: number): void => {
     for (let j = from; j < steps.length; j++) {
       const s = steps[j];
@@ -89,6 +104,7 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
     status = final;
     const output = final === 'completed' ? lastOutput : null;
     pending.push({ op: 'runFinished', status: final, output, error });
+    if (final !== 'cancelled') await budget.settle();
     await flush();
     upsertSearchAttributes([{ key: RunStatusKey, value: final }]);
     return { status: final, output, error };

@@ -15,6 +15,7 @@ export const FAILURE_TYPES = [
   'input_mapping_error',
   'agent_unavailable',
   'budget_exceeded',
+  'unpriced_model',
   'step_failed',
   'internal',
 ] as const;

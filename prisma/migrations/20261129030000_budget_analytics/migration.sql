@@ -12,3 +12,38 @@ CREATE INDEX "runner_runs_runner_id_created_at_status_idx" ON "runner_runs" ("ru
 CREATE INDEX "runner_runs_org_id_created_at_status_idx" ON "runner_runs" ("org_id", "created_at") INCLUDE ("status");
 -- The old (runner_id, created_at) index is a prefix of the covering one.
 DROP INDEX IF EXISTS "runner_runs_runner_id_created_at_idx";
+
+-- The ledger's attribution columns that org analytics group by (the agent-step ledger fills them):
+-- who started the run (`apikey:<id>` or `trigger:<kind>:<id>`) and the agent of the step, if any.
+ALTER TABLE "model_calls" ADD COLUMN IF NOT EXISTS "principal" TEXT;
+ALTER TABLE "model_calls" ADD COLUMN IF NOT EXISTS "agent_id" UUID;
+
+-- Analytics over the ledger, answered from the indexes alone (after the old two-column ones).
+CREATE INDEX "model_calls_runner_id_created_at_cover_idx" ON "model_calls" ("runner_id", "created_at")
+  INCLUDE ("model", "cost_usd", "input_tokens", "output_tokens");
+CREATE INDEX "model_calls_org_id_created_at_cover_idx" ON "model_calls" ("org_id", "created_at")
+  INCLUDE ("model", "cost_usd", "principal", "agent_id");
+DROP INDEX IF EXISTS "model_calls_runner_id_created_at_idx";
+DROP INDEX IF EXISTS "model_calls_org_id_created_at_idx";
+
+-- One row per tool call an agent step made (for `top_tools`); `call_key` makes a retried write a no-op.
+CREATE TABLE "tool_calls" (
+    "id" UUID NOT NULL DEFAULT gen_random_uuid(),
+    "org_id" UUID NOT NULL,
+    "runner_id" UUID NOT NULL,
+    "run_id" UUID NOT NULL,
+    "step_name" TEXT NOT NULL,
+    "call_key" TEXT NOT NULL,
+    "tool_name" TEXT NOT NULL,
+    "is_error" BOOLEAN NOT NULL DEFAULT false,
+    "latency_ms" INTEGER,
+    "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "tool_calls_pkey" PRIMARY KEY ("id"),
+    CONSTRAINT "tool_calls_run_id_fkey" FOREIGN KEY ("run_id") REFERENCES "runner_runs"("id") ON DELETE CASCADE ON UPDATE CASCADE
+);
+CREATE UNIQUE INDEX "tool_calls_call_key_key" ON "tool_calls" ("call_key");
+CREATE INDEX "tool_calls_org_id_created_at_idx" ON "tool_calls" ("org_id", "created_at") INCLUDE ("tool_name", "is_error");
+ALTER TABLE "tool_calls" ENABLE ROW LEVEL SECURITY;
+ALTER TABLE "tool_calls" FORCE ROW LEVEL SECURITY;
+CREATE POLICY org_isolation ON "tool_calls" USING (is_org_member(org_id)) WITH CHECK (is_org_member(org_id));
+GRANT SELECT, INSERT, UPDATE, DELETE ON "tool_calls" TO flapjack_app;

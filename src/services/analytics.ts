@@ -99,6 +99,23 @@ export function periodDays(period: AnalyticsPeriod, now = new Date()): { days: s
 const money = (v: string | null | undefined): number => (v ? Number(Number(v).toFixed(8)) : 0);
 const int = (v: string | number | null | undefined): number => (v == null ? 0 : Number(v));
 
+/** Exact sum of decimal texts (in 1e-8 units), back as decimal text; null when all are null. */
+function sumMoney(values: (string | null)[]): string | null {
+  let units = 0n;
+  let any = false;
+  for (const v of values) {
+    if (v === null) continue;
+    any = true;
+    const [i = '0', f = ''] = v.replace('-', '').split('.');
+    const u = BigInt(i) * 100_000_000n + BigInt((f + '00000000').slice(0, 8));
+    units += v.startsWith('-') ? -u : u;
+  }
+  if (!any) return null;
+  const neg = units < 0n;
+  const a = neg ? -units : units;
+  return `${neg ? '-' : ''}${a / 100_000_000n}.${(a % 100_000_000n).toString().padStart(8, '0')}`;
+}
+
 interface DayRow {
   day: string;
   total_runs: string;
@@ -133,14 +150,30 @@ function summary(rows: ReturnType<typeof daily>, totalCost: string | null) {
   };
 }
 
+const DAY = `to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD')`;
+
 const runsByDay = (where: string) => `
-  SELECT to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day, count(*) AS total_runs,
+  SELECT ${DAY} AS day, count(*) AS total_runs,
          count(*) FILTER (WHERE status = 'completed') AS completed, count(*) FILTER (WHERE status = 'failed') AS failed
     FROM runner_runs WHERE ${where} GROUP BY 1`;
-const costByDay = (where: string) => `
-  SELECT to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day, sum(cost_usd)::text AS cost
-    FROM model_calls WHERE ${where} GROUP BY 1`;
-const totalCost = (where: string) => `SELECT sum(cost_usd)::text AS cost FROM model_calls WHERE ${where}`;
+
+/**
+ * One pass over the ledger for every breakdown (hashed grouping sets): `g` names the set of a row.
+ * Distinct principals are counted from the (model, principal) groups, which is far cheaper than
+ * `count(DISTINCT)` (a sort of every row).
+ */
+interface LedgerRow {
+  g: 'day' | 'model' | 'agent';
+  day: string | null;
+  model: string | null;
+  principal: string | null;
+  agent_id: string | null;
+  calls: string;
+  input_tokens: string | null;
+  output_tokens: string | null;
+  cost: string | null;
+  unpriced: string;
+}
 
 async function query(db: PrismaClient, orgId: string, statements: (q: Sql) => string[]): Promise<unknown[][]> {
   return withSqlClient(db, async (c) => {
@@ -159,30 +192,32 @@ export async function runnerAnalytics(
   now = new Date(),
 ): Promise<RunnerAnalytics> {
   const { days, start } = periodDays(period, now);
-  const [runner, runs, costs, total, models] = await query(deps.db, orgId, (q) => {
+  const [runner, runs, ledger] = await query(deps.db, orgId, (q) => {
     const where = `runner_id = ${q.lit(runnerId)} AND org_id = ${q.lit(orgId)} AND created_at >= ${q.lit(start.toISOString())}`;
     return [
       `SELECT id, name FROM runners WHERE id = ${q.lit(runnerId)} AND deleted_at IS NULL`,
       runsByDay(where),
-      costByDay(where),
-      totalCost(where),
-      `SELECT model, count(*) AS calls, sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens,
+      `SELECT CASE WHEN GROUPING(model) = 1 THEN 'day' ELSE 'model' END AS g, ${DAY} AS day, model,
+              count(*) AS calls, sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens,
               sum(cost_usd)::text AS cost, count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced
          FROM model_calls WHERE ${where}
-        GROUP BY model ORDER BY sum(cost_usd) DESC NULLS LAST, model`,
+        GROUP BY GROUPING SETS ((${DAY}), (model))`,
     ];
   });
   const r = (runner as { id: string; name: string }[])[0];
   if (!r) throw AppError.notFound('Runner');
-  const d = daily(days, runs as DayRow[], costs as { day: string; cost: string | null }[]);
+  const rows = ledger as LedgerRow[];
+  const byDay = rows.filter((x) => x.g === 'day').map((x) => ({ day: x.day as string, cost: x.cost }));
+  const d = daily(days, runs as DayRow[], byDay);
+  const models = rows
+    .filter((x) => x.g === 'model')
+    .sort((a, b) => money(b.cost) - money(a.cost) || String(a.model).localeCompare(String(b.model)));
   return {
     runner: { id: r.id, name: r.name },
     period,
-    summary: summary(d, ((total as { cost: string | null }[])[0] ?? { cost: null }).cost),
-    cost_by_model: (
-      models as { model: string; calls: string; input_tokens: string; output_tokens: string; cost: string | null; unpriced: string }[]
-    ).map((m) => ({
-      model: m.model,
+    summary: summary(d, sumMoney(byDay.map((x) => x.cost))),
+    cost_by_model: models.map((m) => ({
+      model: m.model as string,
       calls: int(m.calls),
       input_tokens: int(m.input_tokens),
       output_tokens: int(m.output_tokens),
@@ -201,43 +236,51 @@ export async function orgAnalytics(
   topTools = 10,
 ): Promise<OrgAnalytics> {
   const { days, start } = periodDays(period, now);
-  const [runs, costs, total, models, agents, tools] = await query(deps.db, orgId, (q) => {
+  const [runs, ledger, agentNames, tools] = await query(deps.db, orgId, (q) => {
     const where = `org_id = ${q.lit(orgId)} AND created_at >= ${q.lit(start.toISOString())}`;
     return [
       runsByDay(where),
-      costByDay(where),
-      totalCost(where),
-      `SELECT model, count(DISTINCT principal) AS unique_users, count(*) AS total_turns, sum(cost_usd)::text AS cost
+      `SELECT CASE WHEN GROUPING(model) = 0 THEN 'model' WHEN GROUPING(agent_id) = 0 THEN 'agent' ELSE 'day' END AS g,
+              ${DAY} AS day, model, principal, agent_id, count(*) AS calls, sum(cost_usd)::text AS cost,
+              count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced
          FROM model_calls WHERE ${where}
-        GROUP BY model ORDER BY sum(cost_usd) DESC NULLS LAST, model`,
-      `SELECT c.agent_id, a.name AS agent_name, c.total_turns, c.cost
-         FROM (SELECT agent_id, count(*) AS total_turns, sum(cost_usd) AS cost FROM model_calls WHERE ${where} GROUP BY agent_id) c
-         LEFT JOIN agents a ON a.id = c.agent_id
-        ORDER BY c.cost DESC NULLS LAST, a.name NULLS LAST`,
+        GROUP BY GROUPING SETS ((${DAY}), (model, principal), (agent_id))`,
+      `SELECT id, name FROM agents WHERE org_id = ${q.lit(orgId)}`,
       `SELECT tool_name AS tool, count(*) AS calls, count(*) FILTER (WHERE is_error) AS errors
          FROM tool_calls WHERE ${where}
         GROUP BY tool_name ORDER BY count(*) DESC, tool_name LIMIT ${q.lit(topTools)}`,
     ];
   });
-  const d = daily(days, runs as DayRow[], costs as { day: string; cost: string | null }[]);
+  const rows = ledger as LedgerRow[];
+  const byDay = rows.filter((x) => x.g === 'day').map((x) => ({ day: x.day as string, cost: x.cost }));
+  const d = daily(days, runs as DayRow[], byDay);
+  const models = new Map<string, { users: number; turns: number; costs: (string | null)[] }>();
+  for (const x of rows.filter((y) => y.g === 'model')) {
+    const m = models.get(x.model as string) ?? { users: 0, turns: 0, costs: [] };
+    if (x.principal !== null) m.users++;
+    m.turns += int(x.calls);
+    m.costs.push(x.cost);
+    models.set(x.model as string, m);
+  }
+  const names = new Map((agentNames as { id: string; name: string }[]).map((a) => [a.id, a.name]));
+  const byModel = [...models.entries()]
+    .map(([model, m]) => ({ model, unique_users: m.users, total_turns: m.turns, estimated_cost_usd: money(sumMoney(m.costs)) }))
+    .sort((a, b) => b.estimated_cost_usd - a.estimated_cost_usd || a.model.localeCompare(b.model));
+  const byAgent = rows
+    .filter((x) => x.g === 'agent')
+    .map((x) => ({
+      agent_id: x.agent_id,
+      agent_name: x.agent_id ? (names.get(x.agent_id) ?? null) : null,
+      total_turns: int(x.calls),
+      estimated_cost_usd: money(x.cost),
+    }))
+    .sort((a, b) => b.estimated_cost_usd - a.estimated_cost_usd || b.total_turns - a.total_turns);
   return {
     period,
-    summary: summary(d, ((total as { cost: string | null }[])[0] ?? { cost: null }).cost),
+    summary: summary(d, sumMoney(byDay.map((x) => x.cost))),
     daily: d,
-    by_model: (models as { model: string; unique_users: string; total_turns: string; cost: string | null }[]).map((m) => ({
-      model: m.model,
-      unique_users: int(m.unique_users),
-      total_turns: int(m.total_turns),
-      estimated_cost_usd: money(m.cost),
-    })),
-    by_agent: (agents as { agent_id: string | null; agent_name: string | null; total_turns: string; cost: string | null }[]).map(
-      (a) => ({
-        agent_id: a.agent_id,
-        agent_name: a.agent_name,
-        total_turns: int(a.total_turns),
-        estimated_cost_usd: money(a.cost),
-      }),
-    ),
+    by_model: byModel,
+    by_agent: byAgent,
     top_tools: (tools as { tool: string; calls: string; errors: string }[]).map((t) => ({
       tool: t.tool,
       calls: int(t.calls),

@@ -21,32 +21,11 @@ import type { McpConnection, McpConnectionConfig, McpConnectOptions } from '../m
 import type { EgressGuard } from '../net/egress';
 import type { KnowledgeHit } from '../services/knowledge';
 import type { SecretBox } from '../services/secrets';
+import type { AgentStepRecord, AgentToolDef, KnowledgeSource } from '../shared/agent-types';
 import type { ResolvedStepConfig } from '../shared/step-config';
 
 export type { ResolvedStepConfig } from '../shared/step-config';
-
-export type ToolSourceKind = 'mcp' | 'http' | 'sql' | 'knowledge' | 'web' | 'plan';
-
-/** Where a tool comes from, so `executeTool` can route a call back (no secrets here). */
-export interface ToolSource {
-  kind: ToolSourceKind;
-  /** The connection's id (MCP server, HTTP tool, integration), when there is one. */
-  id?: string;
-  /** The name at the source when it differs from the model-facing name (an MCP server's own tool name). */
-  remoteName?: string;
-}
-
-/**
- * A tool as offered to the model. `name` must match `[a-zA-Z0-9_-]{1,64}` (OpenAI's and Anthropic's
- * rule) and be unique within the step's toolset.
- */
-export interface AgentToolDef {
-  name: string;
-  description: string;
-  /** JSON Schema (an object schema) of the arguments. */
-  inputSchema: Record<string, unknown>;
-  source: ToolSource;
-}
+export type { AgentStepRecord, AgentToolDef, PlanItem, ToolSource, ToolSourceKind } from '../shared/agent-types';
 
 /** A web search / research backend. None configured → the web tools are not offered (and a note says so). */
 export interface WebSearchProvider {
@@ -68,29 +47,6 @@ export interface ToolsetDeps {
   retrieveKnowledge(orgId: string, runnerId: string | null, query: string, k: number): Promise<KnowledgeHit[]>;
   /** Web search backend, or null when none is configured. */
   webSearch?: WebSearchProvider | null;
-}
-
-/** One item of the plan tool's checklist. */
-export interface PlanItem {
-  text: string;
-  status: 'todo' | 'doing' | 'done';
-}
-
-/**
- * The step's record kept by the loop (returned in the run's step result as `details`): tools and
- * notes from `buildToolset`, the plan checklist, knowledge sources, model calls and cost flags.
- */
-export interface AgentStepRecord {
-  model: string;
-  provider: string | null;
-  notes: string[];
-  tools: string[];
-  knowledgeSources: { docId: string; chunkId: string; title: string }[];
-  plan?: PlanItem[];
-  modelCalls: number;
-  toolCalls: number;
-  /** True when a call of this step had no known price (its cost is null, never 0). */
-  costUnknown: boolean;
 }
 
 /** Context of one tool-related activity. */
@@ -137,7 +93,7 @@ export interface Toolset {
 export interface KnowledgeContext {
   /** A text block for the preamble (chunks with their sources), or '' when nothing matched. */
   text: string;
-  sources: { docId: string; chunkId: string; title: string }[];
+  sources: KnowledgeSource[];
 }
 
 export type BuildToolset = (config: ResolvedStepConfig, ctx: ToolContext) => Promise<Toolset>;

@@ -152,6 +152,9 @@ function summary(rows: ReturnType<typeof daily>, totalCost: string | null) {
 
 const DAY = `to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD')`;
 
+/** Who started the run a call belongs to: its API key, else its trigger (analytics' "users"). */
+const PRINCIPAL = `COALESCE('key:' || api_key_id::text, 'trigger:' || trigger_kind || ':' || COALESCE(trigger_id::text, ''))`;
+
 const runsByDay = (where: string) => `
   SELECT ${DAY} AS day, count(*) AS total_runs,
          count(*) FILTER (WHERE status = 'completed') AS completed, count(*) FILTER (WHERE status = 'failed') AS failed
@@ -241,10 +244,10 @@ export async function orgAnalytics(
     return [
       runsByDay(where),
       `SELECT CASE WHEN GROUPING(model) = 0 THEN 'model' WHEN GROUPING(agent_id) = 0 THEN 'agent' ELSE 'day' END AS g,
-              ${DAY} AS day, model, principal, agent_id, count(*) AS calls, sum(cost_usd)::text AS cost,
+              ${DAY} AS day, model, ${PRINCIPAL} AS principal, agent_id, count(*) AS calls, sum(cost_usd)::text AS cost,
               count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced
          FROM model_calls WHERE ${where}
-        GROUP BY GROUPING SETS ((${DAY}), (model, principal), (agent_id))`,
+        GROUP BY GROUPING SETS ((${DAY}), (model, ${PRINCIPAL}), (agent_id))`,
       `SELECT id, name FROM agents WHERE org_id = ${q.lit(orgId)}`,
       `SELECT tool_name AS tool, count(*) AS calls, count(*) FILTER (WHERE is_error) AS errors
          FROM tool_calls WHERE ${where}

@@ -10,15 +10,18 @@ import { OrgIdKey, RUN_WORKFLOW_TYPE, RunnerIdKey, RunStatusKey, TriggerKindKey 
 import type { ServiceDeps } from './deps';
 import { validateAgainst } from './json-schema';
 import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
+import { connectionQueries, withConnectionDefinitions } from './run-snapshot';
 import { serializeRun } from './serialize';
 
 export interface TriggerSource {
   kind: 'api' | 'manual' | 'cron' | 'webhook' | 'poll' | 'bulk' | 'button';
   triggerId?: string | null;
+  /** The API key that asked for the run (the principal the cost ledger attributes calls to). */
+  apiKeyId?: string | null;
 }
 
-/** The stored snapshot keeps webhook headers (for the activity); the workflow's copy does not. */
-type StoredStep = StepSnapshot & { webhookHeaders?: unknown };
+/** Stored steps keep webhook headers as stored (ciphertext, or a plain object from before encryption). */
+type StoredStep = Omit<StepSnapshot, 'webhookHeaders'> & { webhookHeaders?: unknown };
 
 interface RunnerRow {
   id: string;
@@ -111,7 +114,8 @@ function snapshotFromRows(
       learnedInstructions: runner.learned_instructions,
       defaultModel: runner.default_model,
     },
-    steps: stepSnaps,
+    // A step row from before header encryption may still hold a plain object; workflowSnapshot drops it.
+    steps: stepSnaps as StepSnapshot[],
     connections: {
       mcpServerIds: ids('mcp'),
       integrationIds: ids('integration'),
@@ -136,7 +140,11 @@ function snapshotFromRows(
   return { stored, inputSchema: runner.input_schema };
 }
 
-/** The workflow's copy of the snapshot: no header values in Temporal history. */
+/**
+ * The workflow's copy of the snapshot: header ciphertext travels to the activity (which alone opens
+ * it); headers stored in plain form before encryption never enter Temporal history (the activity
+ * reads those from the stored snapshot).
+ */
 export function workflowSnapshot(stored: RunnerSnapshot): RunnerSnapshot {
   const budget = stored.budget ? { ...stored.budget } : null;
   if (budget) delete budget.warningWebhookUrl;
@@ -144,8 +152,8 @@ export function workflowSnapshot(stored: RunnerSnapshot): RunnerSnapshot {
     ...stored,
     budget,
     steps: stored.steps.map((s) => {
-      const { webhookHeaders: _omit, ...rest } = s as StoredStep;
-      return rest;
+      const { webhookHeaders, ...rest } = s as StoredStep;
+      return typeof webhookHeaders === 'string' ? { ...rest, webhookHeaders } : rest;
     }),
   };
 }
@@ -239,12 +247,16 @@ export async function createRun(
     created = await withSqlClient(deps.db, async (c) => {
       // Round trip 1: open the org-scoped transaction and read the runner; round trip 2: write and commit.
       const q = new Sql(c);
-      const reads = resultSets<never>(await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId)].join(';\n')));
-      const { stored, inputSchema } = snapshotFromRows(
+      const reads = resultSets<never>(
+        await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId), ...connectionQueries(q, runnerId)].join(';\n')),
+      );
+      const base = snapshotFromRows(
         (reads[2]?.rows ?? []) as RunnerRow[],
         (reads[3]?.rows ?? []) as StepRow[],
         (reads[4]?.rows ?? []) as { k: string; id: string }[],
       );
+      const inputSchema = base.inputSchema;
+      const stored = withConnectionDefinitions(base.stored, (reads[5]?.rows ?? []) as never[], (reads[6]?.rows ?? []) as never[]);
       if (inputSchema && typeof inputSchema === 'object') {
         const issues = validateAgainst(inputSchema, input, 'input');
         if (issues.length)
@@ -258,9 +270,9 @@ export async function createRun(
       const context = { input, steps: {} };
       const writes = [
         `INSERT INTO runner_runs (id, org_id, runner_id, status, input, idempotency_key, snapshot, trigger_kind,
-                                  trigger_id, budget_usd, budget_on_exceed, context)
+                                  trigger_id, api_key_id, budget_usd, budget_on_exceed, context)
          VALUES (${q.lit(runId)}, ${q.lit(orgId)}, ${q.lit(runnerId)}, 'pending', ${q.json(input)}, ${q.lit(key)},
-                 ${q.json(stored)}, ${q.lit(source.kind)}, ${q.lit(source.triggerId ?? null)}, ${q.lit(budgetUsd)},
+                 ${q.json(stored)}, ${q.lit(source.kind)}, ${q.lit(source.triggerId ?? null)}, ${q.lit(source.apiKeyId ?? null)}, ${q.lit(budgetUsd)},
                  ${q.lit(onExceed)}, ${q.json(context)})
          RETURNING created_at`,
       ];

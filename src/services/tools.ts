@@ -38,6 +38,7 @@ export function toResolvedTool(t: Tool): ResolvedTool {
     url: t.url,
     method: t.method,
     hasHeaders: t.headersEncrypted !== null,
+    headersCiphertext: t.headersEncrypted,
   };
 }
 

@@ -13,16 +13,14 @@ CREATE INDEX "runner_runs_org_id_created_at_status_idx" ON "runner_runs" ("org_i
 -- The old (runner_id, created_at) index is a prefix of the covering one.
 DROP INDEX IF EXISTS "runner_runs_runner_id_created_at_idx";
 
--- The ledger's attribution columns that org analytics group by (the agent-step ledger fills them):
--- who started the run (`apikey:<id>` or `trigger:<kind>:<id>`) and the agent of the step, if any.
-ALTER TABLE "model_calls" ADD COLUMN IF NOT EXISTS "principal" TEXT;
-ALTER TABLE "model_calls" ADD COLUMN IF NOT EXISTS "agent_id" UUID;
+-- The agent of the step that made the call, when the step references one (org analytics' by_agent).
+ALTER TABLE "model_calls" ADD COLUMN "agent_id" UUID;
 
 -- Analytics over the ledger, answered from the indexes alone (after the old two-column ones).
 CREATE INDEX "model_calls_runner_id_created_at_cover_idx" ON "model_calls" ("runner_id", "created_at")
   INCLUDE ("model", "cost_usd", "input_tokens", "output_tokens");
 CREATE INDEX "model_calls_org_id_created_at_cover_idx" ON "model_calls" ("org_id", "created_at")
-  INCLUDE ("model", "cost_usd", "principal", "agent_id");
+  INCLUDE ("model", "cost_usd", "api_key_id", "trigger_kind", "trigger_id", "agent_id");
 DROP INDEX IF EXISTS "model_calls_runner_id_created_at_idx";
 DROP INDEX IF EXISTS "model_calls_org_id_created_at_idx";
 

@@ -5,8 +5,7 @@
  * (`onExceed: pause`), so every run pauses before its first model call. BENCH_PAUSED runs (default
  * 2,000) are started through the API in waves; after each wave, once every run of it is
  * `paused_budget`, the worker's resident memory is sampled from /proc (the worker is a child process:
- * `src/bin/worker.ts`, the production entry point, with BENCH_WORKER_CACHE as `maxCachedWorkflows` when
- * set). Then every run is resumed with enough budget (a Temporal Update each) and completes against a
+ * `src/bin/worker.ts`, the production entry point, with its production settings). Then every run is resumed with enough budget (a Temporal Update each) and completes against a
  * scripted OpenAI-compatible server; the resume phase is timed.
  *
  * Env: DATABASE_URL (server for a scratch database; else an embedded PostgreSQL), TEMPORAL_ADDRESS
@@ -92,7 +91,6 @@ async function main(): Promise<void> {
         OPENAI_API_KEY: 'sk-bench',
         OPENAI_BASE_URL: fake.url,
         LOG_LEVEL: 'warn',
-        ...(process.env.BENCH_WORKER_CACHE ? { FLAPJACK_WORKER_MAX_CACHED_WORKFLOWS: process.env.BENCH_WORKER_CACHE } : {}),
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -176,7 +174,7 @@ async function main(): Promise<void> {
     const first = samples[1]?.rssMb ?? NaN;
     const last = samples.at(-1)?.rssMb ?? NaN;
     out('');
-    out(`Worker memory with runs paused on their budget (${PAUSED} runs, waves of ${WAVE}; cache: ${process.env.BENCH_WORKER_CACHE ?? 'default'})`);
+    out(`Worker memory with runs paused on their budget (${PAUSED} runs, waves of ${WAVE})`);
     out('| runs paused | worker RSS (MB) |');
     out('| ---: | ---: |');
     for (const s of samples) out(`| ${s.paused} | ${s.rssMb.toFixed(0)} |`);

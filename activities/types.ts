@@ -1,3 +1,11 @@
+import type {
+  CallModelArgs,
+  CallModelResult,
+  CallToolArgs,
+  CallToolResult,
+  PrepareAgentStepArgs,
+  PreparedAgentStep,
+} from '../src/shared/agent-types';
 import type { ExecuteStepArgs, PersistBatch } from '../src/shared/run-types';
 import type { BudgetWarningArgs, BudgetWarningResult } from './budget';
 
@@ -9,4 +17,10 @@ export interface RunActivities {
   executeStep(args: ExecuteStepArgs): Promise<unknown>;
   /** Records a budget warning on the run (once) and POSTs it to the runner's warning webhook, if any. */
   notifyBudgetWarning(args: BudgetWarningArgs): Promise<BudgetWarningResult>;
+  /** Agent steps (workflows/agent-step.ts): tools, knowledge and system prompt of a step. */
+  prepareAgentStep(args: PrepareAgentStepArgs): Promise<PreparedAgentStep>;
+  /** One model call, billed once in the ledger (idempotent by `<runId>:<step>:<n>`). */
+  callModel(args: CallModelArgs): Promise<CallModelResult>;
+  /** One tool call; a tool error is a result the model sees. */
+  callTool(args: CallToolArgs): Promise<CallToolResult>;
 }

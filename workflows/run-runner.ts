@@ -26,6 +26,7 @@ import type {
 } from '../src/shared/run-types';
 import type { RunStatus } from '../src/shared/status';
 import { progressQuery, RunStatusKey } from '../src/shared/workflow-defs';
+import { runAgentStep } from './agent-step';
 import { createBudgetController } from './budget';
 
 /** Database writes: short, idempotent, retried hard (a DB blip must not fail a run). */
@@ -51,6 +52,8 @@ const persist = proxyLocalActivities<RunActivities>(persistOptions);
 const PERSIST_WITH_STEP = 'persist-with-step-v1';
 /** Patch id: the last step's activity records the run's completion itself (no final write activity). */
 const FINALIZE_WITH_LAST_STEP = 'finalize-with-last-step-v1';
+/** Patch id: agent steps run the durable agent loop (before it they failed with agent_unavailable). */
+const AGENT_LOOP = 'agent-loop-v1';
 const remote = proxyActivities<RunActivities>(remoteStepOptions);
 const local = proxyLocalActivities<RunActivities>(localStepOptions);
 
@@ -148,13 +151,15 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
       } else {
         await flush();
       }
-      const finalizes = i === steps.length - 1 && pending.length === 0 && patched(FINALIZE_WITH_LAST_STEP);
+      const agentLoop = step.kind === 'agent' && patched(AGENT_LOOP);
+      const finalizes = !agentLoop && i === steps.length - 1 && pending.length === 0 && patched(FINALIZE_WITH_LAST_STEP);
       if (finalizes) callArgs.finalize = { index: i, context: { input: context.input, steps: { ...context.steps } } };
       const summary = `${step.name} (${step.kind})`;
       let output: unknown;
       try {
-        output =
-          step.kind === 'computer'
+        output = agentLoop
+          ? await runAgentStep({ runId, orgId, runnerId: args.runnerId, stepIndex: i, step, input, snapshot, persist: callArgs.persist }, budget)
+          : step.kind === 'computer'
             ? await local.executeStep.executeWithOptions({ ...localStepOptions, summary }, [callArgs])
             : await remote.executeStep.executeWithOptions({ ...remoteStepOptions, summary }, [callArgs]);
       } catch (err) {

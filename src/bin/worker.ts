@@ -1,7 +1,10 @@
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
 import { reconcilePendingRuns } from '../services/runs';
+import { llmSettingsFromEnv } from '../llm/router';
+import { createOpenAiEmbedder } from '../services/knowledge';
 import { createSecretBox } from '../services/secrets';
+import { parsePriceOverrides } from '../shared/pricing';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
 import { createRunWorker, installTemporalRuntime } from './worker-runtime';
@@ -18,11 +21,30 @@ async function main(): Promise<void> {
   installTemporalRuntime(log);
   const db = createDb(dbUrl, { poolSize: 20 });
   if (!env.FLAPJACK_SECRET_KEY) log.warn('FLAPJACK_SECRET_KEY is not set: webhook steps with custom headers will fail');
+  let priceOverrides;
+  try {
+    priceOverrides = parsePriceOverrides(env.FLAPJACK_MODEL_PRICES);
+  } catch (e) {
+    die((e as Error).message);
+  }
+  const llm = llmSettingsFromEnv(env);
+  if (!llm.openai?.apiKey && !llm.openai?.baseUrl && !llm.anthropic?.apiKey && !llm.anthropic?.baseUrl) {
+    log.warn('no LLM provider configured (OPENAI_API_KEY/OPENAI_BASE_URL, ANTHROPIC_API_KEY/ANTHROPIC_BASE_URL): agent steps will fail');
+  }
   const { worker, connection } = await createRunWorker({
     db,
     temporal,
     egressAllowlist: env.FLAPJACK_EGRESS_ALLOWLIST,
     secrets: env.FLAPJACK_SECRET_KEY ? createSecretBox(env.FLAPJACK_SECRET_KEY) : undefined,
+    agent: {
+      llm,
+      priceOverrides,
+      agentLimits: { maxIterations: env.FLAPJACK_AGENT_MAX_ITERATIONS, maxTokens: env.FLAPJACK_AGENT_MAX_TOKENS },
+      embedder: env.FLAPJACK_EMBEDDING_MODEL
+        ? createOpenAiEmbedder({ model: env.FLAPJACK_EMBEDDING_MODEL, apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL })
+        : undefined,
+      log,
+    },
   });
 
   const deps = { db, log, temporal: { client, taskQueue: temporal.taskQueue, namespace: temporal.namespace } };

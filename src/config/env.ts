@@ -51,6 +51,12 @@ export const envSchema = z.object({
   OPENAI_BASE_URL: z.string().url().optional(),
   ANTHROPIC_API_KEY: z.string().optional(),
   ANTHROPIC_BASE_URL: z.string().url().optional(),
+  /** JSON object of model → {input, output, cachedInput?} in USD per million tokens (see src/shared/pricing.ts). */
+  FLAPJACK_MODEL_PRICES: z.string().optional(),
+  /** Model calls allowed per agent step. */
+  FLAPJACK_AGENT_MAX_ITERATIONS: z.coerce.number().int().min(1).max(200).default(10),
+  /** `max_tokens` of each model call of an agent step. */
+  FLAPJACK_AGENT_MAX_TOKENS: z.coerce.number().int().min(16).max(1_000_000).default(4096),
 });
 
 export type Env = z.infer<typeof envSchema>;

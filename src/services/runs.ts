@@ -318,6 +318,7 @@ export async function createRun(
             output: null,
             error: null,
             costUsd: 0,
+            details: null,
             startedAt: null,
             completedAt: null,
           })),

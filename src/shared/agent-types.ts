@@ -3,6 +3,7 @@
  * activities (`activities/agent.ts`) and the tools (`src/agent/tools`). No I/O, safe in workflows.
  */
 import type { ModelPrice } from './pricing';
+import type { PersistBatch } from './run-types';
 import type { ResolvedStepConfig } from './step-config';
 
 export type ToolSourceKind = 'mcp' | 'http' | 'sql' | 'knowledge' | 'web' | 'plan';
@@ -100,6 +101,14 @@ export interface AgentStepBase {
   stepName: string;
   /** The step's position in the run (its row in runner_run_steps). */
   stepIndex: number;
+}
+
+export interface PrepareAgentStepArgs extends AgentStepBase {
+  input: unknown;
+  config: ResolvedStepConfig;
+  outputSchema: Record<string, unknown> | null;
+  /** Writes the workflow had pending (the step's start among them), applied first. */
+  persist?: PersistBatch;
 }
 
 export interface CallModelArgs extends AgentStepBase {

@@ -229,7 +229,7 @@ describe('GET /api/runners/:id/analytics', () => {
       const r = await ctx.api.get(`/api/runners/${runnerId}/analytics?period=${bad}`);
       expect(r.status).toBe(422);
       expect(r.body.error.code).toBe('validation_failed');
-      expect(r.body.error.details[0].path).toBe('period');
+      expect(r.body.error.details[0].path).toBe('query.period');
     }
     expect((await ctx.api.get(`/api/runners/${randomUUID()}/analytics`)).status).toBe(404);
     expect((await ctx.as(ctx.keyB).get(`/api/runners/${runnerId}/analytics`)).status).toBe(404);
@@ -298,6 +298,6 @@ describe('GET /api/analytics', () => {
   it('422s a bad period', async () => {
     const r = await ctx.api.get('/api/analytics?period=365d');
     expect(r.status).toBe(422);
-    expect(r.body.error.details[0].path).toBe('period');
+    expect(r.body.error.details[0].path).toBe('query.period');
   });
 });

@@ -62,6 +62,23 @@ function startWorker(): ChildProcess {
   });
 }
 
+/** Waits until a worker polls the file's task queue (a spawned worker takes a while to start on a busy machine). */
+async function waitForWorker(): Promise<void> {
+  await waitFor(
+    async () => {
+      const r = await ctx.client.workflowService.describeTaskQueue({
+        namespace: ctx.env.namespace,
+        taskQueue: { name: taskQueue, kind: 1 },
+        taskQueueType: 1,
+      });
+      return r.pollers?.length ?? 0;
+    },
+    (n) => n > 0,
+    180_000,
+    500,
+  );
+}
+
 async function stopWorker(w: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (w.exitCode !== null || w.signalCode !== null) return;
   const exited = new Promise((r) => w.once('exit', r));
@@ -76,7 +93,8 @@ beforeAll(async () => {
   hooks = await startWebhookServer({ '/budget-warning': (_req, res) => json(res, 200, { ok: true }) });
   worker = startWorker();
   api = apiFor(ctx.keyA);
-});
+  await waitForWorker();
+}, 200_000);
 
 afterAll(async () => {
   await stopWorker(worker);
@@ -328,11 +346,12 @@ describe('a paused run and a worker restart', () => {
     await waitStatus(runnerId, runId, 'paused_budget');
     await stopWorker(worker, 'SIGKILL');
     worker = startWorker();
+    await waitForWorker();
     const resumed = await api.post(`/api/runners/${runnerId}/runs/${runId}/resume`, { additionalBudgetUsd: 0.5 });
     expect(resumed.status).toBe(200);
     const done = await waitStatus(runnerId, runId, 'completed', 90_000);
     expect(done.output).toEqual({ text: 'after restart' });
     expect(calledWith(tokens[0] as string)).toHaveLength(2);
     expect(await ledger(runId)).toHaveLength(2);
-  }, 150_000);
+  }, 300_000);
 });

@@ -27,6 +27,7 @@ export async function resumeRun(
   } catch (e) {
     // The validator refused (no longer paused), or the workflow has ended meanwhile.
     if (e instanceof WorkflowUpdateFailedError || e instanceof WorkflowNotFoundError) {
+      deps.log.warn({ err: e, runId }, 'resume refused by the workflow');
       const now = await getRun(deps, orgId, runnerId, runId);
       throw AppError.conflict(`Run is ${now.status}, not paused on its budget`);
     }

@@ -1,4 +1,4 @@
-import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { AppError } from '../errors/app-error';
 import { resumeUpdate } from '../shared/workflow-defs';
 import type { ServiceDeps } from './deps';
@@ -25,12 +25,15 @@ export async function resumeRun(
       args: [body.additionalBudgetUsd === undefined ? {} : { additionalBudgetUsd: body.additionalBudgetUsd }],
     });
   } catch (e) {
-    // The validator refused (no longer paused), or the workflow has ended meanwhile.
+    // The validator refused (no longer paused), or the workflow has ended meanwhile: a conflict. A run
+    // that is still paused was refused for another reason (or no worker answered in time): retry later.
     if (e instanceof WorkflowUpdateFailedError || e instanceof WorkflowNotFoundError) {
-      deps.log.warn({ err: e, runId }, 'resume refused by the workflow');
       const now = await getRun(deps, orgId, runnerId, runId);
-      throw AppError.conflict(`Run is ${now.status}, not paused on its budget`);
+      if (now.status !== 'paused_budget') throw AppError.conflict(`Run is ${now.status}, not paused on its budget`);
+      deps.log.warn({ err: e, runId }, 'resume refused by the workflow of a paused run');
+      throw AppError.unavailable('The run worker', e);
     }
+    if (e instanceof WorkflowUpdateRPCTimeoutOrCancelledError) throw AppError.unavailable('The run worker', e);
     throw e;
   }
   return getRun(deps, orgId, runnerId, runId);

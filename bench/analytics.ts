@@ -38,6 +38,8 @@ export async function seedAnalytics(
 ): Promise<string[]> {
   const runnerIds = Array.from({ length: RUNNERS }, () => randomUUID());
   const agentIds = Array.from({ length: 10 }, () => randomUUID());
+  const keyIds = Array.from({ length: 50 }, () => randomUUID());
+  const cronId = randomUUID();
   await db.$executeRawUnsafe(
     `INSERT INTO runners (id, org_id, name) SELECT id::uuid, '${orgId}', 'bench-runner-' || ord
        FROM unnest(ARRAY['${runnerIds.join("','")}']) WITH ORDINALITY AS t(id, ord)`,
@@ -56,13 +58,15 @@ export async function seedAnalytics(
   const perRun = Math.max(1, Math.round(n.calls / n.runs));
   await db.$executeRawUnsafe(`
     INSERT INTO model_calls (id, org_id, runner_id, run_id, step_name, call_key, provider, model, input_tokens,
-                             output_tokens, cost_usd, principal, agent_id, created_at)
+                             output_tokens, cost_usd, api_key_id, trigger_kind, trigger_id, agent_id, created_at)
     SELECT gen_random_uuid(), r.org_id, r.runner_id, r.id, 'step' || (k % 3), r.id || ':' || k,
            CASE WHEN k % 2 = 0 THEN 'openai' ELSE 'anthropic' END,
            (ARRAY['gpt-5.4','claude-sonnet-4-6','gpt-5.4-mini','claude-haiku-4-5','o4-mini','llama3.1:8b'])[1 + (hashint4((k + ord)::int) & 1023) % 6],
            500 + (ord * 7 + k) % 3000, 50 + (ord * 13 + k) % 800,
            round(((ord * 31 + k) % 1000)::numeric / 100000, 8),
-           'apikey:' || ((ord + k) % 50), (ARRAY['${agentIds.join("','")}']::uuid[])[1 + (ord + k) % 11],
+           CASE WHEN (ord + k) % 10 = 0 THEN NULL ELSE (ARRAY['${keyIds.join("','")}']::uuid[])[1 + (ord + k) % 50] END,
+           CASE WHEN (ord + k) % 10 = 0 THEN 'cron' END, CASE WHEN (ord + k) % 10 = 0 THEN '${cronId}'::uuid END,
+           (ARRAY['${agentIds.join("','")}']::uuid[])[1 + (ord + k) % 11],
            r.created_at + k * interval '2 seconds'
       FROM (SELECT id, org_id, runner_id, created_at, row_number() OVER () AS ord FROM runner_runs WHERE org_id = '${orgId}') r,
            generate_series(0, ${perRun - 1}) AS k`);

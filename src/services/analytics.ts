@@ -5,7 +5,9 @@
  * costs on the day the model call was made (money is spent when the call is made).
  *
  * All queries of one answer go to the database in one round trip, inside the org-scoped (RLS)
- * transaction, each bounded by an index range scan (`(runner_id|org_id, created_at)`, covering).
+ * transaction. Runs are counted from `runner_runs` (covering index `(runner_id|org_id, created_at)
+ * INCLUDE (status)`); costs, principals, agents and tools come from the ledger's daily rollups
+ * (`model_usage_daily*`, `tool_usage_daily`: sums of ledger rows per UTC day, kept by triggers).
  */
 import { z } from 'zod';
 import type { PrismaClient } from '../db/client';
@@ -150,33 +152,13 @@ function summary(rows: ReturnType<typeof daily>, totalCost: string | null) {
   };
 }
 
-const DAY = `to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD')`;
-
-/** Who started the run a call belongs to: its API key, else its trigger (analytics' "users"). */
-const PRINCIPAL = `COALESCE('key:' || api_key_id::text, 'trigger:' || trigger_kind || ':' || COALESCE(trigger_id::text, ''))`;
-
 const runsByDay = (where: string) => `
-  SELECT ${DAY} AS day, count(*) AS total_runs,
+  SELECT to_char((created_at AT TIME ZONE 'UTC')::date, 'YYYY-MM-DD') AS day, count(*) AS total_runs,
          count(*) FILTER (WHERE status = 'completed') AS completed, count(*) FILTER (WHERE status = 'failed') AS failed
     FROM runner_runs WHERE ${where} GROUP BY 1`;
 
-/**
- * One pass over the ledger for every breakdown (hashed grouping sets): `g` names the set of a row.
- * Distinct principals are counted from the (model, principal) groups, which is far cheaper than
- * `count(DISTINCT)` (a sort of every row).
- */
-interface LedgerRow {
-  g: 'day' | 'model' | 'agent';
-  day: string | null;
-  model: string | null;
-  principal: string | null;
-  agent_id: string | null;
-  calls: string;
-  input_tokens: string | null;
-  output_tokens: string | null;
-  cost: string | null;
-  unpriced: string;
-}
+const DAY = `to_char(day, 'YYYY-MM-DD')`;
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 async function query(db: PrismaClient, orgId: string, statements: (q: Sql) => string[]): Promise<unknown[][]> {
   return withSqlClient(db, async (c) => {
@@ -195,32 +177,35 @@ export async function runnerAnalytics(
   now = new Date(),
 ): Promise<RunnerAnalytics> {
   const { days, start } = periodDays(period, now);
-  const [runner, runs, ledger] = await query(deps.db, orgId, (q) => {
-    const where = `runner_id = ${q.lit(runnerId)} AND org_id = ${q.lit(orgId)} AND created_at >= ${q.lit(start.toISOString())}`;
+  const [runner, runs, byDayRows, modelRows] = await query(deps.db, orgId, (q) => {
+    const org = q.lit(orgId);
+    const rid = q.lit(runnerId);
+    const since = q.lit(start.toISOString());
+    const sinceDay = q.lit(days[0] as string);
     return [
-      `SELECT id, name FROM runners WHERE id = ${q.lit(runnerId)} AND deleted_at IS NULL`,
-      runsByDay(where),
-      `SELECT CASE WHEN GROUPING(model) = 1 THEN 'day' ELSE 'model' END AS g, ${DAY} AS day, model,
-              count(*) AS calls, sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens,
-              sum(cost_usd)::text AS cost, count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced
-         FROM model_calls WHERE ${where}
-        GROUP BY GROUPING SETS ((${DAY}), (model))`,
+      `SELECT id, name FROM runners WHERE id = ${rid} AND deleted_at IS NULL`,
+      runsByDay(`runner_id = ${rid} AND org_id = ${org} AND created_at >= ${since}`),
+      `SELECT ${DAY} AS day, sum(cost_usd)::text AS cost FROM model_usage_daily
+        WHERE org_id = ${org} AND runner_id = ${rid} AND day >= ${sinceDay} GROUP BY day`,
+      `SELECT model, sum(calls) AS calls, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+              sum(cost_usd)::text AS cost, sum(unpriced_calls) AS unpriced
+         FROM model_usage_daily WHERE org_id = ${org} AND runner_id = ${rid} AND day >= ${sinceDay}
+        GROUP BY model HAVING sum(calls) > 0`,
     ];
   });
   const r = (runner as { id: string; name: string }[])[0];
   if (!r) throw AppError.notFound('Runner');
-  const rows = ledger as LedgerRow[];
-  const byDay = rows.filter((x) => x.g === 'day').map((x) => ({ day: x.day as string, cost: x.cost }));
+  const byDay = byDayRows as { day: string; cost: string | null }[];
   const d = daily(days, runs as DayRow[], byDay);
-  const models = rows
-    .filter((x) => x.g === 'model')
-    .sort((a, b) => money(b.cost) - money(a.cost) || String(a.model).localeCompare(String(b.model)));
+  const models = (
+    modelRows as { model: string; calls: string; input_tokens: string; output_tokens: string; cost: string | null; unpriced: string }[]
+  ).sort((x, y) => money(y.cost) - money(x.cost) || x.model.localeCompare(y.model));
   return {
     runner: { id: r.id, name: r.name },
     period,
     summary: summary(d, sumMoney(byDay.map((x) => x.cost))),
     cost_by_model: models.map((m) => ({
-      model: m.model as string,
+      model: m.model,
       calls: int(m.calls),
       input_tokens: int(m.input_tokens),
       output_tokens: int(m.output_tokens),
@@ -239,45 +224,39 @@ export async function orgAnalytics(
   topTools = 10,
 ): Promise<OrgAnalytics> {
   const { days, start } = periodDays(period, now);
-  const [runs, ledger, agentNames, tools] = await query(deps.db, orgId, (q) => {
-    const where = `org_id = ${q.lit(orgId)} AND created_at >= ${q.lit(start.toISOString())}`;
+  const [runs, byDayRows, modelRows, agentRows, tools] = await query(deps.db, orgId, (q) => {
+    const org = q.lit(orgId);
+    const sinceDay = q.lit(days[0] as string);
+    const inPeriod = `org_id = ${org} AND day >= ${sinceDay}`;
     return [
-      runsByDay(where),
-      `SELECT CASE WHEN GROUPING(model) = 0 THEN 'model' WHEN GROUPING(agent_id) = 0 THEN 'agent' ELSE 'day' END AS g,
-              ${DAY} AS day, model, ${PRINCIPAL} AS principal, agent_id, count(*) AS calls, sum(cost_usd)::text AS cost,
-              count(*) FILTER (WHERE cost_usd IS NULL) AS unpriced
-         FROM model_calls WHERE ${where}
-        GROUP BY GROUPING SETS ((${DAY}), (model, ${PRINCIPAL}), (agent_id))`,
-      `SELECT id, name FROM agents WHERE org_id = ${q.lit(orgId)}`,
-      `SELECT tool_name AS tool, count(*) AS calls, count(*) FILTER (WHERE is_error) AS errors
-         FROM tool_calls WHERE ${where}
-        GROUP BY tool_name ORDER BY count(*) DESC, tool_name LIMIT ${q.lit(topTools)}`,
+      runsByDay(`org_id = ${org} AND created_at >= ${q.lit(start.toISOString())}`),
+      `SELECT ${DAY} AS day, sum(cost_usd)::text AS cost FROM model_usage_daily WHERE ${inPeriod} GROUP BY day`,
+      `SELECT m.model, m.calls, m.cost, COALESCE(u.users, 0) AS unique_users
+         FROM (SELECT model, sum(calls) AS calls, sum(cost_usd)::text AS cost FROM model_usage_daily WHERE ${inPeriod}
+                GROUP BY model HAVING sum(calls) > 0) m
+         LEFT JOIN (SELECT model, count(DISTINCT principal) AS users FROM model_usage_daily_principal
+                     WHERE ${inPeriod} AND calls > 0 AND principal <> '' GROUP BY model) u ON u.model = m.model`,
+      `SELECT NULLIF(u.agent_key, ${q.lit(NIL_UUID)}::uuid) AS agent_id, a.name AS agent_name, u.calls, u.cost
+         FROM (SELECT agent_key, sum(calls) AS calls, sum(cost_usd)::text AS cost FROM model_usage_daily_agent WHERE ${inPeriod}
+                GROUP BY agent_key HAVING sum(calls) > 0) u
+         LEFT JOIN agents a ON a.id = u.agent_key`,
+      `SELECT tool_name AS tool, sum(calls) AS calls, sum(errors) AS errors FROM tool_usage_daily WHERE ${inPeriod}
+        GROUP BY tool_name HAVING sum(calls) > 0 ORDER BY sum(calls) DESC, tool_name LIMIT ${q.lit(topTools)}`,
     ];
   });
-  const rows = ledger as LedgerRow[];
-  const byDay = rows.filter((x) => x.g === 'day').map((x) => ({ day: x.day as string, cost: x.cost }));
+  const byDay = byDayRows as { day: string; cost: string | null }[];
   const d = daily(days, runs as DayRow[], byDay);
-  const models = new Map<string, { users: number; turns: number; costs: (string | null)[] }>();
-  for (const x of rows.filter((y) => y.g === 'model')) {
-    const m = models.get(x.model as string) ?? { users: 0, turns: 0, costs: [] };
-    if (x.principal !== null) m.users++;
-    m.turns += int(x.calls);
-    m.costs.push(x.cost);
-    models.set(x.model as string, m);
-  }
-  const names = new Map((agentNames as { id: string; name: string }[]).map((a) => [a.id, a.name]));
-  const byModel = [...models.entries()]
-    .map(([model, m]) => ({ model, unique_users: m.users, total_turns: m.turns, estimated_cost_usd: money(sumMoney(m.costs)) }))
-    .sort((a, b) => b.estimated_cost_usd - a.estimated_cost_usd || a.model.localeCompare(b.model));
-  const byAgent = rows
-    .filter((x) => x.g === 'agent')
+  const byModel = (modelRows as { model: string; calls: string; cost: string | null; unique_users: string }[])
+    .map((m) => ({ model: m.model, unique_users: int(m.unique_users), total_turns: int(m.calls), estimated_cost_usd: money(m.cost) }))
+    .sort((x, y) => y.estimated_cost_usd - x.estimated_cost_usd || x.model.localeCompare(y.model));
+  const byAgent = (agentRows as { agent_id: string | null; agent_name: string | null; calls: string; cost: string | null }[])
     .map((x) => ({
       agent_id: x.agent_id,
-      agent_name: x.agent_id ? (names.get(x.agent_id) ?? null) : null,
+      agent_name: x.agent_name,
       total_turns: int(x.calls),
       estimated_cost_usd: money(x.cost),
     }))
-    .sort((a, b) => b.estimated_cost_usd - a.estimated_cost_usd || b.total_turns - a.total_turns);
+    .sort((x, y) => y.estimated_cost_usd - x.estimated_cost_usd || y.total_turns - x.total_turns);
   return {
     period,
     summary: summary(d, sumMoney(byDay.map((x) => x.cost))),

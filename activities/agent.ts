@@ -20,7 +20,7 @@ import { withSqlClient } from '../src/db/scoped';
 import { resultSets, Sql } from '../src/db/sql-batch';
 import { routeModel, createLlmClients, type LlmClients } from '../src/llm/router';
 import { LlmError, type ChatResponse, type LlmSettings } from '../src/llm/types';
-import { validateAgainst } from '../src/services/json-schema';
+import { validateAgainst } from '../src/validation/json-schema';
 import type {
   AgentStepRecord,
   CallModelArgs,

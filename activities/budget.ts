@@ -7,7 +7,8 @@ import { Context } from '@temporalio/activity';
 import type { PrismaClient } from '../src/db/client';
 import { withSqlClient } from '../src/db/scoped';
 import { Sql } from '../src/db/sql-batch';
-import { HttpError, postJson, type EgressGuard } from '../src/net/egress';
+import type { EgressGuard } from '../src/net/egress';
+import { HttpError, postJson } from '../src/net/http-client';
 import type { BudgetWarningEvent } from '../src/shared/budget';
 import { appendEvent } from './persistence';
 

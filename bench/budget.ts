@@ -26,7 +26,7 @@ import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { resolveTemporalBinary } from '../src/dev/temporal-binary';
 import { REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
 import { createApiKey, createKeyResolver } from '../src/services/api-keys';
-import { generateSecretKey } from '../src/services/secrets';
+import { generateSecretKey } from '../src/crypto/secret-box';
 import { startFakeOpenAI } from '../test/fixtures/fake-openai';
 
 const PAUSED = Number(process.env.BENCH_PAUSED ?? 2_000);

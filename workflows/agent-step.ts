@@ -103,13 +103,6 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
   let repaired = false;
 
   for (let callIndex = 1; ; callIndex++) {
-    if (callIndex > prepared.maxIterations) {
-      throw ApplicationFailure.create({
-        type: 'agent_iteration_limit',
-        nonRetryable: true,
-        message: `Step "${step.name}" made ${prepared.maxIterations} model calls (its limit) without a final answer`,
-      });
-    }
     const promptTokens = prepared.promptTokenEstimate + Math.ceil(JSON.stringify(messages.slice(1)).length / 4);
     await hooks.beforeModelCall({
       stepName: step.name,
@@ -126,6 +119,14 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
     hooks.afterModelCall({ stepName: step.name, costUsd: r.costUsd });
 
     if (r.toolCalls.length > 0) {
+      if (callIndex >= prepared.maxIterations) {
+        // No call is left to read the tools' results: running them would be wasted work.
+        throw ApplicationFailure.create({
+          type: 'agent_iteration_limit',
+          nonRetryable: true,
+          message: `Step "${step.name}" made ${prepared.maxIterations} model calls (its limit) without a final answer`,
+        });
+      }
       messages.push({ role: 'assistant', content: r.text, toolCalls: r.toolCalls });
       const results = await Promise.all(
         r.toolCalls.map((call) =>
@@ -147,11 +148,11 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
     if (!step.outputSchema) return { text: r.text ?? '' };
     if (r.output?.ok) return r.output.value;
     const errors = r.output && !r.output.ok ? r.output.errors : ['the model gave no answer'];
-    if (repaired) {
+    if (repaired || callIndex >= prepared.maxIterations) {
       throw ApplicationFailure.create({
         type: 'output_schema_mismatch',
         nonRetryable: true,
-        message: `Output of step "${step.name}" does not match its outputSchema after one repair round: ${errors.slice(0, 5).join('; ')}`,
+        message: `Output of step "${step.name}" does not match its outputSchema${repaired ? ' after one repair round' : ''}: ${errors.slice(0, 5).join('; ')}`,
         details: [errors],
       });
     }

@@ -19,8 +19,8 @@ import type { Logger } from '../config/logger';
 import type { PrismaClient } from '../db/client';
 import type { McpConnection, McpConnectionConfig, McpConnectOptions } from '../mcp-client/client';
 import type { EgressGuard } from '../net/egress';
-import type { KnowledgeHit } from '../services/knowledge';
-import type { SecretBox } from '../services/secrets';
+import type { KnowledgeHit } from '../knowledge/store';
+import type { SecretBox } from '../crypto/secret-box';
 import type { AgentStepRecord, AgentToolDef, KnowledgeSource } from '../shared/agent-types';
 import type { ResolvedStepConfig } from '../shared/step-config';
 

@@ -6,10 +6,17 @@ import { AppError } from '../errors/app-error';
 import type { RunnerSnapshot, RunWorkflowInput, StepSnapshot } from '../shared/run-types';
 import type { RunCreate } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
-import { OrgIdKey, RUN_WORKFLOW_TYPE, RunnerIdKey, RunStatusKey, TriggerKindKey } from '../shared/workflow-defs';
+import {
+  OrgIdKey,
+  RUN_WORKFLOW_TYPE,
+  RunnerIdKey,
+  RunStatusKey,
+  TriggerKindKey,
+  type RunWorkflow,
+} from '../shared/workflow-defs';
 import type { ServiceDeps } from './deps';
-import { validateAgainst } from './json-schema';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
+import { validateAgainst } from '../validation/json-schema';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
 import { connectionQueries, withConnectionDefinitions } from './run-snapshot';
 import { serializeRun } from './serialize';
 
@@ -168,27 +175,39 @@ export interface RunRecord {
   triggerKind: string;
 }
 
+/** A stored snapshot column, checked for the shape every snapshot this code wrote has. */
+function storedSnapshot(runId: string, value: unknown): RunnerSnapshot {
+  const v = value as Partial<RunnerSnapshot> | null;
+  if (!v || typeof v !== 'object' || !v.runner || typeof v.runner !== 'object' || !Array.isArray(v.steps)) {
+    throw new Error(`run ${runId} has no valid runner snapshot`);
+  }
+  return v as RunnerSnapshot;
+}
+
 function workflowInput(run: RunRecord): RunWorkflowInput {
   return {
     runId: run.id,
     orgId: run.orgId,
     runnerId: run.runnerId,
     input: run.input,
-    snapshot: workflowSnapshot(run.snapshot as unknown as RunnerSnapshot),
+    snapshot: workflowSnapshot(storedSnapshot(run.id, run.snapshot)),
   };
 }
 
-/** Starts the run's workflow (id = run id). "Already started" counts as success. */
+/**
+ * Starts the run's workflow (id = run id). "Already started" counts as success. `eagerlyStarted`: the
+ * server handed the first workflow task straight to this process's worker (eager start).
+ */
 export async function startRunWorkflow(
   deps: ServiceDeps,
   run: RunRecord,
   timeoutMs = 5_000,
-): Promise<void> {
+): Promise<{ eagerlyStarted: boolean }> {
   const args = workflowInput(run);
   const client = deps.temporal.client;
   try {
-    await client.connection.withDeadline(Date.now() + timeoutMs, () =>
-      client.workflow.start(RUN_WORKFLOW_TYPE, {
+    const handle = await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+      client.workflow.start<RunWorkflow>(RUN_WORKFLOW_TYPE, {
         workflowId: run.id,
         taskQueue: deps.temporal.taskQueue,
         args: [args],
@@ -201,16 +220,23 @@ export async function startRunWorkflow(
         ],
         memo: { runnerName: args.snapshot.runner.name, runnerId: run.runnerId },
         staticSummary: `Run of runner "${args.snapshot.runner.name}"`,
+        // The first workflow task comes back with the start response, to this process's worker.
+        requestEagerStart: deps.temporal.eagerStart === true,
       }),
     );
+    return { eagerlyStarted: handle.eagerlyStarted };
   } catch (e) {
-    if (e instanceof WorkflowExecutionAlreadyStartedError) return;
+    if (e instanceof WorkflowExecutionAlreadyStartedError) return { eagerlyStarted: false };
     throw e;
   }
 }
 
 async function loadRun(tx: Tx, runnerId: string, runId: string) {
-  const run = await tx.runnerRun.findFirst({ where: { id: runId, runnerId }, include: { steps: true } });
+  // The runs of a deleted runner are gone from the API like the runner itself (their rows stay).
+  const run = await tx.runnerRun.findFirst({
+    where: { id: runId, runnerId, runner: { deletedAt: null } },
+    include: { steps: true },
+  });
   if (!run) throw AppError.notFound('Run');
   return run;
 }
@@ -227,13 +253,16 @@ export async function createRun(
   runnerId: string,
   body: RunCreate,
   source: TriggerSource = { kind: 'api' },
-): Promise<{ created: boolean; run: ReturnType<typeof serializeRun> }> {
+): Promise<{ created: boolean; run: ReturnType<typeof serializeRun>; eagerlyStarted?: boolean }> {
   const input = body.input === undefined ? {} : body.input;
   const key = body.idempotencyKey ?? null;
   const findExisting = async () =>
     key
       ? withOrg(deps.db, orgId, async (tx) => {
-          const r = await tx.runnerRun.findFirst({ where: { runnerId, idempotencyKey: key }, include: { steps: true } });
+          const r = await tx.runnerRun.findFirst({
+            where: { runnerId, idempotencyKey: key, runner: { deletedAt: null } },
+            include: { steps: true },
+          });
           return r ? serializeRun(r, r.steps) : null;
         })
       : null;
@@ -335,8 +364,9 @@ export async function createRun(
   }
 
   deps.faults?.afterRunRecorded?.(runId);
+  let started: { eagerlyStarted: boolean };
   try {
-    await startRunWorkflow(deps, created.run);
+    started = await startRunWorkflow(deps, created.run);
   } catch (e) {
     deps.log.warn({ err: e, runId }, 'could not start run workflow; removing the run');
     await withOrg(deps.db, orgId, (tx) => tx.runnerRun.deleteMany({ where: { id: runId, status: 'pending' } })).catch(
@@ -344,7 +374,7 @@ export async function createRun(
     );
     throw AppError.unavailable('Temporal', e);
   }
-  return { created: true, run: created.response };
+  return { created: true, run: created.response, eagerlyStarted: started.eagerlyStarted };
 }
 
 export async function getRun(deps: ServiceDeps, orgId: string, runnerId: string, runId: string) {
@@ -362,7 +392,7 @@ export async function listRuns(
 ) {
   const cursor = decodeCursor(q.cursor);
   return withOrg(deps.db, orgId, async (tx) => {
-    const runner = await tx.runner.findFirst({ where: { id: runnerId }, select: { id: true } });
+    const runner = await tx.runner.findFirst({ where: { id: runnerId, deletedAt: null }, select: { id: true } });
     if (!runner) throw AppError.notFound('Runner');
     const rows = await tx.runnerRun.findMany({
       where: { runnerId, ...(q.status ? { status: q.status } : {}), ...afterCursor(cursor) },

@@ -147,6 +147,11 @@ export interface ExecuteStepArgs {
    * further write.
    */
   finalize?: { index: number; context: RunContext };
+  /**
+   * Set when the step runs as a local activity: an attempt that reaches this many milliseconds stops
+   * with `EXCEEDED_LOCAL_BOUND` and the workflow continues the step as a regular activity.
+   */
+  localBoundMs?: number;
 }
 
 export interface RunWorkflowResult {

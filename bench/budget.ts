@@ -142,7 +142,12 @@ async function main(): Promise<void> {
     while (runIds.length < PAUSED) {
       const wave = Math.min(WAVE, PAUSED - runIds.length);
       await pool(Array.from({ length: wave }, (_, i) => i), CONCURRENCY, async () => {
-        const r = await api.post(`/api/runners/${runner}/runs`, { input: { q: 'hi' } });
+        let r = await api.post(`/api/runners/${runner}/runs`, { input: { q: 'hi' } });
+        // A busy shared machine sometimes makes the pool wait too long: retry like the SDK would.
+        for (let attempt = 1; r.status === 503 && attempt <= 5; attempt++) {
+          await new Promise((res) => setTimeout(res, 500 * 2 ** attempt));
+          r = await api.post(`/api/runners/${runner}/runs`, { input: { q: 'hi' } });
+        }
         if (r.status !== 201) throw new Error(`run: ${r.status} ${JSON.stringify(r.body)}`);
         runIds.push(r.body.id as string);
       });
@@ -156,7 +161,11 @@ async function main(): Promise<void> {
 
     const t1 = Date.now();
     await pool(runIds, CONCURRENCY, async (id) => {
-      const r = await api.post(`/api/runners/${runner}/runs/${id}/resume`, { additionalBudgetUsd: 1 });
+      let r = await api.post(`/api/runners/${runner}/runs/${id}/resume`, { additionalBudgetUsd: 1 });
+      for (let attempt = 1; r.status === 503 && attempt <= 5; attempt++) {
+        await new Promise((res) => setTimeout(res, 500 * 2 ** attempt));
+        r = await api.post(`/api/runners/${runner}/runs/${id}/resume`, { additionalBudgetUsd: 1 });
+      }
       if (r.status !== 200) throw new Error(`resume: ${r.status} ${JSON.stringify(r.body)}`);
     });
     const deadline = Date.now() + 20 * 60_000;

@@ -6,10 +6,11 @@ import { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createRunWorker, installTemporalRuntime } from '../src/bin/worker-runtime';
 import { createLogger } from '../src/config/logger';
-import { findFreePort, REPO_ROOT } from '../src/dev/temporal-server';
+import { findFreePort } from '../src/dev/process';
+import { REPO_ROOT } from '../src/dev/temporal-server';
 import { createApiKey } from '../src/services/api-keys';
 import { createRun } from '../src/services/runs';
-import { createSecretBox } from '../src/services/secrets';
+import { createSecretBox } from '../src/crypto/secret-box';
 import { LOCAL_STEP_BOUND_MS } from '../src/shared/step-placement';
 import type { RunWorkflow } from '../src/shared/workflow-defs';
 import { json, startWebhookServer } from './fixtures/webhook-server';
@@ -80,7 +81,7 @@ describe('a run of short steps', () => {
   it('is one workflow task: the webhook and the computer step run as local activities, the condition inline', async () => {
     const runnerId = await makeRunner(pipeline('/items'));
     const run = await runToEnd(runnerId);
-    expect(run.status).toBe('completed');
+    expect({ status: run.status, error: run.error }).toEqual({ status: 'completed', error: null });
     expect(run.output).toEqual({ total: 6 });
     expect(run.steps.map((s: { status: string }) => s.status)).toEqual(['completed', 'completed', 'completed']);
     const counts = await eventCounts(run.id);
@@ -95,7 +96,7 @@ describe('a webhook slower than the local bound', () => {
   it('is continued as a regular activity (same Idempotency-Key) and the run completes', async () => {
     const runnerId = await makeRunner(pipeline('/beyond-bound'));
     const run = await runToEnd(runnerId);
-    expect(run.status).toBe('completed');
+    expect({ status: run.status, error: run.error }).toEqual({ status: 'completed', error: null });
     expect(run.output).toEqual({ total: 9 });
     const counts = await eventCounts(run.id);
     expect(counts[ACTIVITY_TASK_SCHEDULED]).toBe(1);

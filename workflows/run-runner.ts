@@ -61,13 +61,13 @@ const persist = proxyLocalActivities<RunActivities>(persistOptions);
 const PERSIST_WITH_STEP = 'persist-with-step-v1';
 /** Patch id: the last step's activity records the run's completion itself (no final write activity). */
 const FINALIZE_WITH_LAST_STEP = 'finalize-with-last-step-v1';
-/** Patch id: agent steps run the durable agent loop (before it they failed with agent_unavailable). */
-const AGENT_LOOP = 'agent-loop-v1';
 /**
  * Patch id: short webhook and computer steps run as bounded local activities (a run of short steps is
  * one workflow task); before it, webhooks were regular activities and computer steps always local.
  */
 const LOCAL_SHORT_STEPS = 'local-short-steps-v1';
+/** Patch id: agent steps run the durable agent loop (before it they failed with agent_unavailable). */
+const AGENT_LOOP = 'agent-loop-v1';
 const remote = proxyActivities<RunActivities>(remoteStepOptions);
 const local = proxyLocalActivities<RunActivities>(localStepOptions);
 
@@ -90,9 +90,8 @@ async function executeStepActivity(callArgs: ExecuteStepArgs, summary: string): 
       { ...callArgs, localBoundMs: LOCAL_STEP_BOUND_MS },
     ]);
   } catch (err) {
-    if (!(err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && err.cause.type === EXCEEDED_LOCAL_BOUND)) {
-      throw err;
-    }
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    if (!(cause instanceof ApplicationFailure && cause.type === EXCEEDED_LOCAL_BOUND)) throw err;
     // Slower than a short step: again as a regular activity, whose heartbeats carry a cancellation in.
     return remote.executeStep.executeWithOptions({ ...remoteStepOptions, summary: `${summary}, continued as an activity` }, [
       callArgs,

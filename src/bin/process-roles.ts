@@ -13,7 +13,9 @@ import { createApp } from '../../api/app';
 import type { Env } from '../config/env';
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
+import { llmSettingsFromEnv } from '../llm/router';
 import { createKeyResolver, ensureBootstrapKey } from '../services/api-keys';
+import { parsePriceOverrides } from '../shared/pricing';
 import { createOpenAiEmbedder } from '../knowledge/embed';
 import { reconcilePendingRuns } from '../services/runs';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
@@ -51,7 +53,7 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
   const closers: (() => Promise<unknown>)[] = [];
 
   let client: Client;
-  let worker: Worker | undefined;
+  let nativeConnection: NativeConnection | undefined;
   if (work) {
     installTemporalRuntime(log);
     const connection = await NativeConnection.connect({
@@ -59,18 +61,11 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
       tls: temporal.tls,
       apiKey: temporal.apiKey,
     }).catch(unreachable);
+    nativeConnection = connection;
     closers.push(() => connection.close());
     // The worker's own connection serves the client too: with the API here, that is what lets a start
     // hand its first workflow task straight to this worker (eager start).
     client = new Client({ connection, namespace: temporal.namespace });
-    ({ worker } = await createRunWorker({
-      db,
-      connection,
-      temporal,
-      egressAllowlist: env.FLAPJACK_EGRESS_ALLOWLIST,
-      secrets,
-      agent: agentWorkerOptions(env, log),
-    }));
   } else {
     const c = await connectTemporalClient(temporal).catch(unreachable);
     closers.push(() => c.connection.close());
@@ -110,6 +105,40 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
       die(e.code === 'EADDRINUSE' ? `port ${env.PORT} is already in use (set PORT)` : e.message),
     );
     server.listen(env.PORT, () => log.info({ port: env.PORT }, `API listening on http://localhost:${env.PORT}`));
+  }
+
+  // Created after the API listens: bundling the workflows takes seconds, and until this worker runs, a
+  // start asking for eager execution is simply dispatched through the task queue.
+  let worker: Worker | undefined;
+  if (nativeConnection) {
+    let priceOverrides;
+    try {
+      priceOverrides = parsePriceOverrides(env.FLAPJACK_MODEL_PRICES);
+    } catch (e) {
+      die((e as Error).message);
+    }
+    const llm = llmSettingsFromEnv(env);
+    if (!llm.openai?.apiKey && !llm.openai?.baseUrl && !llm.anthropic?.apiKey && !llm.anthropic?.baseUrl) {
+      log.warn(
+        'no LLM provider configured (OPENAI_API_KEY/OPENAI_BASE_URL, ANTHROPIC_API_KEY/ANTHROPIC_BASE_URL): agent steps will fail',
+      );
+    }
+    ({ worker } = await createRunWorker({
+      db,
+      connection: nativeConnection,
+      temporal,
+      egressAllowlist: env.FLAPJACK_EGRESS_ALLOWLIST,
+      secrets,
+      agent: {
+        llm,
+        priceOverrides,
+        agentLimits: { maxIterations: env.FLAPJACK_AGENT_MAX_ITERATIONS, maxTokens: env.FLAPJACK_AGENT_MAX_TOKENS },
+        embedder: env.FLAPJACK_EMBEDDING_MODEL
+          ? createOpenAiEmbedder({ model: env.FLAPJACK_EMBEDDING_MODEL, apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL })
+          : undefined,
+        log,
+      },
+    }));
   }
 
   // Runs recorded but never started (a process died in between) are started by whoever runs workers.

@@ -8,6 +8,7 @@ import type { LlmSettings } from '../src/llm/types';
 import { connectMcp } from '../src/mcp-client/client';
 import { parseAllowlist } from '../src/net/address-rules';
 import { createEgressGuard } from '../src/net/egress';
+import { createBudgetActivities } from './budget';
 import { retrieveKnowledge, type Embedder } from '../src/services/knowledge';
 import type { PriceOverrides } from '../src/shared/pricing';
 import { createLlmClients } from '../src/llm/router';
@@ -71,6 +72,7 @@ export function createActivities(
   });
   return {
     ...persistence,
+    ...createBudgetActivities({ db: deps.db, guard }),
     ...createStepActivities({
       db: deps.db,
       secrets: deps.secrets,

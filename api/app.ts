@@ -10,6 +10,7 @@ import { requestId } from './middleware/request-id';
 import { buildOpenApi } from './openapi';
 import { RouteRegistry } from './route';
 import { registerAgentRoutes } from './routes/agents';
+import { registerBudgetRoutes } from './routes/budget';
 import { registerConnectionRoutes } from './routes/connections';
 import { registerDocsRoutes } from './routes/docs';
 import { registerHealthRoutes } from './routes/health';
@@ -55,6 +56,7 @@ export function createApp(deps: AppDeps): Express {
   registerStepRoutes(reg, deps.services);
   registerRunRoutes(reg, deps.services);
   registerTriggerRoutes(reg, deps.services);
+  registerBudgetRoutes(reg, deps.services);
   registerAgentRoutes(reg, deps.services);
   registerMcpServerRoutes(reg, deps.services);
   registerIntegrationRoutes(reg, deps.services);

@@ -28,7 +28,8 @@ import type { RunStatus } from '../src/shared/status';
 import { EXCEEDED_LOCAL_BOUND, LOCAL_STEP_BOUND_MS, stepPlacement } from '../src/shared/step-placement';
 import { progressQuery, RunStatusKey } from '../src/shared/workflow-defs';
 import { reflectAfterFailure } from './reflect-hook';
-import { noopAgentStepHooks, runAgentStep, type AgentStepHooks } from './agent-step';
+import { runAgentStep } from './agent-step';
+import { createBudgetController } from './budget';
 
 /** Database writes: short, idempotent, retried hard (a DB blip must not fail a run). */
 const persistOptions: LocalActivityOptions = {
@@ -123,13 +124,26 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
   setHandler(progressQuery, () => ({ status, currentStep, context }));
   // Runs started with a shape have every change up to it; only older runs ask patched() (RUN_SHAPE).
   const has = (patchId: string): boolean => (args.shape ?? 0) >= 1 || patched(patchId);
-  const agentHooks: AgentStepHooks = noopAgentStepHooks;
 
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
     const ops = pending.splice(0, pending.length);
     await persist.persistRun({ runId, orgId, ops, context, currentStep });
   };
+
+  // Budget enforcement: the agent loop calls `budget.beforeModelCall`/`afterModelCall` around each model call.
+  const budget = createBudgetController(snapshot.budget, {
+    runId,
+    orgId,
+    runnerId: args.runnerId,
+    persist: async (ops) => {
+      pending.push(...ops);
+      await flush();
+    },
+    setStatus: (s) => {
+      status = s;
+    },
+  });
 
   const skipFrom = (from: number): void => {
     for (let j = from; j < steps.length; j++) {
@@ -143,6 +157,7 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
     status = final;
     const output = final === 'completed' ? lastOutput : null;
     pending.push({ op: 'runFinished', status: final, output, error });
+    if (final !== 'cancelled') await budget.settle();
     await flush();
     upsertSearchAttributes([{ key: RunStatusKey, value: final }]);
     if (final === 'failed' && error) await reflectAfterFailure({ runId, orgId, runnerId: args.runnerId, error }, snapshot.runner.reflectOnFailure);
@@ -194,7 +209,7 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
       let output: unknown;
       try {
         output = agentLoop
-          ? await runAgentStep({ runId, orgId, runnerId: args.runnerId, stepIndex: i, step, input, snapshot, persist: callArgs.persist }, agentHooks)
+          ? await runAgentStep({ runId, orgId, runnerId: args.runnerId, stepIndex: i, step, input, snapshot, persist: callArgs.persist }, budget)
           : await executeStepActivity(callArgs, summary, has);
       } catch (err) {
         if (isCancellation(err)) throw err;

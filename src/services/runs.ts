@@ -46,6 +46,7 @@ interface RunnerRow {
   on_exceed: string | null;
   warning_threshold1: string | null;
   warning_threshold2: string | null;
+  warning_webhook_url: string | null;
 }
 
 interface StepRow {
@@ -72,7 +73,8 @@ function snapshotQueries(q: Sql, runnerId: string): string[] {
     `SELECT r.id, r.name, r.input_schema, r.learned_instructions, r.default_model, r.reflect_on_failure,
             w.enabled AS web_enabled, w.search_enabled AS web_search, w.research_enabled AS web_research,
             p.enabled AS plan_enabled, b.enabled AS budget_enabled, b.budget_usd::text AS budget_usd, b.on_exceed,
-            b.warning_threshold1::text AS warning_threshold1, b.warning_threshold2::text AS warning_threshold2
+            b.warning_threshold1::text AS warning_threshold1, b.warning_threshold2::text AS warning_threshold2,
+            b.warning_webhook_url
        FROM runners r
        LEFT JOIN runner_web_config w ON w.runner_id = r.id
        LEFT JOIN runner_plan_config p ON p.runner_id = r.id
@@ -140,6 +142,7 @@ function snapshotFromRows(
           onExceed: runner.on_exceed === 'fail' ? 'fail' : 'pause',
           warningThreshold1: Number(runner.warning_threshold1 ?? 0.8),
           warningThreshold2: Number(runner.warning_threshold2 ?? 0.95),
+          warningWebhookUrl: runner.warning_webhook_url,
         }
       : null,
   };
@@ -152,8 +155,11 @@ function snapshotFromRows(
  * reads those from the stored snapshot).
  */
 export function workflowSnapshot(stored: RunnerSnapshot): RunnerSnapshot {
+  const budget = stored.budget ? { ...stored.budget } : null;
+  if (budget) delete budget.warningWebhookUrl;
   return {
     ...stored,
+    budget,
     steps: stored.steps.map((s) => {
       const { webhookHeaders, ...rest } = s as StoredStep;
       return typeof webhookHeaders === 'string' ? { ...rest, webhookHeaders } : rest;
@@ -335,6 +341,7 @@ export async function createRun(
           createdAt,
           startedAt: null,
           completedAt: null,
+          events: [],
           steps: stored.steps.map((s) => ({
             stepId: s.id,
             name: s.name,

@@ -87,6 +87,7 @@ export function serializeRun(r: RunnerRun, steps: RunnerRunStep[] = []) {
     createdAt: r.createdAt.toISOString(),
     startedAt: iso(r.startedAt),
     completedAt: iso(r.completedAt),
+    events: Array.isArray(r.events) ? r.events : [],
     steps: [...steps].sort((a, b) => a.orderIndex - b.orderIndex).map(serializeRunStep),
   };
 }

@@ -1,3 +1,4 @@
+import type { RunEvent } from './budget';
 import type { ComputerConfig } from './schemas';
 import type { AgentStepContext, ResolvedIntegration, ResolvedMcpServer, ResolvedSkill, ResolvedTool } from './step-config';
 import type { RunStatus, StepKind, StepStatus } from './status';
@@ -30,6 +31,11 @@ export interface BudgetSnapshot {
   onExceed: 'pause' | 'fail';
   warningThreshold1: number;
   warningThreshold2: number;
+  /**
+   * Where warnings are POSTed. Kept in the run's stored snapshot only (such URLs often carry a token):
+   * the workflow's copy leaves it out and the notifying activity reads it from the database.
+   */
+  warningWebhookUrl?: string | null;
 }
 
 /** The runner definition frozen into a run at creation: later edits of the runner never reach it. */
@@ -108,6 +114,14 @@ export type PersistOp =
       error?: StepError;
     }
   | { op: 'stepsSkipped'; fromIndex: number }
+  | {
+      /** The run pauses on its budget: `error` says why (the next call's cost and how far over it goes). */
+      op: 'runPaused';
+      budgetUsd: number | null;
+      error: StepError;
+      event: RunEvent;
+    }
+  | { op: 'runResumed'; budgetUsd: number | null; event: RunEvent }
   | {
       op: 'runFinished';
       status: Extract<RunStatus, 'completed' | 'failed' | 'cancelled'>;

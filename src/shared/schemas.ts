@@ -203,6 +203,9 @@ export const runResponseSchema = z.object({
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   completedAt: z.string().nullable(),
+  events: z
+    .array(z.object({ id: z.string(), type: z.string(), at: z.string() }).passthrough())
+    .describe('budget warnings, pauses and resumes, oldest first'),
   steps: z.array(runStepResponseSchema),
 });
 

@@ -1,11 +1,14 @@
 import { createDb } from '../db/client';
 import { createApiKey } from '../services/api-keys';
-import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
+import { readStackInfo } from '../dev/stack-file';
+import { checkDatabase, die, loadEnvOrDie } from './startup';
 
 const USAGE = `usage: npm run cli -- <command>
 
 commands:
   api-keys create --org <name> [--name <label>]   create an API key (printed once; only its hash is stored)
+
+The database is DATABASE_URL, or the one of the dev stack \`npm start\` is running.
 `;
 
 function flag(args: string[], name: string): string | undefined {
@@ -20,7 +23,11 @@ async function main(): Promise<void> {
     const org = flag(args, 'org');
     if (!org) die('api-keys create needs --org <name>');
     const env = loadEnvOrDie();
-    const url = requireDatabaseUrl(env);
+    // DATABASE_URL when set, else the database of the dev stack `npm start` runs (it leaves it in .data/).
+    const url =
+      env.DATABASE_URL ??
+      readStackInfo()?.databaseUrl ??
+      die('DATABASE_URL is not set and no dev stack is running: start one with `npm start`, or set DATABASE_URL');
     await checkDatabase(url);
     const db = createDb(url, { poolSize: 1 });
     const { key, orgId } = await createApiKey(db, org, flag(args, 'name') ?? 'cli');

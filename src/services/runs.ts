@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { withOrg, withSqlClient, type Tx } from '../db/scoped';
 import { resultSets, Sql } from '../db/sql-batch';
 import { AppError } from '../errors/app-error';
-import type { RunnerSnapshot, RunWorkflowInput, StepSnapshot } from '../shared/run-types';
+import { RUN_SHAPE, type RunnerSnapshot, type RunWorkflowInput, type StepSnapshot } from '../shared/run-types';
 import type { RunCreate } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
 import {
@@ -180,13 +180,14 @@ function storedSnapshot(runId: string, value: unknown): RunnerSnapshot {
   return v as RunnerSnapshot;
 }
 
-function workflowInput(run: RunRecord): RunWorkflowInput {
+export function workflowInput(run: RunRecord): RunWorkflowInput {
   return {
     runId: run.id,
     orgId: run.orgId,
     runnerId: run.runnerId,
     input: run.input,
     snapshot: workflowSnapshot(storedSnapshot(run.id, run.snapshot)),
+    shape: RUN_SHAPE,
   };
 }
 
@@ -249,7 +250,8 @@ export async function createRun(
   runnerId: string,
   body: RunCreate,
   source: TriggerSource = { kind: 'api' },
-): Promise<{ created: boolean; run: ReturnType<typeof serializeRun>; eagerlyStarted?: boolean }> {
+  opts: { startWorkflow?: boolean } = {},
+): Promise<{ created: boolean; run: ReturnType<typeof serializeRun>; eagerlyStarted?: boolean; record?: RunRecord }> {
   const input = body.input === undefined ? {} : body.input;
   const key = body.idempotencyKey ?? null;
   const findExisting = async () =>
@@ -358,6 +360,8 @@ export async function createRun(
     throw e;
   }
 
+  // The cron trigger workflow starts the run itself, as its child (see workflows/trigger-cron.ts).
+  if (opts.startWorkflow === false) return { created: true, run: created.response, record: created.run };
   deps.faults?.afterRunRecorded?.(runId);
   let started: { eagerlyStarted: boolean };
   try {

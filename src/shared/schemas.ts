@@ -197,6 +197,9 @@ export const runResponseSchema = z.object({
   budgetOnExceed: z.enum(['pause', 'fail']).nullable(),
   budgetPausedAt: z.string().nullable(),
   idempotencyKey: z.string().nullable(),
+  triggerKind: z
+    .string()
+    .describe('what started the run: `api` (POST /runs), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`)'),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   completedAt: z.string().nullable(),

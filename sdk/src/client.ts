@@ -270,7 +270,7 @@ export class FlapjackClient {
         ? contentType && contentType !== file.type
           ? new Blob([file], { type: contentType })
           : file
-        : new Blob([file as BlobPart], contentType ? { type: contentType } : {});
+        : new Blob([file] as unknown as ConstructorParameters<typeof Blob>[0], contentType ? { type: contentType } : {});
     const form = new FormData();
     for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null) form.set(k, String(v));
     form.set('file', blob, filename ?? ((file as { name?: unknown }).name as string | undefined) ?? 'document.txt');

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
       const reason = (e as Error)?.message ?? String(e);
       log(`request to ${endpoint.href} failed: ${reason}`);
       if (isRequest(message)) {
-        const unauthorized = /\b401\b/.test(reason);
+        const unauthorized = (e as { code?: unknown }).code === 401 || /\b401\b|unauthorized/i.test(reason);
         void stdio.send({
           jsonrpc: '2.0',
           id: message.id,

@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../src/db/client';
-import type { SecretBox } from '../src/services/secrets';
-import { createEgressGuard, parseAllowlist } from '../src/net/egress';
+import type { SecretBox } from '../src/crypto/secret-box';
+import { createEgressGuard } from '../src/net/egress';
+import { parseAllowlist } from '../src/net/address-rules';
 import { createComputerActivities } from './computer';
 import { createPersistenceActivities } from './persistence';
 import { createStepActivities } from './steps';

@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { PrismaClient } from '../src/db/client';
 import { withOrg } from '../src/db/scoped';
-import { validateAgainst } from '../src/services/json-schema';
-import type { SecretBox } from '../src/services/secrets';
-import { openWebhookHeaders } from '../src/services/webhook-headers';
+import { validateAgainst } from '../src/validation/json-schema';
+import type { SecretBox } from '../src/crypto/secret-box';
+import { openWebhookHeaders } from '../src/crypto/webhook-headers';
 import type { ExecuteStepArgs, PersistBatch } from '../src/shared/run-types';
 
 export interface StepExecutors {

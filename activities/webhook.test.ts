@@ -2,8 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEgressGuard, parseAllowlist } from '../src/net/egress';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { parseAllowlist } from '../src/net/address-rules';
+import { createEgressGuard } from '../src/net/egress';
 import { createWebhookActivities } from './webhook';
 
 /** Activity failures are expected here; keep the SDK's per-failure warnings out of the test output. */
@@ -225,8 +226,7 @@ describe('executeWebhookStep', () => {
     expect(err).toBeInstanceOf(CancelledFailure);
     // The server sees its socket close: the request really was aborted.
     await expect(
-      Promise.race([hangingRequestClosed.then(() => 'closed'), sleep(2_000).then(() => 'open')]),
-    ).resolves.toBe('closed');
+      Promise.race([hangingRequestClosed.then(() => 'closed'), sleep(2_000).then(() => 'open')])).resolves.toBe('closed');
   });
 });
 

@@ -10,7 +10,7 @@
  * messages name only the target's host, never its path or query (e.g. Slack hook URLs are secrets).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { HttpError, postJson } from '../src/net/egress';
+import { HttpError, postJson } from '../src/net/http-client';
 import type { EgressGuard } from '../src/net/egress';
 
 export interface WebhookActivityDeps {

@@ -1,9 +1,10 @@
 import express, { type Express } from 'express';
-import type { Embedder } from '../src/services/knowledge';
+import type { Embedder } from '../src/knowledge/embed';
 import type { Principal, ServiceDeps } from '../src/services/deps';
 import { accessLog } from './middleware/access-log';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFoundHandler } from './middleware/errors';
+import { jsonBody } from './middleware/json-body';
 import { rateLimit, type RateLimitOptions } from './middleware/rate-limit';
 import { requestId } from './middleware/request-id';
 import { registerMcpHttpRoutes } from './mcp-http';
@@ -41,7 +42,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.use(requestId);
   app.use(accessLog(deps.services.log));
-  app.use(express.json({ limit: deps.bodyLimit ?? '5mb', type: ['application/json', 'application/*+json'] }));
+  app.use(jsonBody(deps.bodyLimit ?? '5mb'));
   app.use(authenticate(deps.resolveApiKey));
   app.use(rateLimit(deps.rateLimit ?? { ratePerSec: 200, burst: 1000 }));
 

@@ -3,15 +3,15 @@ import { createApp } from '../../api/app';
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
 import { createKeyResolver, ensureBootstrapKey } from '../services/api-keys';
-import { createOpenAiEmbedder } from '../services/knowledge';
-import { createSecretBox } from '../services/secrets';
+import { createOpenAiEmbedder } from '../knowledge/embed';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
-import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
+import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl, requireSecretBox } from './startup';
 
 async function main(): Promise<void> {
   const env = loadEnvOrDie();
   const log = createLogger(env.LOG_LEVEL, 'api');
   const dbUrl = requireDatabaseUrl(env);
+  const secrets = requireSecretBox(env);
   await checkDatabase(dbUrl);
   const temporal = await temporalSettingsFromEnv(env);
   const { client, connection } = await connectTemporalClient(temporal).catch((e: Error) =>
@@ -22,14 +22,11 @@ async function main(): Promise<void> {
     await ensureBootstrapKey(db, env.FLAPJACK_BOOTSTRAP_API_KEY);
     log.info('bootstrap API key ensured for org "default"');
   }
-  if (!env.FLAPJACK_SECRET_KEY) {
-    log.warn('FLAPJACK_SECRET_KEY is not set: routes that store credentials (MCP servers, integrations, tools) answer 503');
-  }
   const app = createApp({
     services: {
       db,
       log,
-      secrets: env.FLAPJACK_SECRET_KEY ? createSecretBox(env.FLAPJACK_SECRET_KEY) : undefined,
+      secrets,
       temporal: { client, taskQueue: temporal.taskQueue, namespace: temporal.namespace, uiUrl: env.TEMPORAL_UI_URL },
       publicUrl: env.FLAPJACK_PUBLIC_URL ?? `http://localhost:${env.PORT}`,
     },

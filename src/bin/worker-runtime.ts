@@ -2,7 +2,7 @@ import path from 'node:path';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { PrismaClient } from '../db/client';
-import type { SecretBox } from '../services/secrets';
+import type { SecretBox } from '../crypto/secret-box';
 import type { TemporalSettings } from '../temporal/connection';
 
 export interface RunWorkerOptions {

@@ -1,15 +1,15 @@
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
 import { reconcilePendingRuns } from '../services/runs';
-import { createSecretBox } from '../services/secrets';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
-import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
+import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl, requireSecretBox } from './startup';
 import { createRunWorker, installTemporalRuntime } from './worker-runtime';
 
 async function main(): Promise<void> {
   const env = loadEnvOrDie();
   const log = createLogger(env.LOG_LEVEL, 'worker');
   const dbUrl = requireDatabaseUrl(env);
+  const secrets = requireSecretBox(env);
   await checkDatabase(dbUrl);
   const temporal = await temporalSettingsFromEnv(env);
   const { client, connection: clientConnection } = await connectTemporalClient(temporal).catch((e: Error) =>
@@ -17,12 +17,11 @@ async function main(): Promise<void> {
   );
   installTemporalRuntime(log);
   const db = createDb(dbUrl, { poolSize: 20 });
-  if (!env.FLAPJACK_SECRET_KEY) log.warn('FLAPJACK_SECRET_KEY is not set: webhook steps with custom headers will fail');
   const { worker, connection } = await createRunWorker({
     db,
     temporal,
     egressAllowlist: env.FLAPJACK_EGRESS_ALLOWLIST,
-    secrets: env.FLAPJACK_SECRET_KEY ? createSecretBox(env.FLAPJACK_SECRET_KEY) : undefined,
+    secrets,
   });
 
   const deps = { db, log, temporal: { client, taskQueue: temporal.taskQueue, namespace: temporal.namespace } };

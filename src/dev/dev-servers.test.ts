@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Client } from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { resolveTemporalBinary } from './temporal-binary';
-import { buildStartDevArgs, isPortFree, loadTemporalDevConfig, startTemporalDevServer } from './temporal-server';
+import { isPortFree } from './process';
+import { buildStartDevArgs, loadTemporalDevConfig, startTemporalDevServer } from './temporal-server';
 
 // Real processes, no mocks: the Temporal CLI (built once into ~/.cache/flapjack, or TEMPORAL_CLI_PATH)
 // and the PostgreSQL binaries shipped by embedded-postgres.
@@ -50,7 +51,7 @@ describe('local dev servers', () => {
         const res = await connection.operatorService.listSearchAttributes({ namespace: server.namespace });
         const custom = res.customAttributes ?? {};
         for (const name of ['RunnerId', 'OrgId', 'RunStatus', 'TriggerKind']) {
-          expect(custom[name], name).toBe(INDEXED_VALUE_TYPE_KEYWORD);
+          expect(custom[name]).toBe(INDEXED_VALUE_TYPE_KEYWORD);
         }
       } finally {
         await connection.close();

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../config/logger';
 import type { PrismaClient } from '../db/client';
-import type { SecretBox } from './secrets';
+import type { SecretBox } from '../crypto/secret-box';
 
 /** What every use case needs; built once in each entry point and passed down. */
 export interface ServiceDeps {

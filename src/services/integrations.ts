@@ -4,8 +4,9 @@ import { AppError } from '../errors/app-error';
 import type { IntegrationCreate, IntegrationUpdate } from '../shared/connection-schemas';
 import type { ResolvedIntegration } from '../shared/step-config';
 import type { ServiceDeps } from './deps';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
-import { maskConnectionString, openStoredSecret, requireSecretBox, secretContext, type SecretBox } from './secrets';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
+import { openStoredSecret, requireSecretBox, secretContext, type SecretBox } from '../crypto/secret-box';
+import { maskConnectionString } from '../shared/mask';
 
 const CONNECTION_COLUMN = 'integrations.connection';
 

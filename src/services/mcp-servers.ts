@@ -9,9 +9,10 @@ import {
 } from '../shared/connection-schemas';
 import type { ResolvedMcpServer } from '../shared/step-config';
 import type { ServiceDeps } from './deps';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
 import { jsonOrNull } from './runners';
-import { maskRecord, openSecretMap, requireSecretBox, sealSecretMap, type SecretBox } from './secrets';
+import { openSecretMap, requireSecretBox, sealSecretMap, type SecretBox } from '../crypto/secret-box';
+import { maskRecord } from '../shared/mask';
 
 const ENV_COLUMN = 'mcp_servers.env';
 const HEADERS_COLUMN = 'mcp_servers.headers';

@@ -8,8 +8,8 @@ import type { RunCreate } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
 import { OrgIdKey, RUN_WORKFLOW_TYPE, RunnerIdKey, RunStatusKey, TriggerKindKey } from '../shared/workflow-defs';
 import type { ServiceDeps } from './deps';
-import { validateAgainst } from './json-schema';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
+import { validateAgainst } from '../validation/json-schema';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
 import { serializeRun } from './serialize';
 
 export interface TriggerSource {
@@ -196,7 +196,11 @@ export async function startRunWorkflow(
 }
 
 async function loadRun(tx: Tx, runnerId: string, runId: string) {
-  const run = await tx.runnerRun.findFirst({ where: { id: runId, runnerId }, include: { steps: true } });
+  // The runs of a deleted runner are gone from the API like the runner itself (their rows stay).
+  const run = await tx.runnerRun.findFirst({
+    where: { id: runId, runnerId, runner: { deletedAt: null } },
+    include: { steps: true },
+  });
   if (!run) throw AppError.notFound('Run');
   return run;
 }
@@ -219,7 +223,10 @@ export async function createRun(
   const findExisting = async () =>
     key
       ? withOrg(deps.db, orgId, async (tx) => {
-          const r = await tx.runnerRun.findFirst({ where: { runnerId, idempotencyKey: key }, include: { steps: true } });
+          const r = await tx.runnerRun.findFirst({
+            where: { runnerId, idempotencyKey: key, runner: { deletedAt: null } },
+            include: { steps: true },
+          });
           return r ? serializeRun(r, r.steps) : null;
         })
       : null;
@@ -342,7 +349,7 @@ export async function listRuns(
 ) {
   const cursor = decodeCursor(q.cursor);
   return withOrg(deps.db, orgId, async (tx) => {
-    const runner = await tx.runner.findFirst({ where: { id: runnerId }, select: { id: true } });
+    const runner = await tx.runner.findFirst({ where: { id: runnerId, deletedAt: null }, select: { id: true } });
     if (!runner) throw AppError.notFound('Runner');
     const rows = await tx.runnerRun.findMany({
       where: { runnerId, ...(q.status ? { status: q.status } : {}), ...afterCursor(cursor) },

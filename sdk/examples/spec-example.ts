@@ -71,13 +71,5 @@ export async function specExample(p: SpecPlaceholders) {
   // List attached MCPs
   const mcps = await fj.listRunnerMcps(runner.id);
 
-  // (the spec's other snippets: idempotency and analytics)
-  await fj.triggerRun(runner.id, {
-    input: { url: 'https://example.com/product-1' },
-    idempotencyKey: 'https://example.com/product-1', // same key = same run
-  });
-  const analytics = await fj.getRunnerAnalytics(runner.id, { period: '30d' });
-  console.log(analytics.cost_by_model);
-
-  return { fj, runner, run, result, mcps, analytics };
+  return { fj, runner, run, result, mcps };
 }

@@ -189,6 +189,8 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
     const done = await waitFor(
       () => ok<{ status: string; output: unknown }>('flapjack_get_run', { runnerId: runner.id, runId: run.id }),
       (r) => r.status !== 'pending' && r.status !== 'running',
+      120_000,
+      250,
     );
     expect(done).toMatchObject({ status: 'completed', output: { n: 42 } });
     const bad = await fails('flapjack_trigger_run', { runnerId: runner.id, input: { n: 'x' } });
@@ -214,7 +216,7 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
     const slow = await ok<{ id: string }>('flapjack_create_runner', { name: `slow ${transport}` });
     await ok('flapjack_add_runner_step', { runnerId: slow.id, name: 'wait', kind: 'webhook', orderIndex: 0, webhookUrl: hooks.url('/slow') });
     const slowRun = await ok<{ id: string }>('flapjack_trigger_run', { runnerId: slow.id, input: {} });
-    await waitFor(async () => hooks.requests.some((r) => r.headers['idempotency-key'] === `${slowRun.id}:wait`), Boolean);
+    await waitFor(async () => hooks.requests.some((r) => r.headers['idempotency-key'] === `${slowRun.id}:wait`), Boolean, 120_000);
     expect(await ok('flapjack_cancel_run', { runnerId: slow.id, runId: slowRun.id })).toMatchObject({ status: 'cancelled' });
     expect((await fails('flapjack_cancel_run', { runnerId: slow.id, runId: slowRun.id })).api).toMatchObject({ code: 'conflict', status: 409 });
 
@@ -231,7 +233,7 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
 
     expect(await ok('flapjack_delete_runner', { runnerId: slow.id })).toEqual({ deleted: true, id: slow.id });
     expect((await fails('flapjack_get_runner', { runnerId: slow.id })).api?.code).toBe('not_found');
-  }, 90_000);
+  }, 240_000);
 
   it('bad arguments are tool errors that name the argument', async () => {
     const notUuid = await fails('flapjack_get_runner', { runnerId: 'not-a-uuid' });
@@ -253,7 +255,7 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
     const badBudget = await fails('flapjack_update_runner_budget', { runnerId: runner.id, enabled: true, budgetUsd: -1 });
     expect(badBudget.text).toMatch(/budgetUsd/);
     await ok('flapjack_delete_runner', { runnerId: runner.id });
-  });
+  }, 120_000);
 
   it('org resources and runner connections: CRUD, attach, list, detach, configs', async () => {
     const runner = await ok<{ id: string }>('flapjack_create_runner', { name: `connections ${transport}` });
@@ -334,7 +336,7 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
       expect(await ok(`flapjack_delete_${one}`, { [idArg]: made[one] })).toEqual({ deleted: true, id: made[one] });
     }
     await ok('flapjack_delete_runner', { runnerId: runner.id });
-  }, 60_000);
+  }, 240_000);
 
   it('knowledge: upload to a runner, search, list, get, delete', async () => {
     const runner = await ok<{ id: string }>('flapjack_create_runner', { name: `knowledge ${transport}` });
@@ -363,7 +365,7 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
     expect((await fails('flapjack_upload_knowledge', { scopeType: 'org', filename: 'x.txt' })).api?.code).toBe('validation_failed');
     expect(await ok('flapjack_delete_knowledge', { docId: doc.id })).toEqual({ deleted: true, id: doc.id });
     await ok('flapjack_delete_runner', { runnerId: runner.id });
-  });
+  }, 120_000);
 
   it('every listed tool was called at least once', () => {
     expect(toolNames.filter((n) => !called.has(n))).toEqual([]);

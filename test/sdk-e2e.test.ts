@@ -68,7 +68,7 @@ describe('runners, steps and runs', () => {
 
     const runs = [];
     for (const n of [1, 2, 3]) runs.push(await fj.triggerRun(runner.id, { input: { n } }));
-    const done = await Promise.all(runs.map((r) => fj.waitForRun(runner.id, r.id, { timeoutMs: 60_000 })));
+    const done = await Promise.all(runs.map((r) => fj.waitForRun(runner.id, r.id, { timeoutMs: 180_000 })));
     expect(done.map((r) => [r.status, r.output])).toEqual([
       ['completed', { n: 2 }],
       ['completed', { n: 4 }],
@@ -90,7 +90,7 @@ describe('runners, steps and runs', () => {
     await expect(fj.cancelRun(runner.id, runs[0]!.id)).rejects.toBeInstanceOf(ConflictError);
     await fj.deleteRunner(runner.id);
     await expect(fj.getRunner(runner.id)).rejects.toBeInstanceOf(NotFoundError);
-  }, 90_000);
+  }, 240_000);
 
   it('idempotencyKey returns the same run; a retried POST whose answer was lost starts no second run', async () => {
     const runner = await fj.createRunner({ name: 'sdk idempotency' });
@@ -164,12 +164,14 @@ describe('errors', () => {
 
   it('honours Retry-After from a rate-limited API and succeeds on retry', async () => {
     const limited = await listen(
-      createApp({ services: ctx.services, resolveApiKey: createKeyResolver(ctx.db), rateLimit: { ratePerSec: 1, burst: 1 } }),
+      createApp({ services: ctx.services, resolveApiKey: createKeyResolver(ctx.db), rateLimit: { ratePerSec: 0.2, burst: 1 } }),
     );
     const hits: number[] = [];
+    let retryAfter = 0;
     const counting: FetchLike = async (url, init) => {
       const res = await fetch(url, init);
       hits.push(res.status);
+      if (res.status === 429) retryAfter = Number(res.headers.get('retry-after'));
       return res;
     };
     const slow = new FlapjackClient({ apiKey: ctx.keyA, baseUrl: limited, fetch: counting });
@@ -177,12 +179,14 @@ describe('errors', () => {
     const started = Date.now();
     await slow.listRunners();
     expect(hits).toEqual([200, 429, 200]);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    // one token per 5 s: the client waited what Retry-After said (≥ 1 s), not its 500 ms backoff
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(retryAfter * 1000 - 50);
     const noRetry = new FlapjackClient({ apiKey: ctx.keyA, baseUrl: limited, maxRetries: 0 });
     const e = (await noRetry.listRunners().catch((x: unknown) => x)) as RateLimitError;
     expect(e).toBeInstanceOf(RateLimitError);
     expect(e.retryAfterMs).toBeGreaterThanOrEqual(1000);
-  });
+  }, 60_000);
 });
 
 describe('connections, org resources, configs and knowledge', () => {

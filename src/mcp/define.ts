@@ -83,7 +83,12 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
     },
     (async (args: z.infer<I>): Promise<CallToolResult> => {
       try {
-        const result = (await run(args)) as Record<string, unknown>;
+        const raw = await run(args);
+        // The output schema is the REST response schema: parsing drops fields it does not document
+        // (clients validate structuredContent strictly against it).
+        const parsed = spec.output.safeParse(raw);
+        if (!parsed.success) log?.warn({ tool: spec.name, issues: parsed.error.issues.slice(0, 5) }, 'MCP tool result does not match its output schema');
+        const result = (parsed.success ? parsed.data : raw) as Record<string, unknown>;
         return { structuredContent: result, content: [{ type: 'text', text: JSON.stringify(result) }] };
       } catch (err) {
         return errorResult(err, log);

@@ -12,6 +12,7 @@ import { buildOpenApi } from './openapi';
 import { RouteRegistry } from './route';
 import { registerAgentRoutes } from './routes/agents';
 import { registerConnectionRoutes } from './routes/connections';
+import { registerDocsRoutes } from './routes/docs';
 import { registerHealthRoutes } from './routes/health';
 import { registerIntegrationRoutes } from './routes/integrations';
 import { registerKnowledgeRoutes } from './routes/knowledge';
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps): Express {
   const router = express.Router();
   const reg = new RouteRegistry(router);
   registerHealthRoutes(reg, deps.services);
+  registerDocsRoutes(reg, router, deps.services, deps.version ?? '0.1.0');
   registerRunnerRoutes(reg, deps.services);
   registerStepRoutes(reg, deps.services);
   registerRunRoutes(reg, deps.services);

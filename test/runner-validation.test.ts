@@ -67,13 +67,14 @@ describe('step validation at save time', () => {
     expect((await ctx.api.get(`/api/runners/${id}`)).body.steps).toHaveLength(0);
   });
 
-  it('refuses a second step with the same name in one runner', async () => {
+  it('refuses a second step with the same name in one runner with a 409 conflict', async () => {
     const id = await newRunner();
     const step = { name: 'dup', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' } };
     expect((await ctx.api.post(`/api/runners/${id}/steps`, step)).status).toBe(201);
     const r = await ctx.api.post(`/api/runners/${id}/steps`, { ...step, orderIndex: 1 });
-    expect(r.status).toBe(422);
-    expect(paths(r.body)).toContain('name');
+    expect(r.status).toBe(409);
+    expect(r.body.error.code).toBe('conflict');
+    expect(r.body.error.message).toContain('"dup"');
   });
 
   it('checks an update against the merged step (clearing a webhook URL is refused)', async () => {

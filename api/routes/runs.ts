@@ -34,7 +34,10 @@ export function registerRunRoutes(reg: RouteRegistry, deps: ServiceDeps): void {
         throw AppError.validation([{ path: 'headers.idempotency-key', message: 'must be 1-255 characters' }]);
       }
       const withKey = body.idempotencyKey === undefined && header ? { ...body, idempotencyKey: header } : body;
-      const { created, run } = await createRun(deps, principal.orgId, requireUuid(params.id, 'Runner'), withKey);
+      const { created, run } = await createRun(deps, principal.orgId, requireUuid(params.id, 'Runner'), withKey, {
+        kind: 'api',
+        apiKeyId: principal.apiKeyId,
+      });
       return { status: created ? 201 : 200, body: run };
     },
   );

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole stack on one machine. Brings up Temporal (the dev server from
  * temporal-dev.yaml, or TEMPORAL_ADDRESS) and PostgreSQL (embedded, or DATABASE_URL), applies the
- * migrations, then runs the worker and the API as child processes with the resolved environment.
+ * migrations, then runs the API and the worker in one child process (FLAPJACK_ROLES) with the
+ * resolved environment.
  * Ctrl-C / SIGTERM stops the children, then Temporal, then PostgreSQL. Data lives in `.data/`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -386,15 +387,12 @@ async function main(): Promise<void> {
       ]) + '\n',
     );
 
-    for (const [name, script] of [
-      ['worker', 'src/bin/worker.ts'],
-      ['api', 'src/bin/api.ts'],
-    ] as const) {
-      if (!existsSync(path.join(REPO_ROOT, script)))
-        throw new StartupError(`${script} does not exist; cannot start the ${name}`);
-    }
-    stack.spawnChild('worker', 'src/bin/worker.ts', childEnv);
-    stack.spawnChild('api', 'src/bin/api.ts', childEnv);
+    // One process runs the API and the worker (FLAPJACK_ROLES, default api,worker), so runs start
+    // eagerly on the worker's connection (docs/run-shape.md).
+    const script = 'src/bin/server.ts';
+    if (!existsSync(path.join(REPO_ROOT, script))) throw new StartupError(`${script} does not exist; cannot start`);
+    childEnv.FLAPJACK_ROLES = env.FLAPJACK_ROLES ?? 'api,worker';
+    stack.spawnChild(`flapjack (${childEnv.FLAPJACK_ROLES})`, script, childEnv);
 
     if (await waitForApi(env.PORT, stack)) say(`ready: ${apiUrl}`);
     else if (!stack.isStopping) complain(`the API is not answering on ${apiUrl} yet; still waiting for it to come up`);

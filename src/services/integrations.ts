@@ -28,7 +28,14 @@ export function serializeIntegration(box: SecretBox, i: Integration) {
 }
 
 export function toResolvedIntegration(i: Integration): ResolvedIntegration {
-  return { id: i.id, name: i.name, kind: i.kind as 'postgres', readOnly: i.readOnly, allowedSchemas: [...i.allowedSchemas] };
+  return {
+    id: i.id,
+    name: i.name,
+    kind: i.kind as 'postgres',
+    readOnly: i.readOnly,
+    allowedSchemas: [...i.allowedSchemas],
+    connectionCiphertext: i.connectionEncrypted,
+  };
 }
 
 export async function requireIntegration(tx: Tx, id: string): Promise<Integration> {

@@ -47,6 +47,8 @@ export function toResolvedMcpServer(m: McpServer): ResolvedMcpServer {
     url: m.url,
     hasEnv: m.envEncrypted !== null,
     hasHeaders: m.headersEncrypted !== null,
+    envCiphertext: m.envEncrypted,
+    headersCiphertext: m.headersEncrypted,
   };
 }
 

@@ -6,19 +6,29 @@ import { AppError } from '../errors/app-error';
 import type { RunnerSnapshot, RunWorkflowInput, StepSnapshot } from '../shared/run-types';
 import type { RunCreate } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
-import { OrgIdKey, RUN_WORKFLOW_TYPE, RunnerIdKey, RunStatusKey, TriggerKindKey } from '../shared/workflow-defs';
+import {
+  OrgIdKey,
+  RUN_WORKFLOW_TYPE,
+  RunnerIdKey,
+  RunStatusKey,
+  TriggerKindKey,
+  type RunWorkflow,
+} from '../shared/workflow-defs';
 import type { ServiceDeps } from './deps';
 import { validateAgainst } from '../validation/json-schema';
 import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
+import { connectionQueries, withConnectionDefinitions } from './run-snapshot';
 import { serializeRun } from './serialize';
 
 export interface TriggerSource {
   kind: 'api' | 'manual' | 'cron' | 'webhook' | 'poll' | 'bulk' | 'button';
   triggerId?: string | null;
+  /** The API key that asked for the run (the principal the cost ledger attributes calls to). */
+  apiKeyId?: string | null;
 }
 
-/** The stored snapshot keeps webhook headers (for the activity); the workflow's copy does not. */
-type StoredStep = StepSnapshot & { webhookHeaders?: unknown };
+/** Stored steps keep webhook headers as stored (ciphertext, or a plain object from before encryption). */
+type StoredStep = Omit<StepSnapshot, 'webhookHeaders'> & { webhookHeaders?: unknown };
 
 interface RunnerRow {
   id: string;
@@ -109,7 +119,8 @@ function snapshotFromRows(
       learnedInstructions: runner.learned_instructions,
       defaultModel: runner.default_model,
     },
-    steps: stepSnaps,
+    // A step row from before header encryption may still hold a plain object; workflowSnapshot drops it.
+    steps: stepSnaps as StepSnapshot[],
     connections: {
       mcpServerIds: ids('mcp'),
       integrationIds: ids('integration'),
@@ -133,13 +144,17 @@ function snapshotFromRows(
   return { stored, inputSchema: runner.input_schema };
 }
 
-/** The workflow's copy of the snapshot: no header values in Temporal history. */
+/**
+ * The workflow's copy of the snapshot: header ciphertext travels to the activity (which alone opens
+ * it); headers stored in plain form before encryption never enter Temporal history (the activity
+ * reads those from the stored snapshot).
+ */
 export function workflowSnapshot(stored: RunnerSnapshot): RunnerSnapshot {
   return {
     ...stored,
     steps: stored.steps.map((s) => {
-      const { webhookHeaders: _omit, ...rest } = s as StoredStep;
-      return rest;
+      const { webhookHeaders, ...rest } = s as StoredStep;
+      return typeof webhookHeaders === 'string' ? { ...rest, webhookHeaders } : rest;
     }),
   };
 }
@@ -154,27 +169,39 @@ export interface RunRecord {
   triggerKind: string;
 }
 
+/** A stored snapshot column, checked for the shape every snapshot this code wrote has. */
+function storedSnapshot(runId: string, value: unknown): RunnerSnapshot {
+  const v = value as Partial<RunnerSnapshot> | null;
+  if (!v || typeof v !== 'object' || !v.runner || typeof v.runner !== 'object' || !Array.isArray(v.steps)) {
+    throw new Error(`run ${runId} has no valid runner snapshot`);
+  }
+  return v as RunnerSnapshot;
+}
+
 function workflowInput(run: RunRecord): RunWorkflowInput {
   return {
     runId: run.id,
     orgId: run.orgId,
     runnerId: run.runnerId,
     input: run.input,
-    snapshot: workflowSnapshot(run.snapshot as unknown as RunnerSnapshot),
+    snapshot: workflowSnapshot(storedSnapshot(run.id, run.snapshot)),
   };
 }
 
-/** Starts the run's workflow (id = run id). "Already started" counts as success. */
+/**
+ * Starts the run's workflow (id = run id). "Already started" counts as success. `eagerlyStarted`: the
+ * server handed the first workflow task straight to this process's worker (eager start).
+ */
 export async function startRunWorkflow(
   deps: ServiceDeps,
   run: RunRecord,
   timeoutMs = 5_000,
-): Promise<void> {
+): Promise<{ eagerlyStarted: boolean }> {
   const args = workflowInput(run);
   const client = deps.temporal.client;
   try {
-    await client.connection.withDeadline(Date.now() + timeoutMs, () =>
-      client.workflow.start(RUN_WORKFLOW_TYPE, {
+    const handle = await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+      client.workflow.start<RunWorkflow>(RUN_WORKFLOW_TYPE, {
         workflowId: run.id,
         taskQueue: deps.temporal.taskQueue,
         args: [args],
@@ -187,10 +214,13 @@ export async function startRunWorkflow(
         ],
         memo: { runnerName: args.snapshot.runner.name, runnerId: run.runnerId },
         staticSummary: `Run of runner "${args.snapshot.runner.name}"`,
+        // The first workflow task comes back with the start response, to this process's worker.
+        requestEagerStart: deps.temporal.eagerStart === true,
       }),
     );
+    return { eagerlyStarted: handle.eagerlyStarted };
   } catch (e) {
-    if (e instanceof WorkflowExecutionAlreadyStartedError) return;
+    if (e instanceof WorkflowExecutionAlreadyStartedError) return { eagerlyStarted: false };
     throw e;
   }
 }
@@ -217,7 +247,7 @@ export async function createRun(
   runnerId: string,
   body: RunCreate,
   source: TriggerSource = { kind: 'api' },
-): Promise<{ created: boolean; run: ReturnType<typeof serializeRun> }> {
+): Promise<{ created: boolean; run: ReturnType<typeof serializeRun>; eagerlyStarted?: boolean }> {
   const input = body.input === undefined ? {} : body.input;
   const key = body.idempotencyKey ?? null;
   const findExisting = async () =>
@@ -240,12 +270,16 @@ export async function createRun(
     created = await withSqlClient(deps.db, async (c) => {
       // Round trip 1: open the org-scoped transaction and read the runner; round trip 2: write and commit.
       const q = new Sql(c);
-      const reads = resultSets<never>(await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId)].join(';\n')));
-      const { stored, inputSchema } = snapshotFromRows(
+      const reads = resultSets<never>(
+        await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId), ...connectionQueries(q, runnerId)].join(';\n')),
+      );
+      const base = snapshotFromRows(
         (reads[2]?.rows ?? []) as RunnerRow[],
         (reads[3]?.rows ?? []) as StepRow[],
         (reads[4]?.rows ?? []) as { k: string; id: string }[],
       );
+      const inputSchema = base.inputSchema;
+      const stored = withConnectionDefinitions(base.stored, (reads[5]?.rows ?? []) as never[], (reads[6]?.rows ?? []) as never[]);
       if (inputSchema && typeof inputSchema === 'object') {
         const issues = validateAgainst(inputSchema, input, 'input');
         if (issues.length)
@@ -259,9 +293,9 @@ export async function createRun(
       const context = { input, steps: {} };
       const writes = [
         `INSERT INTO runner_runs (id, org_id, runner_id, status, input, idempotency_key, snapshot, trigger_kind,
-                                  trigger_id, budget_usd, budget_on_exceed, context)
+                                  trigger_id, api_key_id, budget_usd, budget_on_exceed, context)
          VALUES (${q.lit(runId)}, ${q.lit(orgId)}, ${q.lit(runnerId)}, 'pending', ${q.json(input)}, ${q.lit(key)},
-                 ${q.json(stored)}, ${q.lit(source.kind)}, ${q.lit(source.triggerId ?? null)}, ${q.lit(budgetUsd)},
+                 ${q.json(stored)}, ${q.lit(source.kind)}, ${q.lit(source.triggerId ?? null)}, ${q.lit(source.apiKeyId ?? null)}, ${q.lit(budgetUsd)},
                  ${q.lit(onExceed)}, ${q.json(context)})
          RETURNING created_at`,
       ];
@@ -306,6 +340,7 @@ export async function createRun(
             output: null,
             error: null,
             costUsd: 0,
+            details: null,
             startedAt: null,
             completedAt: null,
           })),
@@ -322,8 +357,9 @@ export async function createRun(
   }
 
   deps.faults?.afterRunRecorded?.(runId);
+  let started: { eagerlyStarted: boolean };
   try {
-    await startRunWorkflow(deps, created.run);
+    started = await startRunWorkflow(deps, created.run);
   } catch (e) {
     deps.log.warn({ err: e, runId }, 'could not start run workflow; removing the run');
     await withOrg(deps.db, orgId, (tx) => tx.runnerRun.deleteMany({ where: { id: runId, status: 'pending' } })).catch(
@@ -331,7 +367,7 @@ export async function createRun(
     );
     throw AppError.unavailable('Temporal', e);
   }
-  return { created: true, run: created.response };
+  return { created: true, run: created.response, eagerlyStarted: started.eagerlyStarted };
 }
 
 export async function getRun(deps: ServiceDeps, orgId: string, runnerId: string, runId: string) {

@@ -71,6 +71,7 @@ export function serializeRunStep(s: RunnerRunStep) {
     output: s.output ?? null,
     error: s.error ?? null,
     costUsd: num(s.costUsd) ?? 0,
+    details: s.details ?? null,
     startedAt: iso(s.startedAt),
     completedAt: iso(s.completedAt),
   };

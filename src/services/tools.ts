@@ -39,6 +39,7 @@ export function toResolvedTool(t: Tool): ResolvedTool {
     url: t.url,
     method: t.method,
     hasHeaders: t.headersEncrypted !== null,
+    headersCiphertext: t.headersEncrypted,
   };
 }
 

@@ -59,6 +59,7 @@ describe('SDK coverage of the API', () => {
     const X = '00000000-0000-4000-8000-000000000002';
     const calls: (() => PromiseLike<unknown>)[] = [
       () => fj.health(),
+      () => fj.info(),
       () => fj.createRunner({ name: 'r' }),
       () => fj.getRunner(R),
       () => fj.listRunners(),

@@ -65,6 +65,11 @@ export class FlapjackClient {
     return this.req({ method: 'GET', path: '/healthz' }, opts);
   }
 
+  /** `GET /`: the API's name, version and where its docs, OpenAPI document, health and Temporal UI are. */
+  info(opts?: RequestOptions): Promise<T.ApiInfo> {
+    return this.req({ method: 'GET', path: '/' }, opts);
+  }
+
   /* ------------------------------------------------------------------ runners */
 
   createRunner(params: T.RunnerCreateParams, opts?: RequestOptions): Promise<T.Runner> {

@@ -143,3 +143,4 @@ export interface OrgAnalytics {
 
 /* ---------- operations ---------- */
 export type Health = Api.GetHealthzResponse;
+export type ApiInfo = Api.GetResponse;

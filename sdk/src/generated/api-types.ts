@@ -13,6 +13,20 @@ export type GetHealthzResponse = {
   };
 };
 
+/** Success response of `GET /`. */
+export type GetResponse = {
+  name: string;
+  version: string;
+  /** Interactive API reference (HTML) */
+  docs: string;
+  /** The OpenAPI 3.1 document */
+  openapi: string;
+  /** Liveness and dependency health */
+  health: string;
+  /** The Temporal Web UI, where every run is a workflow; null when unknown */
+  temporalUi: string | null;
+};
+
 /** Request body of `POST /api/runners`: Create a runner */
 export type PostApiRunnersBody = {
   name: string;
@@ -447,6 +461,8 @@ export type PostApiRunnersIdRunsResponse = {
     output: unknown;
     error: unknown;
     costUsd: number;
+    /** agent steps: the step's record (model, provider, tools offered, notes, knowledge sources, plan, modelCalls, toolCalls, costUnknown); null for other steps */
+    details: unknown;
     startedAt: string | null;
     completedAt: string | null;
   }[];
@@ -488,6 +504,8 @@ export type GetApiRunnersIdRunsResponse = {
       output: unknown;
       error: unknown;
       costUsd: number;
+      /** agent steps: the step's record (model, provider, tools offered, notes, knowledge sources, plan, modelCalls, toolCalls, costUnknown); null for other steps */
+      details: unknown;
       startedAt: string | null;
       completedAt: string | null;
     }[];
@@ -523,6 +541,8 @@ export type GetApiRunnersIdRunsRunIdResponse = {
     output: unknown;
     error: unknown;
     costUsd: number;
+    /** agent steps: the step's record (model, provider, tools offered, notes, knowledge sources, plan, modelCalls, toolCalls, costUnknown); null for other steps */
+    details: unknown;
     startedAt: string | null;
     completedAt: string | null;
   }[];
@@ -556,6 +576,8 @@ export type PostApiRunnersIdRunsRunIdCancelResponse = {
     output: unknown;
     error: unknown;
     costUsd: number;
+    /** agent steps: the step's record (model, provider, tools offered, notes, knowledge sources, plan, modelCalls, toolCalls, costUnknown); null for other steps */
+    details: unknown;
     startedAt: string | null;
     completedAt: string | null;
   }[];
@@ -1500,6 +1522,7 @@ export type DeleteApiKnowledgeIdResponse = void;
 /** Every route of the API (method and OpenAPI path) → the prefix of its generated type names. */
 export const API_OPERATIONS = {
   "GET /healthz": "GetHealthz",
+  "GET /": "Get",
   "POST /api/runners": "PostApiRunners",
   "GET /api/runners": "GetApiRunners",
   "GET /api/runners/{id}": "GetApiRunnersId",

@@ -22,6 +22,7 @@ import { registerRunnerRoutes } from './routes/runners';
 import { registerSkillRoutes } from './routes/skills';
 import { registerStepRoutes } from './routes/steps';
 import { registerToolRoutes } from './routes/tools';
+import { registerTriggerRoutes } from './routes/triggers';
 
 export interface AppDeps {
   services: ServiceDeps;
@@ -54,6 +55,7 @@ export function createApp(deps: AppDeps): Express {
   registerRunnerRoutes(reg, deps.services);
   registerStepRoutes(reg, deps.services);
   registerRunRoutes(reg, deps.services);
+  registerTriggerRoutes(reg, deps.services);
   registerAgentRoutes(reg, deps.services);
   registerMcpServerRoutes(reg, deps.services);
   registerIntegrationRoutes(reg, deps.services);

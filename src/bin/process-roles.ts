@@ -18,6 +18,7 @@ import { createKeyResolver, ensureBootstrapKey } from '../services/api-keys';
 import { parsePriceOverrides } from '../shared/pricing';
 import { createOpenAiEmbedder } from '../knowledge/embed';
 import { reconcilePendingRuns } from '../services/runs';
+import { reconcileTriggerSchedules } from '../services/triggers-schedules';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl, requireSecretBox } from './startup';
 import { createRunWorker, installTemporalRuntime } from './worker-runtime';
@@ -146,6 +147,15 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
         reconcilePendingRuns(services).catch((err: unknown) => log.warn({ err }, 'reconcile pass failed'));
       }, env.FLAPJACK_RECONCILE_INTERVAL_MS)
     : undefined;
+  // Trigger schedules vs trigger rows, repaired both ways: at worker start, then every 5 minutes.
+  const reconcileSchedules = () =>
+    reconcileTriggerSchedules(services)
+      .then((r) => {
+        if (r.created || r.updated || r.deleted) log.info(r, 'trigger schedules reconciled');
+      })
+      .catch((err: unknown) => log.warn({ err }, 'trigger schedule reconcile failed'));
+  if (work) void reconcileSchedules();
+  const scheduleReconciler = work ? setInterval(() => void reconcileSchedules(), 5 * 60_000) : undefined;
 
   let stopping = false;
   const stop = () => {
@@ -153,6 +163,7 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
     stopping = true;
     log.info(`shutting down ${[...roles].join(' and ')}`);
     if (reconciler) clearInterval(reconciler);
+    if (scheduleReconciler) clearInterval(scheduleReconciler);
     // Activities get the worker's shutdown grace time; never hang past it.
     setTimeout(() => {
       log.warn('did not stop in time; exiting');

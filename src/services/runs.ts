@@ -178,7 +178,7 @@ function storedSnapshot(runId: string, value: unknown): RunnerSnapshot {
   return v as RunnerSnapshot;
 }
 
-function workflowInput(run: RunRecord): RunWorkflowInput {
+export function workflowInput(run: RunRecord): RunWorkflowInput {
   return {
     runId: run.id,
     orgId: run.orgId,
@@ -247,7 +247,8 @@ export async function createRun(
   runnerId: string,
   body: RunCreate,
   source: TriggerSource = { kind: 'api' },
-): Promise<{ created: boolean; run: ReturnType<typeof serializeRun>; eagerlyStarted?: boolean }> {
+  opts: { startWorkflow?: boolean } = {},
+): Promise<{ created: boolean; run: ReturnType<typeof serializeRun>; eagerlyStarted?: boolean; record?: RunRecord }> {
   const input = body.input === undefined ? {} : body.input;
   const key = body.idempotencyKey ?? null;
   const findExisting = async () =>
@@ -356,6 +357,8 @@ export async function createRun(
     throw e;
   }
 
+  // The cron trigger workflow starts the run itself, as its child (see workflows/trigger-cron.ts).
+  if (opts.startWorkflow === false) return { created: true, run: created.response, record: created.run };
   deps.faults?.afterRunRecorded?.(runId);
   let started: { eagerlyStarted: boolean };
   try {

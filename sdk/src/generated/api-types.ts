@@ -583,6 +583,252 @@ export type PostApiRunnersIdRunsRunIdCancelResponse = {
   }[];
 };
 
+/** Request body of `POST /api/runners/webhooks/{token}`: Inbound webhook: starts a run whose input is the JSON body */
+export type PostApiRunnersWebhooksTokenBody = unknown;
+
+/** Success response of `POST /api/runners/webhooks/{token}`. */
+export type PostApiRunnersWebhooksTokenResponse = {
+  runId: string;
+};
+
+/** Request body of `POST /api/runners/{id}/triggers`: Add a trigger (cron, webhook, poll, button, manual, api) */
+export type PostApiRunnersIdTriggersBody = {
+  kind: "cron";
+  enabled?: boolean;
+  cronExpression: string;
+  cronTimezone?: string;
+  overlapPolicy?: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+  catchupWindowSeconds?: number;
+  /** the input of every run this trigger starts (default {}) */
+  input?: unknown;
+} | {
+  kind: "webhook";
+  enabled?: boolean;
+  signature?: {
+    preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+    secret?: string;
+    toleranceSeconds?: number;
+    header?: string;
+    encoding?: "hex" | "base64";
+    prefix?: string;
+  } | null;
+  idempotencyKeyPath?: string | null;
+  rateLimitPerMinute?: number;
+  maxBodyBytes?: number;
+} | {
+  kind: "poll";
+  enabled?: boolean;
+  pollConfig: {
+    provider?: string;
+    mcpServerId: string;
+    template: "github_new_prs" | "generic";
+    params?: {
+      [key: string]: unknown;
+    };
+    intervalMinutes?: number;
+  };
+} | {
+  kind: "button";
+  enabled?: boolean;
+  /** the input of every run this trigger starts (default {}) */
+  input?: unknown;
+} | {
+  kind: "manual";
+  enabled?: boolean;
+} | {
+  kind: "api";
+  enabled?: boolean;
+};
+
+/** Success response of `POST /api/runners/{id}/triggers`. */
+export type PostApiRunnersIdTriggersResponse = {
+  id: string;
+  runnerId: string;
+  kind: "cron" | "webhook" | "poll" | "button" | "manual" | "api";
+  enabled: boolean;
+  cronExpression?: string;
+  cronTimezone?: string;
+  overlapPolicy?: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+  catchupWindowSeconds?: number;
+  input?: unknown;
+  scheduleId?: string | null;
+  /** cron: the next five fire times, written in the trigger zone (offsets show DST) */
+  nextFireTimes?: string[];
+  /** webhook: the full token, only in the create and rotate responses */
+  token?: string;
+  /** webhook: the full inbound URL, only in the create and rotate responses */
+  url?: string;
+  tokenPrefix?: string | null;
+  signature?: {
+    preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+    secret: string;
+    toleranceSeconds?: number;
+    [key: string]: unknown;
+  } | null;
+  idempotencyKeyPath?: string | null;
+  rateLimitPerMinute?: number;
+  maxBodyBytes?: number;
+  pollConfig?: unknown;
+  pollCursor?: unknown;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  [key: string]: unknown;
+};
+
+/** Query of `GET /api/runners/{id}/triggers`. */
+export type GetApiRunnersIdTriggersQuery = {
+  limit?: number;
+  cursor?: string;
+};
+
+/** Success response of `GET /api/runners/{id}/triggers`. */
+export type GetApiRunnersIdTriggersResponse = {
+  data: {
+    id: string;
+    runnerId: string;
+    kind: "cron" | "webhook" | "poll" | "button" | "manual" | "api";
+    enabled: boolean;
+    cronExpression?: string;
+    cronTimezone?: string;
+    overlapPolicy?: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+    catchupWindowSeconds?: number;
+    input?: unknown;
+    scheduleId?: string | null;
+    /** cron: the next five fire times, written in the trigger zone (offsets show DST) */
+    nextFireTimes?: string[];
+    /** webhook: the full token, only in the create and rotate responses */
+    token?: string;
+    /** webhook: the full inbound URL, only in the create and rotate responses */
+    url?: string;
+    tokenPrefix?: string | null;
+    signature?: {
+      preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+      secret: string;
+      toleranceSeconds?: number;
+      [key: string]: unknown;
+    } | null;
+    idempotencyKeyPath?: string | null;
+    rateLimitPerMinute?: number;
+    maxBodyBytes?: number;
+    pollConfig?: unknown;
+    pollCursor?: unknown;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    [key: string]: unknown;
+  }[];
+  nextCursor: string | null;
+};
+
+/** Success response of `GET /api/runners/{id}/triggers/{triggerId}`. */
+export type GetApiRunnersIdTriggersTriggerIdResponse = {
+  id: string;
+  runnerId: string;
+  kind: "cron" | "webhook" | "poll" | "button" | "manual" | "api";
+  enabled: boolean;
+  cronExpression?: string;
+  cronTimezone?: string;
+  overlapPolicy?: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+  catchupWindowSeconds?: number;
+  input?: unknown;
+  scheduleId?: string | null;
+  /** cron: the next five fire times, written in the trigger zone (offsets show DST) */
+  nextFireTimes?: string[];
+  /** webhook: the full token, only in the create and rotate responses */
+  token?: string;
+  /** webhook: the full inbound URL, only in the create and rotate responses */
+  url?: string;
+  tokenPrefix?: string | null;
+  signature?: {
+    preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+    secret: string;
+    toleranceSeconds?: number;
+    [key: string]: unknown;
+  } | null;
+  idempotencyKeyPath?: string | null;
+  rateLimitPerMinute?: number;
+  maxBodyBytes?: number;
+  pollConfig?: unknown;
+  pollCursor?: unknown;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  [key: string]: unknown;
+};
+
+/** Request body of `PATCH /api/runners/{id}/triggers/{triggerId}`: Update a trigger: pause/resume (enabled), edit its config, rotate a webhook token, reset a poll cursor */
+export type PatchApiRunnersIdTriggersTriggerIdBody = {
+  enabled?: boolean;
+  cronExpression?: string;
+  cronTimezone?: string;
+  overlapPolicy?: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+  catchupWindowSeconds?: number;
+  /** the input of every run this trigger starts (default {}) */
+  input?: unknown;
+  signature?: {
+    preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+    secret?: string;
+    toleranceSeconds?: number;
+    header?: string;
+    encoding?: "hex" | "base64";
+    prefix?: string;
+  } | null;
+  idempotencyKeyPath?: string | null;
+  rateLimitPerMinute?: number;
+  maxBodyBytes?: number;
+  rotateToken?: true;
+  pollConfig?: {
+    provider?: string;
+    mcpServerId: string;
+    template: "github_new_prs" | "generic";
+    params?: {
+      [key: string]: unknown;
+    };
+    intervalMinutes?: number;
+  };
+  pollCursor?: string | number | null;
+};
+
+/** Success response of `PATCH /api/runners/{id}/triggers/{triggerId}`. */
+export type PatchApiRunnersIdTriggersTriggerIdResponse = {
+  id: string;
+  runnerId: string;
+  kind: "cron" | "webhook" | "poll" | "button" | "manual" | "api";
+  enabled: boolean;
+  cronExpression?: string;
+  cronTimezone?: string;
+  overlapPolicy?: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+  catchupWindowSeconds?: number;
+  input?: unknown;
+  scheduleId?: string | null;
+  /** cron: the next five fire times, written in the trigger zone (offsets show DST) */
+  nextFireTimes?: string[];
+  /** webhook: the full token, only in the create and rotate responses */
+  token?: string;
+  /** webhook: the full inbound URL, only in the create and rotate responses */
+  url?: string;
+  tokenPrefix?: string | null;
+  signature?: {
+    preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+    secret: string;
+    toleranceSeconds?: number;
+    [key: string]: unknown;
+  } | null;
+  idempotencyKeyPath?: string | null;
+  rateLimitPerMinute?: number;
+  maxBodyBytes?: number;
+  pollConfig?: unknown;
+  pollCursor?: unknown;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  [key: string]: unknown;
+};
+
+/** Success response of `DELETE /api/runners/{id}/triggers/{triggerId}`. */
+export type DeleteApiRunnersIdTriggersTriggerIdResponse = void;
+
 /** Request body of `POST /api/agents`: Create an agent */
 export type PostApiAgentsBody = {
   name: string;
@@ -1536,6 +1782,12 @@ export const API_OPERATIONS = {
   "GET /api/runners/{id}/runs": "GetApiRunnersIdRuns",
   "GET /api/runners/{id}/runs/{runId}": "GetApiRunnersIdRunsRunId",
   "POST /api/runners/{id}/runs/{runId}/cancel": "PostApiRunnersIdRunsRunIdCancel",
+  "POST /api/runners/webhooks/{token}": "PostApiRunnersWebhooksToken",
+  "POST /api/runners/{id}/triggers": "PostApiRunnersIdTriggers",
+  "GET /api/runners/{id}/triggers": "GetApiRunnersIdTriggers",
+  "GET /api/runners/{id}/triggers/{triggerId}": "GetApiRunnersIdTriggersTriggerId",
+  "PATCH /api/runners/{id}/triggers/{triggerId}": "PatchApiRunnersIdTriggersTriggerId",
+  "DELETE /api/runners/{id}/triggers/{triggerId}": "DeleteApiRunnersIdTriggersTriggerId",
   "POST /api/agents": "PostApiAgents",
   "GET /api/agents": "GetApiAgents",
   "GET /api/agents/{id}": "GetApiAgentsId",

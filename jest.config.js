@@ -10,6 +10,8 @@ const common = {
   transform,
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'cjs', 'mjs', 'json', 'node'],
+  // The SDK's sources import their siblings as `./x.js` (what its ESM build needs); resolve them to `./x.ts`.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testPathIgnorePatterns: ['/node_modules/', '/\\.data/', '/dist/'],
 };
 

@@ -7,6 +7,7 @@ import { errorHandler, notFoundHandler } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
 import { rateLimit, type RateLimitOptions } from './middleware/rate-limit';
 import { requestId } from './middleware/request-id';
+import { registerMcpHttpRoutes } from './mcp-http';
 import { buildOpenApi } from './openapi';
 import { RouteRegistry } from './route';
 import { registerAgentRoutes } from './routes/agents';
@@ -71,6 +72,8 @@ export function createApp(deps: AppDeps): Express {
   router.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);
   });
+
+  registerMcpHttpRoutes(router, { services: deps.services, knowledge: { embedder: deps.embedder }, version: deps.version });
 
   app.use(router);
   app.use(notFoundHandler);

@@ -54,6 +54,10 @@ export const envSchema = z.object({
   FLAPJACK_EMBEDDING_MODEL: z.string().min(1).optional(),
   /** A SearXNG-compatible JSON search endpoint for the agents' web tools; unset: no web tools offered. */
   FLAPJACK_WEB_SEARCH_URL: z.string().url().optional(),
+
+  /** Where the MCP stdio server (and the SDK) find the API, and the key they use. */
+  FLAPJACK_BASE_URL: z.string().url().optional(),
+  FLAPJACK_API_KEY: z.string().optional(),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
   ANTHROPIC_API_KEY: z.string().optional(),

@@ -9,6 +9,7 @@ import { requestId } from './middleware/request-id';
 import { buildOpenApi } from './openapi';
 import { RouteRegistry } from './route';
 import { registerAgentRoutes } from './routes/agents';
+import { registerBulkRunRoutes } from './routes/bulk-runs';
 import { registerConnectionRoutes } from './routes/connections';
 import { registerHealthRoutes } from './routes/health';
 import { registerIntegrationRoutes } from './routes/integrations';
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps): Express {
   registerRunnerRoutes(reg, deps.services);
   registerStepRoutes(reg, deps.services);
   registerRunRoutes(reg, deps.services);
+  registerBulkRunRoutes(reg, deps.services);
   registerAgentRoutes(reg, deps.services);
   registerMcpServerRoutes(reg, deps.services);
   registerIntegrationRoutes(reg, deps.services);

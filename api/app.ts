@@ -10,6 +10,7 @@ import { buildOpenApi } from './openapi';
 import { RouteRegistry } from './route';
 import { registerAgentRoutes } from './routes/agents';
 import { registerBulkRunRoutes } from './routes/bulk-runs';
+import { buttonPreflight, registerButtonRoutes } from './routes/button';
 import { registerConnectionRoutes } from './routes/connections';
 import { registerHealthRoutes } from './routes/health';
 import { registerIntegrationRoutes } from './routes/integrations';
@@ -52,6 +53,7 @@ export function createApp(deps: AppDeps): Express {
   registerStepRoutes(reg, deps.services);
   registerRunRoutes(reg, deps.services);
   registerBulkRunRoutes(reg, deps.services);
+  registerButtonRoutes(reg, deps.services);
   registerAgentRoutes(reg, deps.services);
   registerMcpServerRoutes(reg, deps.services);
   registerIntegrationRoutes(reg, deps.services);
@@ -66,6 +68,7 @@ export function createApp(deps: AppDeps): Express {
     res.json(openapi);
   });
 
+  app.use(buttonPreflight(deps.services));
   app.use(router);
   app.use(notFoundHandler);
   app.use(errorHandler(deps.services.log));

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createEgressGuard, parseAllowlist } from '../src/net/egress';
 import { createWebhookActivities } from './webhook';
 
@@ -225,8 +225,7 @@ describe('executeWebhookStep', () => {
     expect(err).toBeInstanceOf(CancelledFailure);
     // The server sees its socket close: the request really was aborted.
     await expect(
-      Promise.race([hangingRequestClosed.then(() => 'closed'), sleep(2_000).then(() => 'open')]),
-    ).resolves.toBe('closed');
+      Promise.race([hangingRequestClosed.then(() => 'closed'), sleep(2_000).then(() => 'open')])).resolves.toBe('closed');
   });
 });
 

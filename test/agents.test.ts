@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { withOrg } from '../src/db/scoped';
 import { loadAgentStepContext } from '../src/services/agents';
 import { loadRunnerStepContext } from '../src/services/connections';
@@ -16,7 +16,7 @@ beforeAll(async () => {
   ctx = await createTestContext();
   const post = async (path: string, body: unknown) => {
     const r = await ctx.api.post(path, body);
-    expect(r.status, r.text).toBe(201);
+    expect(r.status).toBe(201);
     return r.body.id as string;
   };
   ids.mcpGithub = await post('/api/mcp-servers', { slug: 'github', transport: 'http', url: 'https://gh.example/mcp' });
@@ -101,8 +101,8 @@ describe('/api/agents', () => {
     ];
     for (const [body, path] of cases) {
       const r = await ctx.api.post('/api/agents', body);
-      expect(r.status, JSON.stringify(body)).toBe(422);
-      expect(r.body.error.details[0].path, JSON.stringify(body)).toBe(path);
+      expect(r.status).toBe(422);
+      expect(r.body.error.details[0].path).toBe(path);
     }
   });
 
@@ -143,7 +143,7 @@ describe('/api/agents', () => {
       orderIndex: 0,
       agentId: a.body.id,
     });
-    expect(step.status, step.text).toBe(201);
+    expect(step.status).toBe(201);
     const blocked = await ctx.api.delete(`/api/agents/${a.body.id}`);
     expect(blocked.status).toBe(409);
     expect(blocked.body.error.message).toContain('"think"');

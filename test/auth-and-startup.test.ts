@@ -4,17 +4,17 @@ import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import request from 'supertest';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { API_KEY_RE } from '../src/config/env';
 import { hashApiKey } from '../src/services/api-keys';
-import { createTestContext } from './harness';
+import { useTestContext } from './harness';
 
 /**
  * The real entry points as real processes: the bootstrap key, the CLI that mints keys, and the
  * one-line fail-fast start-up errors.
  */
-describe('API keys and start-up (real processes)', async () => {
-  const ctx = await createTestContext();
+describe('API keys and start-up (real processes)', () => {
+  const ctx = useTestContext();
 
   const REPO_ROOT = path.resolve(__dirname, '..');
   const TSX = path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx');
@@ -134,7 +134,7 @@ describe('API keys and start-up (real processes)', async () => {
   });
 
   describe('FLAPJACK_BOOTSTRAP_API_KEY', () => {
-    it('makes the key work for org "default", idempotently across restarts', { timeout: 90_000 }, async () => {
+    it('makes the key work for org "default", idempotently across restarts', async () => {
       const key = `fj_live_${randomBytes(24).toString('base64url')}`;
       expect(key).toMatch(API_KEY_RE);
       const vars = { ...goodDeps(), FLAPJACK_BOOTSTRAP_API_KEY: key };
@@ -143,7 +143,7 @@ describe('API keys and start-up (real processes)', async () => {
       const first = await startApi(vars, port);
       try {
         const r = await get(port, '/api/runners', { Authorization: `Bearer ${key}` });
-        expect(r.status, r.body).toBe(200);
+        expect(r.status).toBe(200);
         expect(JSON.parse(r.body)).toEqual(expect.objectContaining({ data: expect.any(Array), nextCursor: null }));
         expect((await get(port, '/api/runners')).status).toBe(401);
       } finally {
@@ -153,7 +153,7 @@ describe('API keys and start-up (real processes)', async () => {
       const second = await startApi(vars, port);
       try {
         const r = await get(port, '/api/runners', { Authorization: `Bearer ${key}` });
-        expect(r.status, r.body).toBe(200);
+        expect(r.status).toBe(200);
       } finally {
         await stop(second);
       }
@@ -162,11 +162,11 @@ describe('API keys and start-up (real processes)', async () => {
       expect(rows).toHaveLength(1);
       const org = await ctx.db.org.findUnique({ where: { name: 'default' } });
       expect(rows[0]?.orgId).toBe(org?.id);
-    });
+    }, 90_000);
   });
 
   describe('npm run cli -- api-keys create', () => {
-    it('prints a key once, stores only its SHA-256, and the key authenticates', { timeout: 60_000 }, async () => {
+    it('prints a key once, stores only its SHA-256, and the key authenticates', async () => {
       const orgName = `cli-org-${randomUUID()}`;
       const r = await runToExit(
         'src/bin/cli.ts',
@@ -174,7 +174,7 @@ describe('API keys and start-up (real processes)', async () => {
         { DATABASE_URL: ctx.env.databaseUrl },
         30_000,
       );
-      expect(r.code, r.stderr).toBe(0);
+      expect(r.code).toBe(0);
       const lines = r.stdout.split('\n').filter(Boolean);
       expect(lines).toHaveLength(1);
       const key = lines[0] as string;
@@ -193,8 +193,8 @@ describe('API keys and start-up (real processes)', async () => {
       const secret = key.slice('fj_live_'.length);
       for (const [column, value] of Object.entries(row)) {
         const text = value instanceof Date ? value.toISOString() : (JSON.stringify(value) ?? '');
-        expect(text, `column ${column}`).not.toContain(key);
-        expect(text, `column ${column}`).not.toContain(secret);
+        expect(text).not.toContain(key);
+        expect(text).not.toContain(secret);
       }
 
       const ok = await request(ctx.app).get('/api/runners').set('Authorization', `Bearer ${key}`);
@@ -205,14 +205,14 @@ describe('API keys and start-up (real processes)', async () => {
         .send({ name: 'via cli key' });
       expect(created.status).toBe(201);
       expect((await ctx.db.runner.findUnique({ where: { id: created.body.id } }))?.orgId).toBe(org?.id);
-    });
+    }, 60_000);
   });
 
   function expectOneErrorLine(r: { code: number | null; stderr: string }, names: RegExp): void {
-    expect(r.code, r.stderr).not.toBe(0);
+    expect(r.code).not.toBe(0);
     expect(r.code).not.toBeNull();
     const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
-    expect(lines, r.stderr).toHaveLength(1);
+    expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^error: /);
     expect(lines[0]).toMatch(names);
     expect(r.stderr).not.toMatch(/^\s{4}at /m);
@@ -220,7 +220,7 @@ describe('API keys and start-up (real processes)', async () => {
 
   describe('fail-fast start-up, timed', () => {
     // Alone, so the 10 s bound measures the program rather than the machine's load.
-    it('api: an unreachable database is one line naming the database, within 10 s', { timeout: 30_000 }, async () => {
+    it('api: an unreachable database is one line naming the database, within 10 s', async () => {
       const r = await runToExit(
         'src/bin/api.ts',
         [],
@@ -229,12 +229,12 @@ describe('API keys and start-up (real processes)', async () => {
       );
       expect(r.ms).toBeLessThan(10_000);
       expectOneErrorLine(r, /database/i);
-    });
+    }, 30_000);
   });
 
   // Independent processes: run side by side.
-  describe.concurrent('fail-fast start-up', () => {
-    it('api: an unreachable Temporal is one line naming Temporal', { timeout: 40_000 }, async () => {
+  describe('fail-fast start-up', () => {
+    it('api: an unreachable Temporal is one line naming Temporal', async () => {
       const r = await runToExit(
         'src/bin/api.ts',
         [],
@@ -244,9 +244,9 @@ describe('API keys and start-up (real processes)', async () => {
       expect(r.timedOut).toBe(false);
       expectOneErrorLine(r, /Temporal/);
       expect(r.stderr).toContain('127.0.0.1:1');
-    });
+    }, 40_000);
 
-    it('api: a non-PostgreSQL DATABASE_URL is one line naming DATABASE_URL', { timeout: 30_000 }, async () => {
+    it('api: a non-PostgreSQL DATABASE_URL is one line naming DATABASE_URL', async () => {
       const r = await runToExit(
         'src/bin/api.ts',
         [],
@@ -254,15 +254,15 @@ describe('API keys and start-up (real processes)', async () => {
         15_000,
       );
       expectOneErrorLine(r, /DATABASE_URL/);
-    });
+    }, 30_000);
 
-    it('api: a malformed FLAPJACK_BOOTSTRAP_API_KEY is one line naming it', { timeout: 30_000 }, async () => {
+    it('api: a malformed FLAPJACK_BOOTSTRAP_API_KEY is one line naming it', async () => {
       const r = await runToExit('src/bin/api.ts', [], { ...goodDeps(), FLAPJACK_BOOTSTRAP_API_KEY: 'short' }, 15_000);
       expectOneErrorLine(r, /FLAPJACK_BOOTSTRAP_API_KEY/);
       expect(r.stderr).not.toContain('short'); // the value itself is not echoed
-    });
+    }, 30_000);
 
-    it('worker: an unreachable Temporal is one line naming Temporal', { timeout: 40_000 }, async () => {
+    it('worker: an unreachable Temporal is one line naming Temporal', async () => {
       const r = await runToExit(
         'src/bin/worker.ts',
         [],
@@ -271,9 +271,9 @@ describe('API keys and start-up (real processes)', async () => {
       );
       expect(r.timedOut).toBe(false);
       expectOneErrorLine(r, /Temporal/);
-    });
+    }, 40_000);
 
-    it('worker: an unreachable database is one line naming the database', { timeout: 30_000 }, async () => {
+    it('worker: an unreachable database is one line naming the database', async () => {
       const r = await runToExit(
         'src/bin/worker.ts',
         [],
@@ -282,6 +282,6 @@ describe('API keys and start-up (real processes)', async () => {
       );
       expect(r.timedOut).toBe(false);
       expectOneErrorLine(r, /database/i);
-    });
+    }, 30_000);
   });
 });

@@ -1,6 +1,5 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { TestProject } from 'vitest/node';
 import { createDb } from '../src/db/client';
 import { applyMigrations, ensureDatabase } from '../src/db/migrate';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
@@ -9,28 +8,17 @@ import { REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
 import { createRunWorker, installTemporalRuntime } from '../src/bin/worker-runtime';
 import { createLogger } from '../src/config/logger';
 import { createSecretBox, generateSecretKey } from '../src/services/secrets';
+import { TEST_ENV_VAR, type TestEnv } from './test-env';
 
 /**
- * The real stack every integration test talks to: a Temporal dev server (in memory, free port), a
- * PostgreSQL (TEST_DATABASE_URL when given, else an embedded one under .data/), a fresh migrated
- * database, and one run worker on the test task queue. Nothing is mocked; a missing piece fails.
+ * jest's globalSetup for the integration project: the real stack every integration test talks to, a
+ * Temporal dev server (in memory, free port), a PostgreSQL (TEST_DATABASE_URL when given, else an
+ * embedded one under .data/), a fresh migrated database, and one run worker on the test task queue.
+ * Nothing is mocked; a missing piece fails. The addresses reach the test workers through
+ * FLAPJACK_TEST_ENV; test/global-teardown.ts stops everything.
  */
-export interface TestEnv {
-  databaseUrl: string;
-  temporalAddress: string;
-  namespace: string;
-  taskQueue: string;
-  /** FLAPJACK_SECRET_KEY shared by the test worker and every test app (so they can open each other's secrets). */
-  secretKey: string;
-}
 
-declare module 'vitest' {
-  export interface ProvidedContext {
-    testEnv: TestEnv;
-  }
-}
-
-export default async function setup(project: TestProject) {
+export default async function setup(): Promise<void> {
   const log = (m: string) => process.stderr.write(`[test-stack] ${m}\n`);
   const started = Date.now();
   const [binary, pgBase] = await Promise.all([
@@ -78,9 +66,9 @@ export default async function setup(project: TestProject) {
   });
   const running = worker.run();
   log(`ready in ${Date.now() - started} ms: temporal ${temporal.address}, database ${dbUrl.pathname.slice(1)}`);
-  project.provide('testEnv', testEnv);
+  process.env[TEST_ENV_VAR] = JSON.stringify(testEnv);
 
-  return async () => {
+  (globalThis as { __flapjackTeardown?: () => Promise<void> }).__flapjackTeardown = async () => {
     worker.shutdown();
     await running.catch(() => undefined);
     await connection.close().catch(() => undefined);

@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll } from '@jest/globals';
 import { Client, Connection } from '@temporalio/client';
 import request from 'supertest';
-import { afterAll, inject } from 'vitest';
 import { createApp, type AppDeps } from '../api/app';
 import { createLogger } from '../src/config/logger';
 import { createDb, type PrismaClient } from '../src/db/client';
 import { createApiKey, createKeyResolver } from '../src/services/api-keys';
 import type { ServiceDeps } from '../src/services/deps';
 import { createSecretBox } from '../src/services/secrets';
+import { testEnv, type TestEnv } from './test-env';
+
+export { testEnv, type TestEnv } from './test-env';
 
 export interface TestContext {
-  env: ReturnType<typeof inject<'testEnv'>>;
+  env: TestEnv;
   db: PrismaClient;
   services: ServiceDeps;
   client: Client;
@@ -29,14 +32,22 @@ export interface TestContext {
     delete(path: string): request.Test;
   };
   as(key: string): TestContext['api'];
+  /** Closes the context's connections (done for you after the file's last test). */
+  close(): Promise<void>;
 }
 
+/** Contexts opened by this test file; closed after its last test. */
+const open: TestContext[] = [];
+afterAll(async () => {
+  for (const c of open.splice(0)) await c.close().catch(() => undefined);
+});
+
 /**
- * Builds an in-process API (createApp) on the real test stack, with two fresh orgs. Call once per
- * test file (top level); resources are closed after the file.
+ * Builds an in-process API (createApp) on the real test stack, with two fresh orgs. Its connections are
+ * closed after the file's last test. Usable anywhere async (a `beforeAll`, a test).
  */
 export async function createTestContext(overrides: Partial<AppDeps> = {}): Promise<TestContext> {
-  const env = inject('testEnv');
+  const env = testEnv();
   const db = createDb(env.databaseUrl, { poolSize: 10 });
   const connection = await Connection.connect({ address: env.temporalAddress });
   const client = new Client({ connection, namespace: env.namespace });
@@ -75,11 +86,37 @@ export async function createTestContext(overrides: Partial<AppDeps> = {}): Promi
         .send(body as object),
     delete: (p: string) => request(app).delete(p).set('Authorization', `Bearer ${key}`),
   });
-  afterAll(async () => {
-    await connection.close();
-    await db.$disconnect();
+  const ctx: TestContext = {
+    env,
+    db,
+    services,
+    client,
+    app,
+    keyA: a.key,
+    orgA: a.orgId,
+    keyB: b.key,
+    orgB: b.orgId,
+    api: as(a.key),
+    as,
+    close: async () => {
+      await connection.close();
+      await db.$disconnect();
+    },
+  };
+  open.push(ctx);
+  return ctx;
+}
+
+/**
+ * The usual way to get a context: call at the top level of a test file (or of a `describe`). Returns an
+ * object whose fields are filled in by a `beforeAll`, so they are there from the first test on.
+ */
+export function useTestContext(overrides: Partial<AppDeps> = {}): TestContext {
+  const ctx = {} as TestContext;
+  beforeAll(async () => {
+    Object.assign(ctx, await createTestContext(overrides));
   });
-  return { env, db, services, client, app, keyA: a.key, orgA: a.orgId, keyB: b.key, orgB: b.orgId, api: as(a.key), as };
+  return ctx;
 }
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with the last value). */

@@ -1,37 +1,46 @@
 import request from 'supertest';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createApp } from '../api/app';
 import { createDb } from '../src/db/client';
 import { createKeyResolver } from '../src/services/api-keys';
 import type { ServiceDeps } from '../src/services/deps';
 import { connectTemporalClient } from '../src/temporal/connection';
 import { startTcpProxy } from './fixtures/tcp-proxy';
-import { createTestContext, waitFor } from './harness';
+import { useTestContext, waitFor } from './harness';
 
 /**
  * /healthz against dependencies that really go away: the app talks to PostgreSQL and Temporal
  * through TCP proxies that the test pauses (every connection cut, new ones reset) and resumes.
  */
-describe('/healthz with dependencies going down', async () => {
-  const ctx = await createTestContext();
+describe('/healthz with dependencies going down', () => {
+  const ctx = useTestContext();
 
-  const pgUrl = new URL(ctx.env.databaseUrl);
-  const dbProxy = await startTcpProxy({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
-  const [temporalHost, temporalPort] = ctx.env.temporalAddress.split(':');
-  const temporalProxy = await startTcpProxy({ host: temporalHost as string, port: Number(temporalPort) });
+  let dbProxy: Awaited<ReturnType<typeof startTcpProxy>>;
+  let temporalProxy: Awaited<ReturnType<typeof startTcpProxy>>;
+  let db: ReturnType<typeof createDb>;
+  let connection: Awaited<ReturnType<typeof connectTemporalClient>>['connection'];
+  let app: ReturnType<typeof createApp>;
 
-  const viaProxy = new URL(ctx.env.databaseUrl);
-  viaProxy.hostname = dbProxy.host;
-  viaProxy.port = String(dbProxy.port);
-  const db = createDb(viaProxy.toString(), { poolSize: 3 });
-  // The production connection settings (src/bin/api.ts uses the same helper), only the address differs.
-  const { connection, client } = await connectTemporalClient({
-    address: temporalProxy.address,
-    namespace: ctx.env.namespace,
-    taskQueue: ctx.env.taskQueue,
+  beforeAll(async () => {
+    const pgUrl = new URL(ctx.env.databaseUrl);
+    dbProxy = await startTcpProxy({ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) });
+    const [temporalHost, temporalPort] = ctx.env.temporalAddress.split(':');
+    temporalProxy = await startTcpProxy({ host: temporalHost as string, port: Number(temporalPort) });
+
+    const viaProxy = new URL(ctx.env.databaseUrl);
+    viaProxy.hostname = dbProxy.host;
+    viaProxy.port = String(dbProxy.port);
+    db = createDb(viaProxy.toString(), { poolSize: 3 });
+    // The production connection settings (src/bin/api.ts uses the same helper), only the address differs.
+    const temporal = await connectTemporalClient({
+      address: temporalProxy.address,
+      namespace: ctx.env.namespace,
+      taskQueue: ctx.env.taskQueue,
+    });
+    connection = temporal.connection;
+    const services: ServiceDeps = { ...ctx.services, db, temporal: { ...ctx.services.temporal, client: temporal.client } };
+    app = createApp({ services, resolveApiKey: createKeyResolver(db) });
   });
-  const services: ServiceDeps = { ...ctx.services, db, temporal: { ...ctx.services.temporal, client } };
-  const app = createApp({ services, resolveApiKey: createKeyResolver(db) });
 
   afterAll(async () => {
     await connection.close().catch(() => undefined);

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createApp } from '../api/app';
 import { createKeyResolver } from '../src/services/api-keys';
 import { createSecretBox, generateSecretKey } from '../src/services/secrets';
@@ -112,9 +112,9 @@ describe('/api/mcp-servers', () => {
     ];
     for (const [body, field] of cases) {
       const r = seen(await ctx.api.post('/api/mcp-servers', body));
-      expect(r.status, JSON.stringify(body)).toBe(422);
+      expect(r.status).toBe(422);
       expect(r.body.error.code).toBe('validation_failed');
-      expect(r.body.error.details.map((d: { path: string }) => d.path).join(' '), JSON.stringify(body)).toContain(field);
+      expect(r.body.error.details.map((d: { path: string }) => d.path).join(' ')).toContain(field);
     }
   });
 
@@ -267,7 +267,7 @@ describe('/api/tools', () => {
     ];
     for (const [body, field] of cases) {
       const r = seen(await ctx.api.post('/api/tools', body));
-      expect(r.status, JSON.stringify(body)).toBe(422);
+      expect(r.status).toBe(422);
       expect(r.body.error.details[0].path).toBe(field);
     }
   });

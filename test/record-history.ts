@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { inject } from 'vitest';
 import { resolveTemporalBinary } from '../src/dev/temporal-binary';
+import { testEnv } from './test-env';
 
 export const HISTORIES_DIR = path.join(__dirname, '..', 'workflows', 'histories');
 
@@ -14,7 +14,7 @@ export const HISTORIES_DIR = path.join(__dirname, '..', 'workflows', 'histories'
  */
 export async function recordHistory(workflowId: string, name: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const env = inject('testEnv');
+  const env = testEnv();
   const binary = await resolveTemporalBinary();
   const { stdout } = await promisify(execFile)(
     binary,

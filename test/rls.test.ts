@@ -1,14 +1,16 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from '@jest/globals';
 import { APP_ROLE, withOrg } from '../src/db/scoped';
-import { createTestContext } from './harness';
+import { useTestContext, type TestContext } from './harness';
 
 /**
  * Row-level security on the real database: org scoping is enforced by PostgreSQL itself, so a query
  * that forgets its WHERE clause still sees only the org it acts for.
  */
-describe('row-level security (real database)', async () => {
-  const ctx = await createTestContext();
-  const { db, orgA, orgB } = ctx;
+describe('row-level security (real database)', () => {
+  const ctx = useTestContext();
+  let db: TestContext['db'];
+  let orgA: string;
+  let orgB: string;
 
   const runners: Record<'a' | 'b', string[]> = { a: [], b: [] };
 
@@ -25,6 +27,7 @@ describe('row-level security (real database)', async () => {
   }
 
   beforeAll(async () => {
+    ({ db, orgA, orgB } = ctx);
     await seed(orgA, 'a', 2, 3);
     await seed(orgB, 'b', 3, 2);
   });

@@ -2,19 +2,22 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import request from 'supertest';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createApp } from '../api/app';
 import { createKeyResolver } from '../src/services/api-keys';
 import { reconcilePendingRuns } from '../src/services/runs';
 import { json, startWebhookServer } from './fixtures/webhook-server';
-import { createTestContext, waitFor } from './harness';
+import { useTestContext, waitFor } from './harness';
 
-const ctx = await createTestContext();
-const hooks = await startWebhookServer({
+const ctx = useTestContext();
+let hooks: Awaited<ReturnType<typeof startWebhookServer>>;
+beforeAll(async () => {
+  hooks = await startWebhookServer({
   '/ok': (req, res) => json(res, 200, { echoed: req.body }),
   '/slow': (_req, res) => {
     setTimeout(() => json(res, 200, { slow: true }), 2_500).unref();
   },
+  });
 });
 afterAll(() => hooks.close());
 

@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { createTestContext } from './harness';
+import { describe, expect, it } from '@jest/globals';
+import { useTestContext } from './harness';
 
-const ctx = await createTestContext();
+const ctx = useTestContext();
 
 async function newRunner(extra: Record<string, unknown> = {}) {
   const r = await ctx.api.post('/api/runners', { name: 'validation', ...extra });
@@ -58,10 +58,10 @@ describe('step validation at save time', () => {
     ['a negative orderIndex', { name: 's', kind: 'computer', orderIndex: -1, computer: { runtime: 'javascript', code: 'return 1' } }, 'orderIndex'],
     ['an agentId of no agent', { name: 's', kind: 'agent', orderIndex: 0, agentId: '00000000-0000-4000-8000-000000000000' }, 'agentId'],
   ];
-  it.each(cases)('refuses %s with a 422 naming %2$s… field', async (_label, body, field) => {
+  it.each(cases)('refuses %s with a 422 naming the field', async (_label, body, field) => {
     const id = await newRunner();
     const r = await ctx.api.post(`/api/runners/${id}/steps`, body);
-    expect(r.status, JSON.stringify(r.body)).toBe(422);
+    expect(r.status).toBe(422);
     expect(r.body.error.code).toBe('validation_failed');
     expect(paths(r.body)).toContain(field);
     expect((await ctx.api.get(`/api/runners/${id}`)).body.steps).toHaveLength(0);

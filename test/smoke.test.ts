@@ -1,7 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { createTestContext } from './harness';
+import { describe, expect, it } from '@jest/globals';
+import { useTestContext } from './harness';
 
-const ctx = await createTestContext();
+const ctx = useTestContext();
 
 describe('API skeleton on the real stack', () => {
   it('reports both dependencies up on /healthz', async () => {

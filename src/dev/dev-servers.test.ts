@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Client } from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { resolveTemporalBinary } from './temporal-binary';
 import { buildStartDevArgs, isPortFree, loadTemporalDevConfig, startTemporalDevServer } from './temporal-server';
@@ -50,7 +50,7 @@ describe('local dev servers', () => {
         const res = await connection.operatorService.listSearchAttributes({ namespace: server.namespace });
         const custom = res.customAttributes ?? {};
         for (const name of ['RunnerId', 'OrgId', 'RunStatus', 'TriggerKind']) {
-          expect(custom[name], name).toBe(INDEXED_VALUE_TYPE_KEYWORD);
+          expect(custom[name]).toBe(INDEXED_VALUE_TYPE_KEYWORD);
         }
       } finally {
         await connection.close();

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startHttpTestServer, TEST_EVENTS, type HttpTestServer } from '../../test/fixtures/mcp-test-server';
 import { createEgressGuard, parseAllowlist } from '../net/egress';
 import { connectMcp, McpClientError, type McpConnection } from './client';

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpError, createEgressGuard, isPrivateAddress, parseAllowlist, postJson } from './egress';
 
 describe('isPrivateAddress', () => {

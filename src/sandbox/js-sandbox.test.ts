@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import { SandboxError, runJavaScript } from './js-sandbox';
 
 async function failure(promise: Promise<unknown>): Promise<SandboxError> {
@@ -162,8 +162,7 @@ describe('runJavaScript', () => {
     const reason = new Error('cancelled by test');
     setTimeout(() => controller.abort(reason), 100);
     await expect(
-      runJavaScript({ code: 'await new Promise(() => {})', input: {}, signal: controller.signal }),
-    ).rejects.toBe(reason);
+      runJavaScript({ code: 'await new Promise(() => {})', input: {}, signal: controller.signal })).rejects.toBe(reason);
   });
 });
 
@@ -195,8 +194,7 @@ describe('isolate reuse within one org (poolKey)', () => {
         input: null,
         memoryLimitMb: 16,
         poolKey: key,
-      }),
-    ).rejects.toMatchObject({ type: 'sandbox_memory_limit' });
+      })).rejects.toMatchObject({ type: 'sandbox_memory_limit' });
     expect(await runJavaScript({ code: 'return input * 2', input: 21, memoryLimitMb: 16, poolKey: key })).toBe(42);
     expect(await runJavaScript({ code: 'return input * 3', input: 2, poolKey: key })).toBe(6);
   });

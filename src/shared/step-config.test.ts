@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it } from '@jest/globals';
 import {
   composePreamble,
   mergeByKey,
@@ -221,8 +221,7 @@ describe('mergeByKey', () => {
   const k = (x: { k: string }) => x.k;
   it('keeps base order, replaces in place and appends new override items', () => {
     expect(
-      mergeByKey([{ k: 'a', v: 1 }, { k: 'b', v: 1 }], [{ k: 'c', v: 2 }, { k: 'a', v: 2 }], k),
-    ).toEqual([
+      mergeByKey([{ k: 'a', v: 1 }, { k: 'b', v: 1 }], [{ k: 'c', v: 2 }, { k: 'a', v: 2 }], k)).toEqual([
       { k: 'a', v: 2 },
       { k: 'b', v: 1 },
       { k: 'c', v: 2 },

@@ -1,10 +1,11 @@
-import { describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { createDb } from './client';
-import { withSqlClient } from './scoped';
-import { resultSets, Sql } from './sql-batch';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { createDb } from '../src/db/client';
+import { withSqlClient } from '../src/db/scoped';
+import { resultSets, Sql } from '../src/db/sql-batch';
+import { testEnv } from './test-env';
 
-const db = createDb(inject('testEnv').databaseUrl, { poolSize: 2 });
+const db = createDb(testEnv().databaseUrl, { poolSize: 2 });
+afterAll(() => db.$disconnect());
 
 const hostile = [
   "plain",
@@ -47,8 +48,7 @@ describe('Sql literals (values inlined into multi-statement batches)', () => {
   it('rolls back the whole batch when one statement fails', async () => {
     await db.$executeRawUnsafe('CREATE TABLE IF NOT EXISTS sql_batch_probe (v text)');
     await expect(
-      withSqlClient(db, (c) => c.query(`BEGIN; INSERT INTO sql_batch_probe VALUES ('kept?'); SELECT 1/0; COMMIT`)),
-    ).rejects.toThrow(/division by zero/);
+      withSqlClient(db, (c) => c.query(`BEGIN; INSERT INTO sql_batch_probe VALUES ('kept?'); SELECT 1/0; COMMIT`))).rejects.toThrow(/division by zero/);
     const rows = await db.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM sql_batch_probe`;
     expect(Number(rows[0]?.n)).toBe(0);
     // The pooled connection is usable afterwards (not left inside an aborted transaction).

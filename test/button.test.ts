@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chromium, type Browser } from 'playwright-core';
 import request from 'supertest';
+import type { Prisma } from '../src/generated/prisma/client';
 import { useTestContext, waitFor } from './harness';
 
 const ctx = useTestContext();
@@ -71,7 +72,7 @@ async function makeRunner(name: string) {
 }
 
 // Until the trigger CRUD is on main, the button trigger row is written directly.
-async function addButton(runnerId: string, config: Record<string, unknown> = {}) {
+async function addButton(runnerId: string, config: Prisma.InputJsonObject = {}) {
   const t = await ctx.db.runnerTrigger.create({ data: { runnerId, orgId: ctx.orgA, kind: 'button', config } });
   return t.id;
 }

@@ -1,8 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chromium, type Browser } from 'playwright-core';
 import request from 'supertest';
@@ -16,7 +13,6 @@ let other: Server;
 let otherUrl = '';
 let otherPage = '';
 let browser: Browser;
-let profile = '';
 
 const listen = async (s: Server) => {
   s.listen(0, '127.0.0.1');
@@ -30,12 +26,11 @@ beforeAll(async () => {
   // Another origin (another port) that embeds the button.
   other = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end(otherPage));
   otherUrl = await listen(other);
-  profile = await mkdtemp(path.join(os.tmpdir(), 'fj-chromium-'));
+  // playwright gives the browser a fresh, temporary profile (its own --user-data-dir).
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
     args: [
-      '--headless',
       '--no-sandbox',
       '--disable-gpu',
       '--disable-quic',
@@ -43,7 +38,6 @@ beforeAll(async () => {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
-      `--user-data-dir=${profile}`,
     ],
   });
 }, 120_000);
@@ -52,7 +46,6 @@ afterAll(async () => {
   await browser?.close();
   await new Promise((r) => api.close(r));
   await new Promise((r) => other.close(r));
-  await rm(profile, { recursive: true, force: true });
 });
 
 async function makeRunner(name: string) {
@@ -132,9 +125,9 @@ describe('button trigger', () => {
     await page.close();
   }, 120_000);
 
-  it('refuses forged, foreign-origin and cross-runner starts, rate-limits, and keeps each run’s status private', async () => {
+  it('refuses forged, foreign-origin and cross-runner starts, and keeps each run’s status private', async () => {
     const runnerId = await makeRunner('Guarded');
-    await addButton(runnerId, { allowedOrigins: ['https://shop.example'], rateLimitPerMinute: 3 });
+    await addButton(runnerId, { allowedOrigins: ['https://shop.example'] });
     const otherRunner = await makeRunner('Other');
     await addButton(otherRunner);
     const tokenOf = (text: string) => (/"token":"([^"]+)"/.exec(text) as RegExpExecArray)[1] as string;
@@ -186,11 +179,20 @@ describe('button trigger', () => {
     expect(swapped.status).toBe(404);
     expect((await request(api).get(`/api/runners/${runnerId}/button/runs/${runId}`).query({ token: 'guess' })).status).toBe(404);
 
-    // Rate limit: 3 per minute per client; the fourth is 429 with Retry-After.
-    expect((await start(runnerId, { token: pageToken }, apiUrl)).status).toBe(202);
-    const limited = await start(runnerId, { token: pageToken }, apiUrl);
+    expect(await runsOf(runnerId)).toHaveLength(2);
+  }, 120_000);
+
+  it('rate-limits starts per client: past the limit a 429 with Retry-After that starts nothing', async () => {
+    const runnerId = await makeRunner('Limited');
+    await addButton(runnerId, { rateLimitPerMinute: 2 });
+    const token = (/"token":"([^"]+)"/.exec((await request(api).get(`/api/runners/${runnerId}/button`)).text) as RegExpExecArray)[1];
+    const start = () => request(api).post(`/api/runners/${runnerId}/button/runs`).set('Origin', apiUrl).send({ token });
+    expect((await start()).status).toBe(202);
+    expect((await start()).status).toBe(202);
+    const limited = await start();
     expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
-    expect(await runsOf(runnerId)).toHaveLength(3);
+    expect(await runsOf(runnerId)).toHaveLength(2);
   }, 120_000);
 });

@@ -83,7 +83,7 @@ describe('npm run cli -- runs bulk', () => {
     expect(summary.invalidItems.find((i: { line: number }) => i.line === 200).field).toBe('input.n');
     expect(summary.runIds).toHaveLength(298);
     // Not a terminal: plain progress lines, one per chunk.
-    expect(first.stderr).toMatch(/progress \(\d+%\): 120 items/);
+    expect(first.stderr).toMatch(/progress \(\d+%\): 121 items: 120 created, 0 existing, 1 invalid/);
     expect(await countRuns(runnerId)).toBe(298);
     const one = await ctx.api.get(`/api/runners/${runnerId}/runs/${summary.runIds[3]}`);
     expect(one.body).toMatchObject({ status: 'completed', input: { n: 3, note: 'line 4' }, output: { sq: 9 } });

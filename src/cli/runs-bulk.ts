@@ -230,6 +230,8 @@ function createApi(io: CliIo, baseUrl: string, apiKey: string) {
 function createProgress(io: CliIo, totalBytes: number | null) {
   const tty = io.stderr.isTTY === true;
   let lastDraw = 0;
+  let lastWait = '';
+  let lastWaitAt = 0;
   return {
     update(s: { items: number; created: number; existing: number; invalid: number }, fraction: number | null, final = false) {
       const counts = `${s.items} items: ${s.created} created, ${s.existing} existing, ${s.invalid} invalid`;
@@ -249,8 +251,16 @@ function createProgress(io: CliIo, totalBytes: number | null) {
     },
     waiting(done: number, total: number, failed: number, final = false) {
       const text = `waiting: ${done}/${total} runs ended, ${failed} failed`;
-      if (tty) io.stderr.write(`\r\x1b[2K${text}${final ? '\n' : ''}`);
-      else io.stderr.write(`${text}\n`);
+      if (tty) {
+        io.stderr.write(`\r\x1b[2K${text}${final ? '\n' : ''}`);
+        return;
+      }
+      // Plain lines: when something changed, and at least every 30 s while nothing does.
+      const now = Date.now();
+      if (text === lastWait && !final && now - lastWaitAt < 30_000) return;
+      lastWait = text;
+      lastWaitAt = now;
+      io.stderr.write(`${text}\n`);
     },
   };
 }

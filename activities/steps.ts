@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { PrismaClient } from '../src/db/client';
 import { withOrg } from '../src/db/scoped';
-import { validateAgainst } from '../src/services/json-schema';
-import type { SecretBox } from '../src/services/secrets';
-import { openWebhookHeaders } from '../src/services/webhook-headers';
+import { validateAgainst } from '../src/validation/json-schema';
+import type { SecretBox } from '../src/crypto/secret-box';
+import { openWebhookHeaders } from '../src/crypto/webhook-headers';
 import type { ExecuteStepArgs, PersistBatch } from '../src/shared/run-types';
 
 export interface StepExecutors {
@@ -13,6 +13,7 @@ export interface StepExecutors {
     url: string;
     headers?: Record<string, string>;
     input: unknown;
+    boundMs?: number;
   }): Promise<unknown>;
   executeComputerStep(args: {
     runId: string;
@@ -24,19 +25,23 @@ export interface StepExecutors {
 }
 
 /**
- * Reads a webhook step's headers from the run's stored snapshot (they are kept out of workflow history)
- * and decrypts them with the worker's secret box.
+ * A webhook step's headers: their ciphertext travels with the step in the workflow's snapshot and is
+ * decrypted here only, with the worker's secret box. Runs started before that (no ciphertext in the
+ * step) read it from the run's stored snapshot.
  */
 async function loadWebhookHeaders(
   db: PrismaClient,
   box: SecretBox | undefined,
   args: ExecuteStepArgs,
 ): Promise<Record<string, string>> {
-  const run = await withOrg(db, args.orgId, (tx) =>
-    tx.runnerRun.findUnique({ where: { id: args.runId }, select: { snapshot: true } }),
-  );
-  const steps = ((run?.snapshot ?? {}) as { steps?: { name: string; webhookHeaders?: unknown }[] }).steps;
-  const stored = steps?.find((s) => s.name === args.step.name)?.webhookHeaders;
+  let stored: unknown = args.step.webhookHeaders;
+  if (typeof stored !== 'string') {
+    const run = await withOrg(db, args.orgId, (tx) =>
+      tx.runnerRun.findUnique({ where: { id: args.runId }, select: { snapshot: true } }),
+    );
+    const steps = ((run?.snapshot ?? {}) as { steps?: { name: string; webhookHeaders?: unknown }[] }).steps;
+    stored = steps?.find((s) => s.name === args.step.name)?.webhookHeaders;
+  }
   try {
     return openWebhookHeaders(box, args.orgId, stored) ?? {};
   } catch (e) {
@@ -84,6 +89,7 @@ export function createStepActivities(deps: {
             url: step.webhookUrl ?? '',
             headers,
             input: args.input,
+            boundMs: args.localBoundMs,
           });
           break;
         }

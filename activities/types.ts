@@ -1,3 +1,11 @@
+import type {
+  CallModelArgs,
+  CallModelResult,
+  CallToolArgs,
+  CallToolResult,
+  PrepareAgentStepArgs,
+  PreparedAgentStep,
+} from '../src/shared/agent-types';
 import type { ExecuteStepArgs, PersistBatch } from '../src/shared/run-types';
 
 /** The activities the run workflow calls (workflows import this file for types only). */
@@ -6,4 +14,10 @@ export interface RunActivities {
   persistRun(batch: PersistBatch): Promise<void>;
   /** Executes one step (webhook, computer, agent) and returns its output, validated against outputSchema. */
   executeStep(args: ExecuteStepArgs): Promise<unknown>;
+  /** Agent steps (workflows/agent-step.ts): tools, knowledge and system prompt of a step. */
+  prepareAgentStep(args: PrepareAgentStepArgs): Promise<PreparedAgentStep>;
+  /** One model call, billed once in the ledger (idempotent by `<runId>:<step>:<n>`). */
+  callModel(args: CallModelArgs): Promise<CallModelResult>;
+  /** One tool call; a tool error is a result the model sees. */
+  callTool(args: CallToolArgs): Promise<CallToolResult>;
 }

@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createEgressGuard, parseAllowlist } from '../src/net/egress';
+import { parseAllowlist } from '../src/net/address-rules';
+import { createEgressGuard } from '../src/net/egress';
+import { EXCEEDED_LOCAL_BOUND } from '../src/shared/step-placement';
 import { createWebhookActivities } from './webhook';
 
 /** Activity failures are expected here; keep the SDK's per-failure warnings out of the test output. */
@@ -161,6 +163,20 @@ describe('executeWebhookStep', () => {
     const err = await failure(newEnv().run(quick, { runId: 'r', stepName: 's', url: `${base}/slow`, input: {} }));
     expect(err.type).toBe('webhook_timeout');
     expect(err.nonRetryable).toBe(false);
+  });
+
+  it('stops a local attempt at its bound with exceeded_local_bound, so the workflow continues it as an activity', async () => {
+    const started = Date.now();
+    const err = await failure(run({ url: `${base}/slow`, boundMs: 200 }));
+    expect(err.type).toBe(EXCEEDED_LOCAL_BOUND);
+    expect(err.nonRetryable).toBe(true);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
+  it('keeps a genuine timeout a webhook_timeout when the webhook timeout is shorter than the bound', async () => {
+    const { executeWebhookStep: quick } = createWebhookActivities({ guard, timeoutMs: 200 });
+    const err = await failure(newEnv().run(quick, { runId: 'r', stepName: 's', url: `${base}/slow`, input: {}, boundMs: 5_000 }));
+    expect(err.type).toBe('webhook_timeout');
   });
 
   it('fails an answer above the size cap as non-retryable', async () => {

@@ -10,8 +10,9 @@
  * messages name only the target's host, never its path or query (e.g. Slack hook URLs are secrets).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { HttpError, postJson } from '../src/net/egress';
+import { HttpError, postJson } from '../src/net/http-client';
 import type { EgressGuard } from '../src/net/egress';
+import { EXCEEDED_LOCAL_BOUND } from '../src/shared/step-placement';
 
 export interface WebhookActivityDeps {
   guard: EgressGuard;
@@ -29,6 +30,12 @@ export interface ExecuteWebhookStepArgs {
   url: string;
   headers?: Record<string, string>;
   input: unknown;
+  /**
+   * Set for a local-activity attempt: when the request reaches this bound (and the bound is shorter
+   * than the webhook timeout) it is aborted with `EXCEEDED_LOCAL_BOUND`, and the workflow continues
+   * the step as a regular activity.
+   */
+  boundMs?: number;
 }
 
 export const WEBHOOK_DEFAULTS = {
@@ -82,9 +89,12 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
     headers['Idempotency-Key'] = `${args.runId}:${args.stepName}`;
 
     const cancellation = ctx.cancellationSignal;
+    const attemptTimeoutMs = args.boundMs !== undefined && args.boundMs < timeoutMs ? args.boundMs : timeoutMs;
+    const bounded = attemptTimeoutMs < timeoutMs;
     // Heartbeats exist to carry cancellation to a request in flight. The first one goes out after one
-    // interval: a webhook that answers sooner costs no heartbeat RPC at all.
-    const heartbeat = setInterval(() => ctx.heartbeat(), heartbeatIntervalMs);
+    // interval: a webhook that answers sooner costs no heartbeat RPC at all. A local activity cannot
+    // heartbeat: its bound keeps it short instead.
+    const heartbeat = ctx.info.isLocal ? undefined : setInterval(() => ctx.heartbeat(), heartbeatIntervalMs);
 
     let response: Awaited<ReturnType<typeof postJson>>;
     try {
@@ -92,7 +102,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
         url: args.url,
         body: args.input,
         headers,
-        timeoutMs,
+        timeoutMs: attemptTimeoutMs,
         maxResponseBytes,
         signal: cancellation,
         guard: deps.guard,
@@ -100,9 +110,16 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
     } catch (err) {
       // Cancelled: let Temporal's CancelledFailure propagate.
       if (cancellation.aborted) throw cancellation.reason;
+      if (bounded && err instanceof HttpError && err.kind === 'timeout') {
+        throw ApplicationFailure.create({
+          type: EXCEEDED_LOCAL_BOUND,
+          nonRetryable: true,
+          message: `Webhook POST to ${host} took longer than ${attemptTimeoutMs} ms; continuing as a regular activity`,
+        });
+      }
       throw toFailure(err, host);
     } finally {
-      clearInterval(heartbeat);
+      if (heartbeat) clearInterval(heartbeat);
     }
 
     const { status, bodyText } = response;

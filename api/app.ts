@@ -1,9 +1,10 @@
 import express, { type Express } from 'express';
-import type { Embedder } from '../src/services/knowledge';
+import type { Embedder } from '../src/knowledge/embed';
 import type { Principal, ServiceDeps } from '../src/services/deps';
 import { accessLog } from './middleware/access-log';
 import { authenticate } from './middleware/auth';
 import { errorHandler, notFoundHandler } from './middleware/errors';
+import { jsonBody } from './middleware/json-body';
 import { rateLimit, type RateLimitOptions } from './middleware/rate-limit';
 import { requestId } from './middleware/request-id';
 import { buildOpenApi } from './openapi';
@@ -12,6 +13,7 @@ import { registerAgentRoutes } from './routes/agents';
 import { registerBulkRunRoutes } from './routes/bulk-runs';
 import { buttonPreflight, registerButtonRoutes } from './routes/button';
 import { registerConnectionRoutes } from './routes/connections';
+import { registerDocsRoutes } from './routes/docs';
 import { registerHealthRoutes } from './routes/health';
 import { registerIntegrationRoutes } from './routes/integrations';
 import { registerKnowledgeRoutes } from './routes/knowledge';
@@ -42,13 +44,14 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.use(requestId);
   app.use(accessLog(deps.services.log));
-  app.use(express.json({ limit: deps.bodyLimit ?? '5mb', type: ['application/json', 'application/*+json'] }));
+  app.use(jsonBody(deps.bodyLimit ?? '5mb'));
   app.use(authenticate(deps.resolveApiKey));
   app.use(rateLimit(deps.rateLimit ?? { ratePerSec: 200, burst: 1000 }));
 
   const router = express.Router();
   const reg = new RouteRegistry(router);
   registerHealthRoutes(reg, deps.services);
+  registerDocsRoutes(reg, router, deps.services, deps.version ?? '0.1.0');
   registerRunnerRoutes(reg, deps.services);
   registerStepRoutes(reg, deps.services);
   registerRunRoutes(reg, deps.services);

@@ -20,7 +20,7 @@ import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { resolveTemporalBinary } from '../src/dev/temporal-binary';
 import { REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
 import { createApiKey } from '../src/services/api-keys';
-import { generateSecretKey } from '../src/services/secrets';
+import { generateSecretKey } from '../src/crypto/secret-box';
 
 const ITEMS = Number(process.env.BENCH_BULK_ITEMS ?? 10_000);
 const TIMEOUT_S = Number(process.env.BENCH_BULK_TIMEOUT_S ?? 900);

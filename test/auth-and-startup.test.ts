@@ -32,14 +32,17 @@ describe('API keys and start-up (real processes)', () => {
     }
   }
 
-  /** A clean environment: nothing of the developer's FLAPJACK_/TEMPORAL_/DATABASE_ settings leaks in. */
+  /**
+   * A clean environment: nothing of the developer's FLAPJACK_/TEMPORAL_/DATABASE_ settings leaks in. The test
+   * stack's FLAPJACK_SECRET_KEY is set unless `vars` overrides it ('' unsets it).
+   */
   function childEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {};
     for (const [k, v] of Object.entries(process.env)) {
       if (/^(FLAPJACK_|TEMPORAL_|DATABASE_URL$|PORT$|NODE_OPTIONS$|LOG_LEVEL$)/.test(k)) continue;
       env[k] = v;
     }
-    return { ...env, LOG_LEVEL: 'warn', ...vars };
+    return { ...env, LOG_LEVEL: 'warn', FLAPJACK_SECRET_KEY: ctx.env.secretKey, ...vars };
   }
 
   interface Started {
@@ -260,6 +263,24 @@ describe('API keys and start-up (real processes)', () => {
       const r = await runToExit('src/bin/api.ts', [], { ...goodDeps(), FLAPJACK_BOOTSTRAP_API_KEY: 'short' }, 15_000);
       expectOneErrorLine(r, /FLAPJACK_BOOTSTRAP_API_KEY/);
       expect(r.stderr).not.toContain('short'); // the value itself is not echoed
+    }, 30_000);
+
+    it.each(['src/bin/api.ts', 'src/bin/worker.ts'])(
+      '%s: without FLAPJACK_SECRET_KEY stops at start-up with one line naming it',
+      async (script) => {
+        const r = await runToExit(script, [], { ...goodDeps(), FLAPJACK_SECRET_KEY: '' }, 20_000);
+        expect(r.timedOut).toBe(false);
+        expect(r.code).toBe(1);
+        expectOneErrorLine(r, /FLAPJACK_SECRET_KEY is not set/);
+      },
+      30_000,
+    );
+
+    it('api: an unusable FLAPJACK_SECRET_KEY is one line naming it, without echoing it', async () => {
+      const r = await runToExit('src/bin/api.ts', [], { ...goodDeps(), FLAPJACK_SECRET_KEY: 'tiny-key' }, 20_000);
+      expect(r.code).toBe(1);
+      expectOneErrorLine(r, /FLAPJACK_SECRET_KEY is too short/);
+      expect(r.stderr).not.toContain('tiny-key');
     }, 30_000);
 
     it('worker: an unreachable Temporal is one line naming Temporal', async () => {

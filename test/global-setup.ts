@@ -7,7 +7,9 @@ import { resolveTemporalBinary } from '../src/dev/temporal-binary';
 import { REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
 import { createRunWorker, installTemporalRuntime } from '../src/bin/worker-runtime';
 import { createLogger } from '../src/config/logger';
-import { createSecretBox, generateSecretKey } from '../src/services/secrets';
+import { createSecretBox, generateSecretKey } from '../src/crypto/secret-box';
+import { startFakeAnthropic } from './fixtures/fake-anthropic';
+import { startFakeOpenAI } from './fixtures/fake-openai';
 import { TEST_ENV_VAR, type TestEnv } from './test-env';
 
 /**
@@ -48,7 +50,12 @@ export default async function setup(): Promise<void> {
   await ensureDatabase(databaseUrl);
   await applyMigrations(databaseUrl);
 
+  // The only fakes of the stack: scripted LLM providers, which the worker's providers point at like
+  // any OpenAI-compatible or Anthropic endpoint (tests script them over HTTP, see fixtures/fake-llm.ts).
+  const [fakeOpenAi, fakeAnthropic] = await Promise.all([startFakeOpenAI(), startFakeAnthropic()]);
   const testEnv: TestEnv = {
+    fakeOpenAiOrigin: fakeOpenAi.origin,
+    fakeAnthropicOrigin: fakeAnthropic.origin,
     databaseUrl,
     temporalAddress: temporal.address,
     namespace: temporal.namespace,
@@ -63,6 +70,13 @@ export default async function setup(): Promise<void> {
     egressAllowlist: ['127.0.0.1'],
     webhookTimeoutMs: 10_000,
     secrets: createSecretBox(testEnv.secretKey),
+    agent: {
+      llm: {
+        openai: { apiKey: 'sk-test-openai', baseUrl: fakeOpenAi.url },
+        anthropic: { apiKey: 'sk-ant-test', baseUrl: fakeAnthropic.url },
+        retry: { baseDelayMs: 100 },
+      },
+    },
   });
   const running = worker.run();
   log(`ready in ${Date.now() - started} ms: temporal ${temporal.address}, database ${dbUrl.pathname.slice(1)}`);
@@ -75,6 +89,7 @@ export default async function setup(): Promise<void> {
     await db.$disconnect();
     await temporal.stop();
     await pgBase.stop();
+    await Promise.all([fakeOpenAi.close(), fakeAnthropic.close()]);
   };
 }
 

@@ -7,7 +7,7 @@ import { createLogger } from '../src/config/logger';
 import { createDb, type PrismaClient } from '../src/db/client';
 import { createApiKey, createKeyResolver } from '../src/services/api-keys';
 import type { ServiceDeps } from '../src/services/deps';
-import { createSecretBox } from '../src/services/secrets';
+import { createSecretBox } from '../src/crypto/secret-box';
 import { testEnv, type TestEnv } from './test-env';
 
 export { testEnv, type TestEnv } from './test-env';

@@ -4,7 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createApp } from '../api/app';
 import { createKeyResolver } from '../src/services/api-keys';
-import { createSecretBox, generateSecretKey } from '../src/services/secrets';
+import { createSecretBox, generateSecretKey } from '../src/crypto/secret-box';
 import { loadIntegrationConnection } from '../src/services/integrations';
 import { loadMcpConnectionConfig } from '../src/services/mcp-servers';
 import { loadToolWithHeaders } from '../src/services/tools';

@@ -52,7 +52,7 @@ describe('step validation at save time', () => {
     ['a computer runtime other than javascript', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'python', code: 'x' } }, 'computer.runtime'],
     ['a computer time limit over 60 s', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1', timeoutMs: 600000 } }, 'computer.timeoutMs'],
     ['an inputMapping value that is not JSONPath', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' }, inputMapping: { a: 'input.url' } }, 'inputMapping.a'],
-    ['an inputMapping with a script expression', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' }, inputMapping: { a: '$..[?(@.x)]' } }, 'inputMapping.a'],
+    ['an inputMapping with a script expression', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' }, inputMapping: { a: '$..[(@.length-1)]' } }, 'inputMapping.a'],
     ['an outputSchema that is not a JSON Schema', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' }, outputSchema: { type: 12 } }, 'outputSchema'],
     ['a step name that cannot be a context key', { name: 'has space', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' } }, 'name'],
     ['a negative orderIndex', { name: 's', kind: 'computer', orderIndex: -1, computer: { runtime: 'javascript', code: 'return 1' } }, 'orderIndex'],
@@ -67,13 +67,14 @@ describe('step validation at save time', () => {
     expect((await ctx.api.get(`/api/runners/${id}`)).body.steps).toHaveLength(0);
   });
 
-  it('refuses a second step with the same name in one runner', async () => {
+  it('refuses a second step with the same name in one runner with a 409 conflict', async () => {
     const id = await newRunner();
     const step = { name: 'dup', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' } };
     expect((await ctx.api.post(`/api/runners/${id}/steps`, step)).status).toBe(201);
     const r = await ctx.api.post(`/api/runners/${id}/steps`, { ...step, orderIndex: 1 });
-    expect(r.status).toBe(422);
-    expect(paths(r.body)).toContain('name');
+    expect(r.status).toBe(409);
+    expect(r.body.error.code).toBe('conflict');
+    expect(r.body.error.message).toContain('"dup"');
   });
 
   it('checks an update against the merged step (clearing a webhook URL is refused)', async () => {

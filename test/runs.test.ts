@@ -220,11 +220,13 @@ describe('step failures', () => {
     expect(run.error.message).toMatch(/output\.n/);
   });
 
-  it('fails an agent step clearly while agents are not available', async () => {
+  it('fails an agent step that has no model anywhere, saying where to set one', async () => {
     const runnerId = await makeRunner([{ name: 'think', kind: 'agent', orderIndex: 0, preambleOverride: 'Be brief.' }]);
     const run = await runToEnd(runnerId, {});
     expect(run.status).toBe('failed');
-    expect(run.error.code).toBe('agent_unavailable');
+    expect(run.error.code).toBe('unknown_model');
+    expect(run.error.step).toBe('think');
+    expect(run.error.message).toMatch(/modelOverride.*defaultModel/);
   });
 });
 

@@ -9,6 +9,9 @@ export interface TestEnv {
   taskQueue: string;
   /** FLAPJACK_SECRET_KEY shared by the test worker and every test app (so they can open each other's secrets). */
   secretKey: string;
+  /** Origins of the scripted fake LLM servers the test worker's providers point at (script them with `connectFakeLlm`). */
+  fakeOpenAiOrigin: string;
+  fakeAnthropicOrigin: string;
 }
 
 /** The variable through which global-setup hands the stack's addresses to every test worker process. */

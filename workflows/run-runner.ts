@@ -25,7 +25,9 @@ import type {
   StepSnapshot,
 } from '../src/shared/run-types';
 import type { RunStatus } from '../src/shared/status';
+import { EXCEEDED_LOCAL_BOUND, LOCAL_STEP_BOUND_MS, stepPlacement } from '../src/shared/step-placement';
 import { progressQuery, RunStatusKey } from '../src/shared/workflow-defs';
+import { noopAgentStepHooks, runAgentStep, type AgentStepHooks } from './agent-step';
 
 /** Database writes: short, idempotent, retried hard (a DB blip must not fail a run). */
 const persistOptions: LocalActivityOptions = {
@@ -38,10 +40,18 @@ const remoteStepOptions: ActivityOptions = {
   heartbeatTimeout: '15s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5 },
 };
-/** Computer steps: bounded by the sandbox's own limits (≤ 60 s), run as local activities. */
+/** Computer steps before LOCAL_SHORT_STEPS: bounded by the sandbox's own limits (≤ 60 s), local. */
 const localStepOptions: LocalActivityOptions = {
   startToCloseTimeout: '90s',
   retry: { initialInterval: '500ms', maximumAttempts: 3 },
+};
+/**
+ * Short steps (see src/shared/step-placement.ts): local activities inside the run's workflow task. The
+ * activity stops itself at LOCAL_STEP_BOUND_MS; the timeout is only a guard. Same retries as remote.
+ */
+const boundedLocalOptions: LocalActivityOptions = {
+  startToCloseTimeout: LOCAL_STEP_BOUND_MS + 2_000,
+  retry: remoteStepOptions.retry,
 };
 
 const persist = proxyLocalActivities<RunActivities>(persistOptions);
@@ -50,14 +60,50 @@ const persist = proxyLocalActivities<RunActivities>(persistOptions);
 const PERSIST_WITH_STEP = 'persist-with-step-v1';
 /** Patch id: the last step's activity records the run's completion itself (no final write activity). */
 const FINALIZE_WITH_LAST_STEP = 'finalize-with-last-step-v1';
+/**
+ * Patch id: short webhook and computer steps run as bounded local activities (a run of short steps is
+ * one workflow task); before it, webhooks were regular activities and computer steps always local.
+ */
+const LOCAL_SHORT_STEPS = 'local-short-steps-v1';
+/** Patch id: agent steps run the durable agent loop (before it they failed with agent_unavailable). */
+const AGENT_LOOP = 'agent-loop-v1';
 const remote = proxyActivities<RunActivities>(remoteStepOptions);
 const local = proxyLocalActivities<RunActivities>(localStepOptions);
 
 /**
+ * Runs one executing step where it belongs: a short step as a bounded local activity (continued as a
+ * regular activity if it reaches the bound), a long one as a regular activity with heartbeats.
+ */
+async function executeStepActivity(callArgs: ExecuteStepArgs, summary: string): Promise<unknown> {
+  const { step } = callArgs;
+  if (!patched(LOCAL_SHORT_STEPS)) {
+    return step.kind === 'computer'
+      ? local.executeStep.executeWithOptions({ ...localStepOptions, summary }, [callArgs])
+      : remote.executeStep.executeWithOptions({ ...remoteStepOptions, summary }, [callArgs]);
+  }
+  if (stepPlacement(step) !== 'local') {
+    return remote.executeStep.executeWithOptions({ ...remoteStepOptions, summary }, [callArgs]);
+  }
+  try {
+    return await local.executeStep.executeWithOptions({ ...boundedLocalOptions, summary }, [
+      { ...callArgs, localBoundMs: LOCAL_STEP_BOUND_MS },
+    ]);
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    if (!(cause instanceof ApplicationFailure && cause.type === EXCEEDED_LOCAL_BOUND)) throw err;
+    // Slower than a short step: again as a regular activity, whose heartbeats carry a cancellation in.
+    return remote.executeStep.executeWithOptions({ ...remoteStepOptions, summary: `${summary}, continued as an activity` }, [
+      callArgs,
+    ]);
+  }
+}
+
+/**
  * One run of a runner: walks the snapshotted steps in order, resolving each step's input from the run
- * context with JSONPath, executing it (webhook/agent as activities, computer as a local activity,
- * condition inline), and merging its output into the context. Database writes are batched into one
- * local activity before each executing step and at the end.
+ * context with JSONPath, executing it (short webhook/computer steps as bounded local activities, long
+ * ones and agent steps as regular activities, conditions inline), and merging its output into the
+ * context. The run's database writes ride with the next step's activity; the last step's activity
+ * records the run's end. A run of short steps is a single workflow task.
  */
 export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWorkflowResult> {
   const { runId, orgId, snapshot } = args;
@@ -70,6 +116,7 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
   const pending: PersistOp[] = [{ op: 'runStarted' }];
 
   setHandler(progressQuery, () => ({ status, currentStep, context }));
+  const agentHooks: AgentStepHooks = noopAgentStepHooks;
 
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
@@ -132,15 +179,15 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
       } else {
         await flush();
       }
-      const finalizes = i === steps.length - 1 && pending.length === 0 && patched(FINALIZE_WITH_LAST_STEP);
+      const agentLoop = step.kind === 'agent' && patched(AGENT_LOOP);
+      const finalizes = !agentLoop && i === steps.length - 1 && pending.length === 0 && patched(FINALIZE_WITH_LAST_STEP);
       if (finalizes) callArgs.finalize = { index: i, context: { input: context.input, steps: { ...context.steps } } };
       const summary = `${step.name} (${step.kind})`;
       let output: unknown;
       try {
-        output =
-          step.kind === 'computer'
-            ? await local.executeStep.executeWithOptions({ ...localStepOptions, summary }, [callArgs])
-            : await remote.executeStep.executeWithOptions({ ...remoteStepOptions, summary }, [callArgs]);
+        output = agentLoop
+          ? await runAgentStep({ runId, orgId, runnerId: args.runnerId, stepIndex: i, step, input, snapshot, persist: callArgs.persist }, agentHooks)
+          : await executeStepActivity(callArgs, summary);
       } catch (err) {
         if (isCancellation(err)) throw err;
         const error = toStepError(err, step);

@@ -32,7 +32,10 @@ export function registerBulkRunRoutes(reg: RouteRegistry, deps: ServiceDeps): vo
     },
     async ({ principal, params, body }) => ({
       status: 202,
-      body: await createRunsBulk(deps, principal.orgId, requireUuid(params.id, 'Runner'), body.items),
+      body: await createRunsBulk(deps, principal.orgId, requireUuid(params.id, 'Runner'), body.items, {
+        kind: 'bulk',
+        apiKeyId: principal.apiKeyId,
+      }),
     }),
   );
   reg.add(

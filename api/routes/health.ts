@@ -1,4 +1,4 @@
-import { type Client, Connection } from '@temporalio/client';
+import { type Client, Connection, type ConnectionLike } from '@temporalio/client';
 import type { ServiceDeps } from '../../src/services/deps';
 import type { RouteRegistry } from '../route';
 import { z } from 'zod';
@@ -27,8 +27,9 @@ const probes = new WeakMap<Client, Connection>();
  * SDK's retry interceptor, whose retries outlive the probe's deadline and keep hammering a server that
  * is down. One attempt, answered or timed out within the deadline, is what a health check wants.
  */
-function probeConnection(client: Client): Pick<Connection, 'withDeadline' | 'workflowService'> {
-  if (!(client.connection instanceof Connection)) return client.connection as unknown as Connection;
+function probeConnection(client: Client): Pick<ConnectionLike, 'withDeadline' | 'workflowService'> {
+  // A worker's NativeConnection (API and worker in one process) is probed as it is.
+  if (!(client.connection instanceof Connection)) return client.connection;
   let probe = probes.get(client);
   if (!probe) {
     probe = Connection.lazy({ ...client.connection.options, interceptors: [] });

@@ -26,7 +26,10 @@ export function registerRunRoutes(reg: RouteRegistry, deps: ServiceDeps): void {
       },
     },
     async ({ principal, params, body }) => {
-      const { created, run } = await createRun(deps, principal.orgId, requireUuid(params.id, 'Runner'), body);
+      const { created, run } = await createRun(deps, principal.orgId, requireUuid(params.id, 'Runner'), body, {
+        kind: 'api',
+        apiKeyId: principal.apiKeyId,
+      });
       return { status: created ? 201 : 200, body: run };
     },
   );

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole stack on one machine. Brings up Temporal (the dev server from
  * temporal-dev.yaml, or TEMPORAL_ADDRESS) and PostgreSQL (embedded, or DATABASE_URL), applies the
- * migrations, then runs the worker and the API as child processes with the resolved environment.
+ * migrations, then runs the API and the worker in one child process (FLAPJACK_ROLES) with the
+ * resolved environment.
  * Ctrl-C / SIGTERM stops the children, then Temporal, then PostgreSQL. Data lives in `.data/`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,21 +10,20 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Connection, type ConnectionOptions } from '@temporalio/client';
-import { Client } from 'pg';
+import { Connection } from '@temporalio/client';
 import { ConfigError, loadEnv, type Env } from '../config/env';
 import { applyMigrations, ensureDatabase } from '../db/migrate';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../dev/embedded-postgres';
+import { errorMessage, PortInUseError, probeDatabase, settlesWithin, sleep } from '../dev/process';
 import { resolveTemporalBinary } from '../dev/temporal-binary';
 import {
   loadTemporalDevConfig,
-  PortInUseError,
   REPO_ROOT,
-  settlesWithin,
-  sleep,
   startTemporalDevServer,
   type TemporalDevServer,
 } from '../dev/temporal-server';
+import { maskConnectionString as maskUrl } from '../shared/mask';
+import { temporalSettingsFromEnv } from '../temporal/connection';
 
 const DATA_DIR = path.join(REPO_ROOT, '.data');
 const TEMPORAL_DATA_DIR = path.join(DATA_DIR, 'temporal');
@@ -36,23 +36,11 @@ const CHILD_STOP_GRACE_MS = 10_000;
 
 const say = (msg: string) => process.stdout.write(`[dev-stack] ${msg}\n`);
 const complain = (msg: string) => process.stderr.write(`[dev-stack] ${msg}\n`);
-const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const rel = (p: string) => path.relative(process.cwd(), p) || '.';
 
 /** A startup failure whose message is the one line the user needs. */
 class StartupError extends Error {
   override readonly name = 'StartupError';
-}
-
-/** The URL with its password replaced by `***`. */
-function maskUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
 }
 
 // ---------------------------------------------------------------- Temporal
@@ -65,37 +53,19 @@ interface TemporalTarget {
   server?: TemporalDevServer;
 }
 
-async function remoteConnectionOptions(env: Env, address: string): Promise<ConnectionOptions> {
-  const read = (p: string | undefined) => (p ? readFile(p) : Promise.resolve(undefined));
-  const [crt, key, ca] = await Promise.all([
-    read(env.TEMPORAL_TLS_CERT_PATH),
-    read(env.TEMPORAL_TLS_KEY_PATH),
-    read(env.TEMPORAL_TLS_CA_PATH),
-  ]).catch((e: unknown) => {
+async function checkRemoteTemporal(env: Env, address: string, namespace: string): Promise<void> {
+  const settings = await temporalSettingsFromEnv(env).catch((e: unknown) => {
     throw new StartupError(`cannot read the Temporal TLS files: ${errorMessage(e)}`);
   });
-  const wantsTls = env.TEMPORAL_TLS || crt !== undefined || ca !== undefined;
-  return {
-    address,
-    connectTimeout: CHECK_TIMEOUT_MS,
-    ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}), // an API key turns TLS on by itself
-    ...(wantsTls
-      ? {
-          tls: {
-            ...(crt && key ? { clientCertPair: { crt, key } } : {}),
-            ...(ca ? { serverRootCACertificate: ca } : {}),
-          },
-        }
-      : {}),
-  };
-}
-
-async function checkRemoteTemporal(env: Env, address: string, namespace: string): Promise<void> {
-  const options = await remoteConnectionOptions(env, address);
   let connection: Connection;
   try {
     // connectTimeout bounds the connection; the deadline bounds the first call.
-    connection = await Connection.connect(options);
+    connection = await Connection.connect({
+      address,
+      connectTimeout: CHECK_TIMEOUT_MS,
+      ...(settings.tls ? { tls: settings.tls } : {}),
+      ...(settings.apiKey ? { apiKey: settings.apiKey } : {}),
+    });
   } catch (e) {
     throw new StartupError(`Temporal at ${address} is unreachable: ${errorMessage(e)}`);
   }
@@ -173,31 +143,12 @@ interface DatabaseTarget {
   embedded?: EmbeddedPostgres;
 }
 
-async function checkDatabase(url: string): Promise<void> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: CHECK_TIMEOUT_MS });
-  client.on('error', () => undefined);
-  try {
-    const attempt = client.connect().then(() => client.query('select 1'));
-    if (
-      !(await settlesWithin(
-        attempt.catch(() => undefined),
-        CHECK_TIMEOUT_MS + 500,
-      ))
-    ) {
-      throw new Error(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`);
-    }
-    await attempt;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 async function setupDatabase(env: Env): Promise<DatabaseTarget> {
   if (env.DATABASE_URL) {
     const url = env.DATABASE_URL;
     say(`checking PostgreSQL at ${maskUrl(url)}…`);
     try {
-      await checkDatabase(url);
+      await probeDatabase(url, CHECK_TIMEOUT_MS);
     } catch (e) {
       if ((e as { code?: string }).code !== '3D000') {
         throw new StartupError(`cannot connect to PostgreSQL at ${maskUrl(url)}: ${errorMessage(e)}`);
@@ -436,15 +387,12 @@ async function main(): Promise<void> {
       ]) + '\n',
     );
 
-    for (const [name, script] of [
-      ['worker', 'src/bin/worker.ts'],
-      ['api', 'src/bin/api.ts'],
-    ] as const) {
-      if (!existsSync(path.join(REPO_ROOT, script)))
-        throw new StartupError(`${script} does not exist; cannot start the ${name}`);
-    }
-    stack.spawnChild('worker', 'src/bin/worker.ts', childEnv);
-    stack.spawnChild('api', 'src/bin/api.ts', childEnv);
+    // One process runs the API and the worker (FLAPJACK_ROLES, default api,worker), so runs start
+    // eagerly on the worker's connection (docs/run-shape.md).
+    const script = 'src/bin/server.ts';
+    if (!existsSync(path.join(REPO_ROOT, script))) throw new StartupError(`${script} does not exist; cannot start`);
+    childEnv.FLAPJACK_ROLES = env.FLAPJACK_ROLES ?? 'api,worker';
+    stack.spawnChild(`flapjack (${childEnv.FLAPJACK_ROLES})`, script, childEnv);
 
     if (await waitForApi(env.PORT, stack)) say(`ready: ${apiUrl}`);
     else if (!stack.isStopping) complain(`the API is not answering on ${apiUrl} yet; still waiting for it to come up`);

@@ -1,5 +1,6 @@
 import { applyMigrations, ensureDatabase } from '../db/migrate';
-import { checkDatabase, die, loadEnvOrDie, maskUrl, requireDatabaseUrl } from './startup';
+import { maskConnectionString as maskUrl } from '../shared/mask';
+import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
 
 async function main(): Promise<void> {
   const env = loadEnvOrDie();

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities } from '../../activities';
+import { createActivities, type ActivityDeps } from '../../activities';
 import type { PrismaClient } from '../db/client';
-import type { SecretBox } from '../services/secrets';
+import type { SecretBox } from '../crypto/secret-box';
 import type { TemporalSettings } from '../temporal/connection';
 
 export interface RunWorkerOptions {
@@ -23,6 +23,8 @@ export interface RunWorkerOptions {
   >;
   webhookTimeoutMs?: number;
   secrets?: SecretBox;
+  /** Agent steps: LLM providers, price overrides, limits (see ActivityDeps). */
+  agent?: Pick<ActivityDeps, 'llm' | 'priceOverrides' | 'agentLimits' | 'embedder' | 'webSearch' | 'log'>;
 }
 
 export const WORKFLOWS_PATH = path.join(__dirname, '..', '..', 'workflows', 'index.ts');
@@ -46,9 +48,12 @@ export async function createRunWorker(opts: RunWorkerOptions): Promise<{ worker:
       egressAllowlist: opts.egressAllowlist,
       webhookTimeoutMs: opts.webhookTimeoutMs,
       secrets: opts.secrets,
+      ...opts.agent,
     }),
-    maxConcurrentWorkflowTaskExecutions: 100,
-    maxConcurrentLocalActivityExecutions: 200,
+    // A run of short steps holds its workflow-task slot while its local activities run (one task per
+    // run), and an eager start needs a free slot or falls back to the queue: room for 400 runs at once.
+    maxConcurrentWorkflowTaskExecutions: 400,
+    maxConcurrentLocalActivityExecutions: 400,
     maxConcurrentActivityTaskExecutions: 200,
     maxCachedWorkflows: 1000,
     // Heartbeats carry cancellation to a running webhook: flush them at least every second so a

@@ -44,6 +44,11 @@ export const envSchema = z.object({
   FLAPJACK_EGRESS_ALLOWLIST: csv,
   FLAPJACK_SECRET_KEY: z.string().optional(),
   FLAPJACK_PUBLIC_URL: z.string().url().optional(),
+  /** What `src/bin/server.ts` runs: `api`, `worker` or both (default) in one process (docs/run-shape.md). */
+  FLAPJACK_ROLES: z.string().optional(),
+  /** Per-API-key request rate limit of the API (token bucket): sustained requests/s and burst. */
+  FLAPJACK_RATE_LIMIT_PER_SEC: z.coerce.number().positive().default(200),
+  FLAPJACK_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(1000),
   FLAPJACK_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
   /** Embedding model for knowledge vector search (OpenAI-compatible `/embeddings` at OPENAI_BASE_URL). */
   FLAPJACK_EMBEDDING_MODEL: z.string().min(1).optional(),
@@ -51,6 +56,12 @@ export const envSchema = z.object({
   OPENAI_BASE_URL: z.string().url().optional(),
   ANTHROPIC_API_KEY: z.string().optional(),
   ANTHROPIC_BASE_URL: z.string().url().optional(),
+  /** JSON object of model → {input, output, cachedInput?} in USD per million tokens (see src/shared/pricing.ts). */
+  FLAPJACK_MODEL_PRICES: z.string().optional(),
+  /** Model calls allowed per agent step. */
+  FLAPJACK_AGENT_MAX_ITERATIONS: z.coerce.number().int().min(1).max(200).default(10),
+  /** `max_tokens` of each model call of an agent step. */
+  FLAPJACK_AGENT_MAX_TOKENS: z.coerce.number().int().min(16).max(1_000_000).default(4096),
 });
 
 export type Env = z.infer<typeof envSchema>;

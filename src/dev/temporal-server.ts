@@ -6,64 +6,8 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { findFreePort, isPidAlive, isPortFree, PortInUseError, processCommandLine, settlesWithin, sleep, stopPid } from './process';
 
-// ---- process helpers (shared with embedded-postgres.ts) ----
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** Resolves true when `p` settles within `ms`, false otherwise (the timer never outlives the wait). */
-export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((r) => {
-    timer = setTimeout(() => r(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** True when a process with this pid exists (EPERM means it exists but belongs to someone else). */
-export function isPidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The command line of a live process (Linux `/proc`), or undefined when it cannot be read. */
-export function processCommandLine(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** Sends `signal`, waits up to `graceMs` for the process to go away, then SIGKILLs it. */
-export async function stopPid(pid: number, graceMs: number, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  const waitGone = async (ms: number) => {
-    const until = Date.now() + ms;
-    while (isPidAlive(pid) && Date.now() < until) await sleep(100);
-    return !isPidAlive(pid);
-  };
-  try {
-    process.kill(pid, signal);
-  } catch {
-    return;
-  }
-  if (await waitGone(graceMs)) return;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    return;
-  }
-  await waitGone(5_000);
-}
 
 /** The repository root (this file lives in `src/dev/`). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -134,45 +78,6 @@ export function buildStartDevArgs(config: TemporalDevConfig, opts: StartDevArgsO
     args.push('--dynamic-config-value', `${k}=${JSON.stringify(v)}`);
   args.push('--log-level', config.logLevel);
   return args;
-}
-
-export class PortInUseError extends Error {
-  override readonly name = 'PortInUseError';
-  constructor(
-    readonly host: string,
-    readonly port: number,
-    /** What wanted the port, e.g. "Temporal frontend". */
-    readonly what: string,
-    hint: string,
-  ) {
-    super(`${what} port ${port} on ${host} is already in use${hint ? ` (${hint})` : ''}`);
-  }
-}
-
-/** A port the OS says is free right now on `host` (there is a small race until someone binds it). */
-export function findFreePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const found = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => (found ? resolve(found) : reject(new Error('could not pick a free port'))));
-    });
-  });
-}
-
-/** True when nothing listens on `host:port` (we could bind it). */
-export function isPortFree(host: string, portNumber: number): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.once('error', (e: NodeJS.ErrnoException) =>
-      e.code === 'EADDRINUSE' || e.code === 'EACCES' ? resolve(false) : reject(e),
-    );
-    srv.listen({ port: portNumber, host, exclusive: true }, () => srv.close(() => resolve(true)));
-  });
 }
 
 export interface TemporalDevServerOptions {

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startHttpTestServer, TEST_EVENTS, type HttpTestServer } from '../../test/fixtures/mcp-test-server';
-import { createEgressGuard, parseAllowlist } from '../net/egress';
+import { parseAllowlist } from '../net/address-rules';
+import { createEgressGuard } from '../net/egress';
 import { connectMcp, McpClientError, type McpConnection } from './client';
 
 const ROOT = path.resolve(__dirname, '../..');

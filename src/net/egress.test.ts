@@ -1,7 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { HttpError, createEgressGuard, isPrivateAddress, parseAllowlist, postJson } from './egress';
+import { isPrivateAddress, parseAllowlist } from './address-rules';
+import { createEgressGuard } from './egress';
+import { HttpError, postJson } from './http-client';
 
 describe('isPrivateAddress', () => {
   it.each([
@@ -40,6 +42,10 @@ describe('isPrivateAddress', () => {
     '2001:db8::1',
     '[::1]',
     'not-an-ip',
+    // Shorthand and hex IPv4 forms some parsers accept for 127.0.0.1 are not addresses here (fail closed).
+    '127.1',
+    '0x7f.0.0.1',
+    '2130706433',
   ])('treats %s as private', (ip) => {
     expect(isPrivateAddress(ip)).toBe(true);
   });
@@ -115,6 +121,16 @@ describe('createEgressGuard().check', () => {
     expect(guard.check('anything', '10.21.3.4')).toBe(false);
     expect(guard.check('anything', 'fd12::1')).toBe(true);
     expect(guard.check('anything', 'fe80::1')).toBe(false);
+  });
+});
+
+describe('allowlisted IPv4-mapped IPv6 CIDRs', () => {
+  it('stand for the IPv4 CIDR they carry', () => {
+    const guard = createEgressGuard(parseAllowlist('::ffff:192.168.0.0/112'));
+    expect(guard.check('anything', '192.168.7.7')).toBe(true);
+    expect(guard.check('anything', '::ffff:192.168.7.7')).toBe(true);
+    expect(guard.check('anything', '192.169.7.7')).toBe(true); // public anyway
+    expect(guard.check('anything', '10.0.0.1')).toBe(false);
   });
 });
 

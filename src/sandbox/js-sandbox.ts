@@ -6,6 +6,7 @@
  */
 import ivm from 'isolated-vm';
 import type { FailureType } from '../shared/failure-types';
+import { COMPUTER_DEFAULT_TIMEOUT_MS } from '../shared/step-placement';
 
 export type SandboxErrorType = Extract<
   FailureType,
@@ -91,7 +92,7 @@ function release(key: string | undefined, memoryLimitMb: number, entry: PooledIs
 }
 
 export const SANDBOX_LIMITS = {
-  defaultTimeoutMs: 5_000,
+  defaultTimeoutMs: COMPUTER_DEFAULT_TIMEOUT_MS,
   maxTimeoutMs: 60_000,
   defaultMemoryLimitMb: 64,
   minMemoryLimitMb: 8,

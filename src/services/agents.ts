@@ -6,7 +6,7 @@ import type { AgentStepContext, WebConfig } from '../shared/step-config';
 import type { ServiceDeps } from './deps';
 import { toResolvedIntegration } from './integrations';
 import { toResolvedMcpServer } from './mcp-servers';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
 import { jsonOrNull } from './runners';
 import { toResolvedTool } from './tools';
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AppError } from '../errors/app-error';
 import type { ServiceDeps } from './deps';
 import { createRun } from './runs';
-import { createSecretBox, generateSecretKey, type SecretBox } from './secrets';
+import { createSecretBox, generateSecretKey, type SecretBox } from '../crypto/secret-box';
 
 /**
  * Button triggers: a public page and an embeddable script that start a run of a runner that has an

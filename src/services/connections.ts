@@ -23,9 +23,9 @@ import { WEB_CONFIG_DISABLED, type RunnerStepContext } from '../shared/step-conf
 import type { ServiceDeps } from './deps';
 import { requireIntegration, serializeIntegration, toResolvedIntegration } from './integrations';
 import { requireMcpServer, serializeMcpServer, toResolvedMcpServer } from './mcp-servers';
-import { decodeCursor, encodeCursor, type Cursor } from './pagination';
+import { decodeCursor, encodeCursor, type Cursor } from '../db/pagination';
 import { requireRunner } from './runners';
-import { requireSecretBox, type SecretBox } from './secrets';
+import { requireSecretBox, type SecretBox } from '../crypto/secret-box';
 import { requireSkill, serializeSkill, toResolvedSkill } from './skills';
 import { requireTool, serializeTool, toResolvedTool } from './tools';
 

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from '../config/logger';
 import type { PrismaClient } from '../db/client';
-import type { SecretBox } from './secrets';
+import type { SecretBox } from '../crypto/secret-box';
 
 /** What every use case needs; built once in each entry point and passed down. */
 export interface ServiceDeps {
@@ -12,6 +12,11 @@ export interface ServiceDeps {
     namespace: string;
     /** Base URL of the Temporal Web UI, for links in responses and logs. */
     uiUrl?: string;
+    /**
+     * Start run workflows with `requestEagerStart`: only when `client` is built on the NativeConnection
+     * of a worker in this process that polls `taskQueue` (FLAPJACK_ROLES=api,worker).
+     */
+    eagerStart?: boolean;
   };
   log: Logger;
   /** Public base URL of the API (for webhook trigger URLs, button pages). */

@@ -4,8 +4,9 @@ import { AppError } from '../errors/app-error';
 import type { IntegrationCreate, IntegrationUpdate } from '../shared/connection-schemas';
 import type { ResolvedIntegration } from '../shared/step-config';
 import type { ServiceDeps } from './deps';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
-import { maskConnectionString, openStoredSecret, requireSecretBox, secretContext, type SecretBox } from './secrets';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
+import { openStoredSecret, requireSecretBox, secretContext, type SecretBox } from '../crypto/secret-box';
+import { maskConnectionString } from '../shared/mask';
 
 const CONNECTION_COLUMN = 'integrations.connection';
 
@@ -27,7 +28,14 @@ export function serializeIntegration(box: SecretBox, i: Integration) {
 }
 
 export function toResolvedIntegration(i: Integration): ResolvedIntegration {
-  return { id: i.id, name: i.name, kind: i.kind as 'postgres', readOnly: i.readOnly, allowedSchemas: [...i.allowedSchemas] };
+  return {
+    id: i.id,
+    name: i.name,
+    kind: i.kind as 'postgres',
+    readOnly: i.readOnly,
+    allowedSchemas: [...i.allowedSchemas],
+    connectionCiphertext: i.connectionEncrypted,
+  };
 }
 
 export async function requireIntegration(tx: Tx, id: string): Promise<Integration> {

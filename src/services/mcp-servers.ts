@@ -9,9 +9,10 @@ import {
 } from '../shared/connection-schemas';
 import type { ResolvedMcpServer } from '../shared/step-config';
 import type { ServiceDeps } from './deps';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
 import { jsonOrNull } from './runners';
-import { maskRecord, openSecretMap, requireSecretBox, sealSecretMap, type SecretBox } from './secrets';
+import { openSecretMap, requireSecretBox, sealSecretMap, type SecretBox } from '../crypto/secret-box';
+import { maskRecord } from '../shared/mask';
 
 const ENV_COLUMN = 'mcp_servers.env';
 const HEADERS_COLUMN = 'mcp_servers.headers';
@@ -46,6 +47,8 @@ export function toResolvedMcpServer(m: McpServer): ResolvedMcpServer {
     url: m.url,
     hasEnv: m.envEncrypted !== null,
     hasHeaders: m.headersEncrypted !== null,
+    envCiphertext: m.envEncrypted,
+    headersCiphertext: m.headersEncrypted,
   };
 }
 

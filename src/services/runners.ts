@@ -3,8 +3,8 @@ import { withOrg, type Tx } from '../db/scoped';
 import { AppError, type FieldIssue } from '../errors/app-error';
 import type { RunnerCreate, RunnerUpdate } from '../shared/schemas';
 import type { ServiceDeps } from './deps';
-import { checkJsonSchema } from './json-schema';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
+import { checkJsonSchema } from '../validation/json-schema';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
 import { serializeRunner } from './serialize';
 
 export const jsonOrNull = (v: unknown): Prisma.InputJsonValue | typeof Prisma.DbNull =>
@@ -55,13 +55,15 @@ export async function listRunners(deps: ServiceDeps, orgId: string, q: { limit: 
   });
 }
 
+/** The runner as `GET /api/runners/:id` shows it: with its ordered steps and its triggers. */
+async function runnerDetail(tx: Tx, r: Awaited<ReturnType<typeof requireRunner>>, secrets: ServiceDeps['secrets']) {
+  const steps = await tx.runnerStep.findMany({ where: { runnerId: r.id }, orderBy: [{ orderIndex: 'asc' }, { createdAt: 'asc' }] });
+  const triggers = await tx.runnerTrigger.findMany({ where: { runnerId: r.id }, orderBy: { createdAt: 'asc' } });
+  return serializeRunner(r, { steps, triggers }, secrets);
+}
+
 export async function getRunner(deps: ServiceDeps, orgId: string, runnerId: string) {
-  return withOrg(deps.db, orgId, async (tx) => {
-    const r = await requireRunner(tx, runnerId);
-    const steps = await tx.runnerStep.findMany({ where: { runnerId }, orderBy: [{ orderIndex: 'asc' }, { createdAt: 'asc' }] });
-    const triggers = await tx.runnerTrigger.findMany({ where: { runnerId }, orderBy: { createdAt: 'asc' } });
-    return serializeRunner(r, { steps, triggers }, deps.secrets);
-  });
+  return withOrg(deps.db, orgId, async (tx) => runnerDetail(tx, await requireRunner(tx, runnerId), deps.secrets));
 }
 
 export async function updateRunner(deps: ServiceDeps, orgId: string, runnerId: string, body: RunnerUpdate) {
@@ -78,7 +80,7 @@ export async function updateRunner(deps: ServiceDeps, orgId: string, runnerId: s
         ...(body.defaultModel !== undefined ? { defaultModel: body.defaultModel } : {}),
       },
     });
-    return serializeRunner(r);
+    return runnerDetail(tx, r, deps.secrets);
   });
 }
 

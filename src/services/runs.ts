@@ -7,19 +7,29 @@ import { AppError } from '../errors/app-error';
 import type { RunnerSnapshot, RunWorkflowInput, StepSnapshot } from '../shared/run-types';
 import type { RunCreate } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
-import { OrgIdKey, RUN_WORKFLOW_TYPE, RunnerIdKey, RunStatusKey, TriggerKindKey } from '../shared/workflow-defs';
+import {
+  OrgIdKey,
+  RUN_WORKFLOW_TYPE,
+  RunnerIdKey,
+  RunStatusKey,
+  TriggerKindKey,
+  type RunWorkflow,
+} from '../shared/workflow-defs';
 import type { ServiceDeps } from './deps';
-import { validateAgainst } from './json-schema';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
+import { validateAgainst } from '../validation/json-schema';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
+import { connectionQueries, withConnectionDefinitions } from './run-snapshot';
 import { serializeRun } from './serialize';
 
 export interface TriggerSource {
   kind: 'api' | 'manual' | 'cron' | 'webhook' | 'poll' | 'bulk' | 'button';
   triggerId?: string | null;
+  /** The API key that asked for the run (the principal the cost ledger attributes calls to). */
+  apiKeyId?: string | null;
 }
 
-/** The stored snapshot keeps webhook headers (for the activity); the workflow's copy does not. */
-type StoredStep = StepSnapshot & { webhookHeaders?: unknown };
+/** Stored steps keep webhook headers as stored (ciphertext, or a plain object from before encryption). */
+type StoredStep = Omit<StepSnapshot, 'webhookHeaders'> & { webhookHeaders?: unknown };
 
 interface RunnerRow {
   id: string;
@@ -110,7 +120,8 @@ function snapshotFromRows(
       learnedInstructions: runner.learned_instructions,
       defaultModel: runner.default_model,
     },
-    steps: stepSnaps,
+    // A step row from before header encryption may still hold a plain object; workflowSnapshot drops it.
+    steps: stepSnaps as StepSnapshot[],
     connections: {
       mcpServerIds: ids('mcp'),
       integrationIds: ids('integration'),
@@ -134,13 +145,17 @@ function snapshotFromRows(
   return { stored, inputSchema: runner.input_schema };
 }
 
-/** The workflow's copy of the snapshot: no header values in Temporal history. */
+/**
+ * The workflow's copy of the snapshot: header ciphertext travels to the activity (which alone opens
+ * it); headers stored in plain form before encryption never enter Temporal history (the activity
+ * reads those from the stored snapshot).
+ */
 export function workflowSnapshot(stored: RunnerSnapshot): RunnerSnapshot {
   return {
     ...stored,
     steps: stored.steps.map((s) => {
-      const { webhookHeaders: _omit, ...rest } = s as StoredStep;
-      return rest;
+      const { webhookHeaders, ...rest } = s as StoredStep;
+      return typeof webhookHeaders === 'string' ? { ...rest, webhookHeaders } : rest;
     }),
   };
 }
@@ -155,27 +170,39 @@ export interface RunRecord {
   triggerKind: string;
 }
 
+/** A stored snapshot column, checked for the shape every snapshot this code wrote has. */
+function storedSnapshot(runId: string, value: unknown): RunnerSnapshot {
+  const v = value as Partial<RunnerSnapshot> | null;
+  if (!v || typeof v !== 'object' || !v.runner || typeof v.runner !== 'object' || !Array.isArray(v.steps)) {
+    throw new Error(`run ${runId} has no valid runner snapshot`);
+  }
+  return v as RunnerSnapshot;
+}
+
 function workflowInput(run: RunRecord): RunWorkflowInput {
   return {
     runId: run.id,
     orgId: run.orgId,
     runnerId: run.runnerId,
     input: run.input,
-    snapshot: workflowSnapshot(run.snapshot as unknown as RunnerSnapshot),
+    snapshot: workflowSnapshot(storedSnapshot(run.id, run.snapshot)),
   };
 }
 
-/** Starts the run's workflow (id = run id). "Already started" counts as success. */
+/**
+ * Starts the run's workflow (id = run id). "Already started" counts as success. `eagerlyStarted`: the
+ * server handed the first workflow task straight to this process's worker (eager start).
+ */
 export async function startRunWorkflow(
   deps: ServiceDeps,
   run: RunRecord,
   timeoutMs = 5_000,
-): Promise<void> {
+): Promise<{ eagerlyStarted: boolean }> {
   const args = workflowInput(run);
   const client = deps.temporal.client;
   try {
-    await client.connection.withDeadline(Date.now() + timeoutMs, () =>
-      client.workflow.start(RUN_WORKFLOW_TYPE, {
+    const handle = await client.connection.withDeadline(Date.now() + timeoutMs, () =>
+      client.workflow.start<RunWorkflow>(RUN_WORKFLOW_TYPE, {
         workflowId: run.id,
         taskQueue: deps.temporal.taskQueue,
         args: [args],
@@ -188,16 +215,23 @@ export async function startRunWorkflow(
         ],
         memo: { runnerName: args.snapshot.runner.name, runnerId: run.runnerId },
         staticSummary: `Run of runner "${args.snapshot.runner.name}"`,
+        // The first workflow task comes back with the start response, to this process's worker.
+        requestEagerStart: deps.temporal.eagerStart === true,
       }),
     );
+    return { eagerlyStarted: handle.eagerlyStarted };
   } catch (e) {
-    if (e instanceof WorkflowExecutionAlreadyStartedError) return;
+    if (e instanceof WorkflowExecutionAlreadyStartedError) return { eagerlyStarted: false };
     throw e;
   }
 }
 
 async function loadRun(tx: Tx, runnerId: string, runId: string) {
-  const run = await tx.runnerRun.findFirst({ where: { id: runId, runnerId }, include: { steps: true } });
+  // The runs of a deleted runner are gone from the API like the runner itself (their rows stay).
+  const run = await tx.runnerRun.findFirst({
+    where: { id: runId, runnerId, runner: { deletedAt: null } },
+    include: { steps: true },
+  });
   if (!run) throw AppError.notFound('Run');
   return run;
 }
@@ -213,12 +247,18 @@ export interface RunnerSnapshotRead {
  * and reads the runner's snapshot; 404 when the runner is gone.
  */
 export async function beginAndReadSnapshot(c: PoolClient, q: Sql, orgId: string, runnerId: string): Promise<RunnerSnapshotRead> {
-  const reads = resultSets<never>(await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId)].join(';\n')));
-  return snapshotFromRows(
+  const reads = resultSets<never>(
+    await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId), ...connectionQueries(q, runnerId)].join(';\n')),
+  );
+  const base = snapshotFromRows(
     (reads[2]?.rows ?? []) as RunnerRow[],
     (reads[3]?.rows ?? []) as StepRow[],
     (reads[4]?.rows ?? []) as { k: string; id: string }[],
   );
+  return {
+    inputSchema: base.inputSchema,
+    stored: withConnectionDefinitions(base.stored, (reads[5]?.rows ?? []) as never[], (reads[6]?.rows ?? []) as never[]),
+  };
 }
 
 /** One run to record: its new id, its input and its idempotency key (null: none). */
@@ -254,9 +294,9 @@ export function recordRunsSql(
     `items AS (${items})`,
     `ins AS (
        INSERT INTO runner_runs (id, org_id, runner_id, status, input, idempotency_key, snapshot, trigger_kind, trigger_id,
-                                budget_usd, budget_on_exceed, context)
+                                api_key_id, budget_usd, budget_on_exceed, context)
        SELECT id, ${org}, ${q.lit(runnerId)}, 'pending', input, idempotency_key, ${q.json(stored)}, ${q.lit(source.kind)},
-              ${q.lit(source.triggerId ?? null)}, ${q.lit(budgetUsd)}, ${q.lit(onExceed)},
+              ${q.lit(source.triggerId ?? null)}, ${q.lit(source.apiKeyId ?? null)}, ${q.lit(budgetUsd)}, ${q.lit(onExceed)},
               jsonb_build_object('input', input, 'steps', '{}'::jsonb)
          FROM items ORDER BY ord
        ON CONFLICT (runner_id, idempotency_key) DO NOTHING
@@ -289,13 +329,16 @@ export async function createRun(
   runnerId: string,
   body: RunCreate,
   source: TriggerSource = { kind: 'api' },
-): Promise<{ created: boolean; run: ReturnType<typeof serializeRun> }> {
+): Promise<{ created: boolean; run: ReturnType<typeof serializeRun>; eagerlyStarted?: boolean }> {
   const input = body.input === undefined ? {} : body.input;
   const key = body.idempotencyKey ?? null;
   const findExisting = async () =>
     key
       ? withOrg(deps.db, orgId, async (tx) => {
-          const r = await tx.runnerRun.findFirst({ where: { runnerId, idempotencyKey: key }, include: { steps: true } });
+          const r = await tx.runnerRun.findFirst({
+            where: { runnerId, idempotencyKey: key, runner: { deletedAt: null } },
+            include: { steps: true },
+          });
           return r ? serializeRun(r, r.steps) : null;
         })
       : null;
@@ -351,6 +394,7 @@ export async function createRun(
           output: null,
           error: null,
           costUsd: 0,
+          details: null,
           startedAt: null,
           completedAt: null,
         })),
@@ -364,8 +408,9 @@ export async function createRun(
   }
 
   deps.faults?.afterRunRecorded?.(runId);
+  let started: { eagerlyStarted: boolean };
   try {
-    await startRunWorkflow(deps, created.run);
+    started = await startRunWorkflow(deps, created.run);
   } catch (e) {
     deps.log.warn({ err: e, runId }, 'could not start run workflow; removing the run');
     await withOrg(deps.db, orgId, (tx) => tx.runnerRun.deleteMany({ where: { id: runId, status: 'pending' } })).catch(
@@ -373,7 +418,7 @@ export async function createRun(
     );
     throw AppError.unavailable('Temporal', e);
   }
-  return { created: true, run: created.response };
+  return { created: true, run: created.response, eagerlyStarted: started.eagerlyStarted };
 }
 
 export async function getRun(deps: ServiceDeps, orgId: string, runnerId: string, runId: string) {
@@ -391,7 +436,7 @@ export async function listRuns(
 ) {
   const cursor = decodeCursor(q.cursor);
   return withOrg(deps.db, orgId, async (tx) => {
-    const runner = await tx.runner.findFirst({ where: { id: runnerId }, select: { id: true } });
+    const runner = await tx.runner.findFirst({ where: { id: runnerId, deletedAt: null }, select: { id: true } });
     if (!runner) throw AppError.notFound('Runner');
     const rows = await tx.runnerRun.findMany({
       where: { runnerId, ...(q.status ? { status: q.status } : {}), ...afterCursor(cursor) },

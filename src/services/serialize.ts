@@ -1,5 +1,6 @@
-import { maskRecord, type SecretBox } from './secrets';
-import { openWebhookHeaders } from './webhook-headers';
+import { type SecretBox } from '../crypto/secret-box';
+import { maskRecord } from '../shared/mask';
+import { openWebhookHeaders } from '../crypto/webhook-headers';
 import type { Runner, RunnerRun, RunnerRunStep, RunnerStep, RunnerTrigger } from '../generated/prisma/client';
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
@@ -70,6 +71,7 @@ export function serializeRunStep(s: RunnerRunStep) {
     output: s.output ?? null,
     error: s.error ?? null,
     costUsd: num(s.costUsd) ?? 0,
+    details: s.details ?? null,
     startedAt: iso(s.startedAt),
     completedAt: iso(s.completedAt),
   };

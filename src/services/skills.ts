@@ -4,7 +4,7 @@ import { AppError } from '../errors/app-error';
 import type { SkillCreate, SkillUpdate } from '../shared/connection-schemas';
 import type { ResolvedSkill } from '../shared/step-config';
 import type { ServiceDeps } from './deps';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
 
 type SkillFile = { name: string; content: string; mimeType?: string };
 

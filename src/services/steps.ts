@@ -2,11 +2,11 @@ import { withOrg, type Tx } from '../db/scoped';
 import { AppError, type FieldIssue } from '../errors/app-error';
 import { stepKindIssues, type StepCreate, type StepUpdate } from '../shared/schemas';
 import type { ServiceDeps } from './deps';
-import { checkJsonSchema } from './json-schema';
+import { checkJsonSchema } from '../validation/json-schema';
 import { jsonOrNull, requireRunner } from './runners';
-import type { SecretBox } from './secrets';
+import type { SecretBox } from '../crypto/secret-box';
 import { serializeStep } from './serialize';
-import { sealWebhookHeaders } from './webhook-headers';
+import { sealWebhookHeaders } from '../crypto/webhook-headers';
 
 async function checkStep(tx: Tx, runnerId: string, merged: StepCreate, stepId: string | null): Promise<void> {
   const issues: FieldIssue[] = stepKindIssues(merged);
@@ -14,16 +14,17 @@ async function checkStep(tx: Tx, runnerId: string, merged: StepCreate, stepId: s
     const problem = checkJsonSchema(merged.outputSchema);
     if (problem) issues.push({ path: 'outputSchema', message: problem });
   }
-  const clash = await tx.runnerStep.findFirst({
-    where: { runnerId, name: merged.name, ...(stepId ? { id: { not: stepId } } : {}) },
-    select: { id: true },
-  });
-  if (clash) issues.push({ path: 'name', message: `a step named "${merged.name}" already exists in this runner` });
   if (merged.agentId) {
     const agent = await tx.agent.findFirst({ where: { id: merged.agentId }, select: { id: true } });
     if (!agent) issues.push({ path: 'agentId', message: 'no agent with this id exists in your org' });
   }
   if (issues.length) throw AppError.validation(issues);
+  // A taken name is a conflict (409), as for every other unique name; a valid step is checked first.
+  const clash = await tx.runnerStep.findFirst({
+    where: { runnerId, name: merged.name, ...(stepId ? { id: { not: stepId } } : {}) },
+    select: { id: true },
+  });
+  if (clash) throw AppError.conflict(`A step named "${merged.name}" already exists in this runner`);
 }
 
 function stepData(body: StepUpdate, box: SecretBox | undefined, orgId: string) {

@@ -5,9 +5,10 @@ import { AppError } from '../errors/app-error';
 import type { ToolCreate, ToolUpdate } from '../shared/connection-schemas';
 import type { ResolvedTool } from '../shared/step-config';
 import type { ServiceDeps } from './deps';
-import { checkJsonSchema } from './json-schema';
-import { afterCursor, decodeCursor, newestFirst, page } from './pagination';
-import { maskRecord, openSecretMap, requireSecretBox, sealSecretMap, type SecretBox } from './secrets';
+import { checkJsonSchema } from '../validation/json-schema';
+import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
+import { openSecretMap, requireSecretBox, sealSecretMap, type SecretBox } from '../crypto/secret-box';
+import { maskRecord } from '../shared/mask';
 
 const HEADERS_COLUMN = 'tools.headers';
 const DEFAULT_PARAMETERS = { type: 'object', properties: {} };
@@ -38,6 +39,7 @@ export function toResolvedTool(t: Tool): ResolvedTool {
     url: t.url,
     method: t.method,
     hasHeaders: t.headersEncrypted !== null,
+    headersCiphertext: t.headersEncrypted,
   };
 }
 

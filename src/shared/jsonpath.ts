@@ -12,18 +12,90 @@ export class JsonPathError extends Error {
 
 const LENGTH_SUFFIX = /\.length$/;
 
+/**
+ * How filter expressions (`$.items[?(@.price > 10)]`) are evaluated: jsonpath-plus's safe evaluator (its own
+ * interpreter of an expression AST: no `eval`, no `Function`, no prototype access), with evaluation errors
+ * counted as "no match" (an item without `@.a` does not match `@.a.b > 1`). Script expressions
+ * (`$[(@.length-1)]`) are refused, and so are calls and assignments inside filters (checked at save time),
+ * so a filter is a pure comparison of the data and runs the same inside the workflow sandbox.
+ */
+const EVAL = { eval: 'safe', ignoreEvalErrors: true } as const;
+
 /** Returns an error message when `expr` is not a usable JSONPath, or null when it is fine. */
 export function checkJsonPath(expr: unknown): string | null {
   if (typeof expr !== 'string' || expr.trim() === '') return 'must be a non-empty JSONPath string';
   if (!expr.startsWith('$')) return 'must start with "$"';
   if (expr.length > 1000) return 'must be at most 1000 characters';
-  if (/[()]/.test(expr.replace(/\[\?\(.*?\)\]/g, ''))) return 'script expressions are not allowed';
-  if (/\?\(|\(@/.test(expr)) return 'filter and script expressions are not allowed';
   if (!balanced(expr)) return 'has unbalanced brackets or quotes';
+  const split = splitFilters(expr);
+  if (typeof split === 'string') return split;
+  if (/[()]/.test(split.rest)) return 'script expressions are not allowed (filter expressions [?(...)] are)';
+  for (const body of split.filters) {
+    const problem = checkFilter(body);
+    if (problem) return problem;
+  }
   try {
-    JSONPath({ path: expr, json: {}, wrap: true, eval: false });
+    JSONPath({ path: expr, json: {}, wrap: true, ...EVAL });
   } catch (e) {
     return `is not a valid JSONPath: ${(e as Error).message}`;
+  }
+  return null;
+}
+
+/** The bodies of the `[?(...)]` filters of `expr`, and `expr` without them (quoted names removed). */
+function splitFilters(expr: string): { filters: string[]; rest: string } | string {
+  const filters: string[] = [];
+  let rest = '';
+  let i = 0;
+  while (i < expr.length) {
+    const ch = expr[i] as string;
+    if (ch === "'" || ch === '"') {
+      const end = expr.indexOf(ch, i + 1);
+      if (end < 0) return 'has unbalanced brackets or quotes';
+      rest += ch + ch; // a quoted member name may contain anything, parentheses included
+      i = end + 1;
+    } else if (expr.startsWith('[?(', i)) {
+      const end = filterEnd(expr, i + 3);
+      if (end < 0) return 'has an unterminated filter expression (expected "[?( ... )]")';
+      filters.push(expr.slice(i + 3, end));
+      rest += '[?]';
+      i = end + 2;
+    } else {
+      rest += ch;
+      i++;
+    }
+  }
+  return { filters, rest };
+}
+
+/** The index of the `)` that closes a filter opened just before `from` (followed by `]`), or -1. */
+function filterEnd(expr: string, from: number): number {
+  let depth = 1;
+  let quote: string | null = null;
+  for (let i = from; i < expr.length; i++) {
+    const ch = expr[i];
+    if (quote) {
+      if (ch === '\\') i++;
+      else if (ch === quote) quote = null;
+    } else if (ch === "'" || ch === '"') quote = ch;
+    else if (ch === '(') depth++;
+    else if (ch === ')' && --depth === 0) return expr[i + 1] === ']' ? i : -1;
+  }
+  return -1;
+}
+
+/** Refuses what would make a filter more than a comparison: calls, assignments, several statements. */
+function checkFilter(body: string): string | null {
+  if (body.trim() === '') return 'has an empty filter expression';
+  const code = body.replace(/'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*"/g, '""');
+  if (/[\w$@\])]\s*\(/.test(code)) return 'filter expressions may not call functions';
+  if (/(^|[^=!<>])=(?!=)/.test(code) || /\+\+|--/.test(code)) return 'filter expressions may not assign';
+  if (/[;,{}`]/.test(code)) return 'filter expressions must be a single comparison';
+  try {
+    // Compiles the filter (a syntax error throws here) by running it once on a probe.
+    JSONPath({ path: `$[?(${body})]`, json: [{}], wrap: true, ...EVAL });
+  } catch (e) {
+    return `has an invalid filter expression: ${(e as Error).message}`;
   }
   return null;
 }
@@ -42,7 +114,7 @@ function balanced(expr: string): boolean {
 }
 
 function query(expr: string, json: unknown): unknown[] {
-  const result: unknown = JSONPath({ path: expr, json: json as object, wrap: true, eval: false });
+  const result: unknown = JSONPath({ path: expr, json: json as object, wrap: true, ...EVAL });
   return Array.isArray(result) ? result : [];
 }
 

@@ -1,7 +1,8 @@
 import type { ComputerConfig } from './schemas';
+import type { AgentStepContext, ResolvedIntegration, ResolvedMcpServer, ResolvedSkill, ResolvedTool } from './step-config';
 import type { RunStatus, StepKind, StepStatus } from './status';
 
-/** A step as it was when the run was created. Webhook header values are not carried (see `hasWebhookHeaders`). */
+/** A step as it was when the run was created. Webhook header values travel as ciphertext only. */
 export interface StepSnapshot {
   id: string;
   name: string;
@@ -13,8 +14,13 @@ export interface StepSnapshot {
   outputSchema: Record<string, unknown> | null;
   inputMapping: Record<string, string> | null;
   webhookUrl: string | null;
-  /** True when the step has custom headers; the activity reads them from the run's stored snapshot. */
+  /** True when the step has custom headers. */
   hasWebhookHeaders: boolean;
+  /**
+   * The headers' ciphertext (see webhook-headers.ts), opened only by the webhook activity. Absent in
+   * runs started before it travelled with the step: the activity then reads the run's stored snapshot.
+   */
+  webhookHeaders?: string | null;
   conditionExpr: string | null;
   computer: ComputerConfig | null;
 }
@@ -44,6 +50,18 @@ export interface RunnerSnapshot {
     planConfig: { enabled: boolean } | null;
   };
   budget: BudgetSnapshot | null;
+  /**
+   * The runner's connection definitions (secrets as ciphertext), the runner side of
+   * `resolveStepConfig`. Absent in runs created before agent steps ran.
+   */
+  definitions?: {
+    mcpServers: ResolvedMcpServer[];
+    integrations: ResolvedIntegration[];
+    tools: ResolvedTool[];
+    skills: ResolvedSkill[];
+  };
+  /** The agents the run's steps reference, by id, with their own connections, as they were at creation. */
+  agents?: Record<string, AgentStepContext>;
 }
 
 export interface RunWorkflowInput {
@@ -115,6 +133,11 @@ export interface ExecuteStepArgs {
    * further write.
    */
   finalize?: { index: number; context: RunContext };
+  /**
+   * Set when the step runs as a local activity: an attempt that reaches this many milliseconds stops
+   * with `EXCEEDED_LOCAL_BOUND` and the workflow continues the step as a regular activity.
+   */
+  localBoundMs?: number;
 }
 
 export interface RunWorkflowResult {

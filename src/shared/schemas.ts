@@ -169,6 +169,11 @@ export const runStepResponseSchema = z.object({
   output: z.unknown(),
   error: z.unknown(),
   costUsd: z.number(),
+  details: z
+    .unknown()
+    .describe(
+      "agent steps: the step's record (model, provider, tools offered, notes, knowledge sources, plan, modelCalls, toolCalls, costUnknown); null for other steps",
+    ),
   startedAt: z.string().nullable(),
   completedAt: z.string().nullable(),
 });

@@ -20,8 +20,10 @@
  * empty parts are left out and the rest are joined by a blank line.
  * Model: the step's `modelOverride`, else the agent's model, else the runner's `defaultModel`.
  *
- * Secrets are not part of these types: a resolved server or tool names what to load (by id), and the
- * activity that connects loads and decrypts its secrets.
+ * Secrets travel only as ciphertext (the `*Ciphertext` fields: AES-GCM text from `SecretBox`, bound to
+ * `<orgId>/<column>` as `secretContext` says). A run's snapshot carries them so editing a connection
+ * never changes a run in flight; only the activity that connects decrypts them, so no plaintext secret
+ * ever enters Temporal history.
  */
 
 export interface ResolvedMcpServer {
@@ -32,9 +34,13 @@ export interface ResolvedMcpServer {
   command?: string | null;
   args?: string[] | null;
   url?: string | null;
-  /** Whether encrypted env vars / headers exist for it (to be loaded by id). */
+  /** Whether encrypted env vars / headers exist for it. */
   hasEnv?: boolean;
   hasHeaders?: boolean;
+  /** Ciphertext of the env map (`mcp_servers.env`), decrypted only by the activity that connects. */
+  envCiphertext?: string | null;
+  /** Ciphertext of the headers map (`mcp_servers.headers`). */
+  headersCiphertext?: string | null;
 }
 
 export interface ResolvedIntegration {
@@ -43,6 +49,8 @@ export interface ResolvedIntegration {
   kind: 'postgres';
   readOnly: boolean;
   allowedSchemas: string[];
+  /** Ciphertext of the connection string (`integrations.connection`), decrypted only by the SQL tool. */
+  connectionCiphertext?: string | null;
 }
 
 export interface ResolvedTool {
@@ -54,6 +62,8 @@ export interface ResolvedTool {
   url: string;
   method: string;
   hasHeaders?: boolean;
+  /** Ciphertext of the headers map (`tools.headers`), decrypted only by the HTTP tool's activity. */
+  headersCiphertext?: string | null;
 }
 
 export interface ResolvedSkill {

@@ -12,18 +12,25 @@ export interface TemporalSettings {
   apiKey?: string;
 }
 
-/** Turns the env into connection settings (TLS from files, API key for Temporal Cloud). */
+/**
+ * Turns the env into connection settings: TLS when asked (`TEMPORAL_TLS`), when an API key is set (Temporal
+ * Cloud) or when certificate files are given; a client certificate needs both its cert and key files, a CA
+ * file alone pins the server's root. The one place that reads these variables (API, worker, dev stack).
+ */
 export async function temporalSettingsFromEnv(env: Env): Promise<TemporalSettings> {
+  const read = (p: string | undefined) => (p ? readFile(p) : Promise.resolve(undefined));
+  const [crt, key, ca] = await Promise.all([
+    read(env.TEMPORAL_TLS_CERT_PATH),
+    read(env.TEMPORAL_TLS_KEY_PATH),
+    read(env.TEMPORAL_TLS_CA_PATH),
+  ]);
   let tls: ConnectionOptions['tls'] = undefined;
-  if (env.TEMPORAL_TLS_CERT_PATH && env.TEMPORAL_TLS_KEY_PATH) {
+  if ((crt && key) || ca) {
     tls = {
-      clientCertPair: {
-        crt: await readFile(env.TEMPORAL_TLS_CERT_PATH),
-        key: await readFile(env.TEMPORAL_TLS_KEY_PATH),
-      },
-      serverRootCACertificate: env.TEMPORAL_TLS_CA_PATH ? await readFile(env.TEMPORAL_TLS_CA_PATH) : undefined,
+      ...(crt && key ? { clientCertPair: { crt, key } } : {}),
+      ...(ca ? { serverRootCACertificate: ca } : {}),
     };
-  } else if (env.TEMPORAL_TLS || env.TEMPORAL_API_KEY) {
+  } else if (env.TEMPORAL_TLS || env.TEMPORAL_API_KEY || crt) {
     tls = true;
   }
   return {

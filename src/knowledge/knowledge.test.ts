@@ -1,15 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
-import {
-  chunkCsv,
-  chunkText,
-  createOpenAiEmbedder,
-  detectKind,
-  extractText,
-  fuseRankings,
-  type KnowledgeHit,
-} from './knowledge';
+import { chunkCsv, chunkText } from './chunk';
+import { createOpenAiEmbedder } from './embed';
+import { detectKind, extractText } from './extract';
+import { fuseRankings, type KnowledgeHit } from './store';
 
 const sentence = (i: number) => `Sentence number ${i} talks about pancakes and maple syrup in some detail.`;
 const paragraph = (from: number, n: number) => Array.from({ length: n }, (_, i) => sentence(from + i)).join(' ');
@@ -87,6 +82,25 @@ describe('chunkCsv', () => {
   it('handles a header-only file and an empty file', () => {
     expect(chunkCsv('a,b')).toEqual(['a,b']);
     expect(chunkCsv('')).toEqual([]);
+  });
+
+  it('keeps a quoted field with commas and line breaks inside one record, never splitting it', () => {
+    const header = 'id,notes';
+    const quoted = '2,"first line, with a comma\nsecond line ""quoted""\nthird line"';
+    const rows = ['1,plain', quoted, ...Array.from({ length: 40 }, (_, i) => `${i + 3},row ${i + 3} of filler text`)];
+    const chunks = chunkCsv([header, ...rows].join('\n'), { max: 200 });
+    expect(chunks.length).toBeGreaterThan(1);
+    for (const c of chunks) expect(c.startsWith(`${header}\n`)).toBe(true);
+    const holding = chunks.filter((c) => c.includes('first line'));
+    expect(holding).toHaveLength(1);
+    expect(holding[0]).toContain(quoted);
+    // Blank lines between records are not records.
+    expect(chunkCsv('a,b\n\n1,2\n\n3,4\n')).toEqual(['a,b\n1,2\n3,4']);
+  });
+
+  it('refuses a CSV with an unterminated quote as a 422 naming the file', () => {
+    expect(() => chunkCsv('a,b\n"open,1\n')).toThrow(expect.objectContaining({ code: 'validation_failed', status: 422 }));
+    expect(() => chunkCsv('a,b\n"open,1\n')).toThrow(/not valid CSV/);
   });
 });
 

@@ -1,14 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import {
-  createSecretBox,
-  deriveSecretKey,
-  generateSecretKey,
-  maskConnectionString,
-  maskRecord,
-  maskSecret,
-  SecretBoxError,
-} from './secrets';
+import { maskConnectionString, maskRecord, maskSecret } from '../shared/mask';
+import { createSecretBox, deriveSecretKey, generateSecretKey, SecretBoxError } from './secret-box';
 
 describe('createSecretBox', () => {
   const box = createSecretBox(generateSecretKey());

@@ -1,5 +1,5 @@
 import { AppError } from '../errors/app-error';
-import { openSecretMap, requireSecretBox, sealSecretMap, type SecretBox } from './secrets';
+import { openSecretMap, requireSecretBox, sealSecretMap, type SecretBox } from './secret-box';
 
 /**
  * A webhook step's custom headers (usually tokens) are stored encrypted: `runner_steps.webhook_headers`

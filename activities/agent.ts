@@ -1,0 +1,311 @@
+/**
+ * The activities of an agent step (the loop itself is `workflows/agent-step.ts`):
+ *
+ * - `prepareAgentStep`: checks the model's provider, lists the tools (`buildToolset`), fetches the
+ *   knowledge context, builds the system prompt (preamble, skills, knowledge, output format) and the
+ *   first user message (the step input as JSON); applies the workflow's pending writes and records
+ *   the step's initial record.
+ * - `callModel`: one model call. Heartbeats every second, so cancelling the run aborts the HTTP
+ *   request within about a second. Idempotent by its call key `<runId>:<step>:<n>`: the answer is
+ *   stored with the ledger row, and a retried or replayed call returns it instead of asking (and
+ *   paying) the provider again. Writes the `model_calls` row and the step's and run's `costUsd` (sums
+ *   of the ledger) in one transaction.
+ * - `callTool`: one tool call through `executeTool`; a tool error is a result the model sees.
+ */
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { buildToolset, executeTool, knowledgeContext } from '../src/agent/tools';
+import type { ToolContext, ToolsetDeps } from '../src/agent/tool-types';
+import type { PrismaClient } from '../src/db/client';
+import { withSqlClient } from '../src/db/scoped';
+import { resultSets, Sql } from '../src/db/sql-batch';
+import { routeModel, createLlmClients, type LlmClients } from '../src/llm/router';
+import { LlmError, type ChatResponse, type LlmSettings } from '../src/llm/types';
+import { validateAgainst } from '../src/validation/json-schema';
+import type {
+  AgentStepRecord,
+  CallModelArgs,
+  CallModelResult,
+  CallToolArgs,
+  CallToolResult,
+  PrepareAgentStepArgs,
+  PreparedAgentStep,
+} from '../src/shared/agent-types';
+import type { FailureType } from '../src/shared/failure-types';
+import { costOf, PRICE_TABLE_VERSION, priceOf, type PriceOverrides } from '../src/shared/pricing';
+import type { PersistBatch } from '../src/shared/run-types';
+import type { ResolvedStepConfig } from '../src/shared/step-config';
+
+export interface AgentLimits {
+  /** `max_tokens` of each model call. */
+  maxTokens: number;
+  /** Model calls allowed per step. */
+  maxIterations: number;
+}
+
+export const DEFAULT_AGENT_LIMITS: AgentLimits = { maxTokens: 4096, maxIterations: 10 };
+
+export interface AgentActivityDeps {
+  db: PrismaClient;
+  llm: LlmSettings;
+  priceOverrides?: PriceOverrides;
+  limits?: Partial<AgentLimits>;
+  tools: ToolsetDeps;
+  persistRun: (batch: PersistBatch) => Promise<void>;
+}
+
+const fail = (type: FailureType, message: string, nonRetryable = true, details?: unknown[]) =>
+  ApplicationFailure.create({ type, message, nonRetryable, details });
+
+/** Maps a provider failure to the step's failure (retryable ones go back to the activity's retry policy). */
+function toFailure(e: unknown, model: string): Error {
+  if (!(e instanceof LlmError)) return e as Error;
+  switch (e.kind) {
+    case 'not_configured':
+      return fail('provider_not_configured', e.message);
+    case 'unknown_model':
+      return fail('unknown_model', e.message);
+    case 'aborted':
+      return new CancelledFailure('The model request was cancelled');
+    default:
+      return fail('provider_error', `Model "${model}": ${e.message}`, !e.retryable);
+  }
+}
+
+/** Heartbeats every second while `fn` runs, with an AbortSignal that fires when the activity is cancelled. */
+async function heartbeating<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), 1_000);
+  try {
+    return await fn(ctx.cancellationSignal);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+const estimateTokens = (chars: number): number => Math.ceil(chars / 4);
+
+/** The answer's JSON: the whole text, or the body of a ```json fence. */
+export function parseJsonAnswer(text: string | null): { ok: true; value: unknown } | { ok: false; errors: string[] } {
+  const t = (text ?? '').trim();
+  const fenced = /^```(?:json)?\s*\n?([\s\S]*?)\n?```$/i.exec(t);
+  try {
+    return { ok: true, value: JSON.parse(fenced ? (fenced[1] ?? '') : t) };
+  } catch (e) {
+    return { ok: false, errors: [`the answer is not JSON: ${(e as Error).message}`] };
+  }
+}
+
+export function buildSystemPrompt(
+  config: ResolvedStepConfig,
+  knowledge: string,
+  outputSchema: Record<string, unknown> | null,
+): string {
+  const parts: string[] = [];
+  if (config.preamble.trim()) parts.push(config.preamble.trim());
+  const skills = config.skills.filter((s) => s.instructions.trim());
+  if (skills.length) {
+    parts.push(['# Skills', ...skills.map((s) => `## ${s.name}\n${s.instructions.trim()}`)].join('\n\n'));
+  }
+  if (knowledge.trim()) parts.push(knowledge.trim());
+  parts.push(
+    outputSchema
+      ? `The user message is this step's input, as JSON. Your final answer must be only a JSON value (no prose, no code fence) matching this JSON Schema:\n${JSON.stringify(outputSchema)}`
+      : "The user message is this step's input, as JSON. Your final answer is the step's output.",
+  );
+  return parts.join('\n\n');
+}
+
+export function createAgentActivities(deps: AgentActivityDeps) {
+  const limits: AgentLimits = { ...DEFAULT_AGENT_LIMITS, ...deps.limits };
+  const clients: LlmClients = createLlmClients(deps.llm);
+  const price = (model: string, reported?: string) =>
+    priceOf(model, deps.priceOverrides) ?? (reported ? priceOf(reported, deps.priceOverrides) : null);
+
+  /** The initial record and the pending writes, in one transaction. */
+  async function writePrepared(args: PrepareAgentStepArgs, record: AgentStepRecord): Promise<void> {
+    await withSqlClient(deps.db, async (c) => {
+      const q = new Sql(c);
+      const statements = [q.beginOrg(args.orgId)];
+      statements.push(
+        `UPDATE runner_run_steps SET details = ${q.json(record)} WHERE run_id = ${q.lit(args.runId)} AND order_index = ${q.lit(args.stepIndex)}`,
+        'COMMIT',
+      );
+      await c.query(statements.join(';\n'));
+    });
+  }
+
+  return {
+    async prepareAgentStep(args: PrepareAgentStepArgs): Promise<PreparedAgentStep> {
+      if (args.persist) await deps.persistRun({ ...args.persist, onlyIfActive: true });
+      const model = args.config.model;
+      if (!model) {
+        throw fail(
+          'unknown_model',
+          `Step "${args.stepName}" has no model: set the step's modelOverride, the agent's model or the runner's defaultModel`,
+        );
+      }
+      let route;
+      try {
+        route = routeModel(model);
+        clients.forModel(model);
+      } catch (e) {
+        throw toFailure(e, model);
+      }
+      return heartbeating(async (signal) => {
+        const ctx: ToolContext = {
+          runId: args.runId,
+          orgId: args.orgId,
+          runnerId: args.runnerId,
+          stepName: args.stepName,
+          stepInput: args.input,
+          deps: deps.tools,
+          signal,
+          tools: [],
+        };
+        const [toolset, knowledge] = await Promise.all([buildToolset(args.config, ctx), knowledgeContext(args.config, ctx)]);
+        const system = buildSystemPrompt(args.config, knowledge.text, args.outputSchema);
+        const userMessage = JSON.stringify(args.input ?? null, null, 2);
+        const record: AgentStepRecord = {
+          model,
+          provider: route.provider,
+          notes: toolset.notes,
+          tools: toolset.tools.map((t) => t.name),
+          knowledgeSources: knowledge.sources,
+          modelCalls: 0,
+          toolCalls: 0,
+          costUnknown: false,
+        };
+        await writePrepared(args, record);
+        const toolChars = JSON.stringify(toolset.tools.map((t) => [t.name, t.description, t.inputSchema])).length;
+        return {
+          model,
+          provider: route.provider,
+          system,
+          userMessage,
+          tools: toolset.tools,
+          record,
+          price: price(model),
+          maxTokens: limits.maxTokens,
+          maxIterations: limits.maxIterations,
+          promptTokenEstimate: estimateTokens(system.length + userMessage.length + toolChars),
+        };
+      });
+    },
+
+    async callModel(args: CallModelArgs): Promise<CallModelResult> {
+      const callKey = `${args.runId}:${args.stepName}:${args.callIndex}`;
+      const finish = (r: Pick<ChatResponse, 'text' | 'toolCalls' | 'stopReason' | 'usage'>, costUsd: number | null): CallModelResult => {
+        const out: CallModelResult = { text: r.text, toolCalls: r.toolCalls, stopReason: r.stopReason, usage: r.usage, costUsd };
+        if (args.outputSchema && r.toolCalls.length === 0) {
+          const parsed = parseJsonAnswer(r.text);
+          if (!parsed.ok) out.output = parsed;
+          else {
+            const issues = validateAgainst(args.outputSchema, parsed.value, 'output');
+            out.output = issues.length ? { ok: false, errors: issues.map((i) => `${i.path} ${i.message}`) } : parsed;
+          }
+        }
+        return out;
+      };
+
+      // A call already made (a retried activity, a worker that died after the call): never again.
+      const stored = await withSqlClient(deps.db, async (c) => {
+        const q = new Sql(c);
+        const sets = resultSets<{ response: CallModelResult | null; cost_usd: string | null }>(
+          await c.query(
+            [q.beginOrg(args.orgId), `SELECT response, cost_usd::text FROM model_calls WHERE call_key = ${q.lit(callKey)}`, 'COMMIT'].join(';\n'),
+          ),
+        );
+        return sets[2]?.rows[0];
+      });
+      if (stored?.response) return finish(stored.response, stored.cost_usd === null ? null : Number(stored.cost_usd));
+
+      let response: ChatResponse;
+      try {
+        const { provider, route } = clients.forModel(args.model);
+        response = await heartbeating((signal) =>
+          provider.chat({
+            model: route.model,
+            system: args.system,
+            messages: args.messages,
+            tools: args.tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
+            maxTokens: args.maxTokens,
+            responseSchema: args.outputSchema ? { name: 'step_output', schema: args.outputSchema } : undefined,
+            signal,
+            idempotencyKey: callKey,
+          }),
+        );
+      } catch (e) {
+        throw toFailure(e, args.model);
+      }
+      const p = price(args.model, response.model);
+      const costUsd = p ? costOf(p, response.usage) : null;
+      const record: AgentStepRecord = { ...args.record, costUnknown: args.record.costUnknown || costUsd === null };
+      const answer = { text: response.text, toolCalls: response.toolCalls, stopReason: response.stopReason, usage: response.usage };
+
+      const winner = await withSqlClient(deps.db, async (c) => {
+        const q = new Sql(c);
+        const run = q.lit(args.runId);
+        const step = q.lit(args.stepName);
+        const sets = resultSets<{ id?: string; response?: CallModelResult; cost_usd?: string | null }>(
+          await c.query(
+            [
+              q.beginOrg(args.orgId),
+              `INSERT INTO model_calls (id, org_id, runner_id, run_id, step_name, call_key, call_index, provider, model,
+                  input_tokens, output_tokens, cached_tokens, latency_ms, cost_usd, price_version, api_key_id, trigger_kind,
+                  trigger_id, response)
+               SELECT gen_random_uuid(), r.org_id, r.runner_id, r.id, ${step}, ${q.lit(callKey)}, ${q.lit(args.callIndex)},
+                  ${q.lit(response.provider)}, ${q.lit(args.model)}, ${q.lit(response.usage.inputTokens)},
+                  ${q.lit(response.usage.outputTokens)}, ${q.lit(response.usage.cachedTokens)}, ${q.lit(response.latencyMs)},
+                  ${costUsd === null ? 'NULL' : q.lit(costUsd)}, ${q.lit(p ? PRICE_TABLE_VERSION : null)}, r.api_key_id,
+                  r.trigger_kind, r.trigger_id, ${q.json(answer)}
+                 FROM runner_runs r WHERE r.id = ${run}
+               ON CONFLICT (call_key) DO NOTHING RETURNING id`,
+              `SELECT response, cost_usd::text FROM model_calls WHERE call_key = ${q.lit(callKey)}`,
+              `UPDATE runner_run_steps SET details = ${q.json(record)},
+                  cost_usd = (SELECT COALESCE(SUM(cost_usd), 0) FROM model_calls WHERE run_id = ${run} AND step_name = ${step})
+                WHERE run_id = ${run} AND order_index = ${q.lit(args.stepIndex)}`,
+              `UPDATE runner_runs SET cost_usd = (SELECT COALESCE(SUM(cost_usd), 0) FROM model_calls WHERE run_id = ${run})
+                WHERE id = ${run}`,
+              'COMMIT',
+            ].join(';\n'),
+          ),
+        );
+        return sets[3]?.rows[0];
+      });
+      // Another attempt of this call recorded first: its answer is the one the run goes on with.
+      if (winner?.response && differs(winner.response, answer)) {
+        return finish(winner.response, winner.cost_usd === null || winner.cost_usd === undefined ? null : Number(winner.cost_usd));
+      }
+      return finish(answer, costUsd);
+    },
+
+    async callTool(args: CallToolArgs): Promise<CallToolResult> {
+      if (args.call.argumentsError) return { content: args.call.argumentsError, isError: true };
+      return heartbeating(async (signal) => {
+        const r = await executeTool(
+          { id: args.call.id, name: args.call.name, arguments: args.call.arguments },
+          args.config,
+          {
+            runId: args.runId,
+            orgId: args.orgId,
+            runnerId: args.runnerId,
+            stepName: args.stepName,
+            stepInput: args.stepInput,
+            deps: deps.tools,
+            signal,
+            tools: args.tools,
+            record: args.record,
+          },
+        );
+        return { content: r.content, isError: r.isError, ...(r.recordPatch ? { recordPatch: r.recordPatch } : {}) };
+      });
+    },
+  };
+}
+
+function differs(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) !== JSON.stringify(b);
+}
+
+export type AgentActivities = ReturnType<typeof createAgentActivities>;

@@ -1,0 +1,122 @@
+import { LlmError } from './types';
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 30_000 };
+
+/** `Retry-After` as seconds (delta-seconds or an HTTP date), or undefined. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  if (/^\d+(\.\d+)?$/.test(v)) return Number(v);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - now) / 1000);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortError(signal));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function abortError(signal?: AbortSignal): LlmError {
+  return new LlmError('aborted', 'The model request was cancelled', { cause: signal?.reason });
+}
+
+/** A short, safe excerpt of a provider's error body (its `message` when it has one). */
+function errorMessage(body: string): string {
+  try {
+    const j = JSON.parse(body) as { error?: { message?: string } | string; message?: string };
+    const m = typeof j.error === 'string' ? j.error : (j.error?.message ?? j.message);
+    if (m) return String(m).slice(0, 500);
+  } catch {
+    // not JSON
+  }
+  return body.slice(0, 200);
+}
+
+/** Maps a non-2xx answer to an LlmError: 408/409/429/5xx are retryable, other 4xx are not. */
+export function httpError(provider: string, status: number, body: string, retryAfter: string | null): LlmError {
+  const retryAfterSec = parseRetryAfter(retryAfter);
+  const msg = `${provider} answered ${status}: ${errorMessage(body)}`;
+  if (status === 429) return new LlmError('rate_limited', msg, { status, retryable: true, retryAfterSec });
+  if (status >= 500 || status === 408 || status === 409) return new LlmError('server', msg, { status, retryable: true, retryAfterSec });
+  if (status === 401 || status === 403) return new LlmError('auth', msg, { status });
+  return new LlmError('bad_request', msg, { status });
+}
+
+export interface PostOptions {
+  provider: string;
+  url: string;
+  headers: Record<string, string>;
+  body: unknown;
+  signal?: AbortSignal;
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** Called before each retry wait (e.g. to heartbeat). */
+  onRetry?: (err: LlmError, attempt: number, waitMs: number) => void;
+}
+
+/**
+ * POSTs JSON and returns the parsed JSON answer, retrying 429/5xx/network errors with exponential
+ * backoff and full jitter (honouring `Retry-After`, capped at `maxDelayMs`); 4xx other than
+ * 408/409/429 fail at once. Abort via `signal` at any point, waits included.
+ */
+export async function postJsonWithRetry(opts: PostOptions): Promise<{ json: unknown; latencyMs: number; attempts: number }> {
+  const payload = JSON.stringify(opts.body);
+  for (let attempt = 1; ; attempt++) {
+    if (opts.signal?.aborted) throw abortError(opts.signal);
+    const started = Date.now();
+    const timeout = AbortSignal.timeout(opts.timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    let err: LlmError;
+    try {
+      const res = await fetch(opts.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...opts.headers },
+        body: payload,
+        signal,
+      });
+      const text = await res.text();
+      if (res.ok) {
+        try {
+          return { json: JSON.parse(text) as unknown, latencyMs: Date.now() - started, attempts: attempt };
+        } catch {
+          throw new LlmError('invalid_response', `${opts.provider} answered ${res.status} with a body that is not JSON`);
+        }
+      }
+      err = httpError(opts.provider, res.status, text, res.headers.get('retry-after'));
+    } catch (e) {
+      if (e instanceof LlmError) throw e;
+      if (opts.signal?.aborted) throw abortError(opts.signal);
+      if (timeout.aborted) {
+        err = new LlmError('timeout', `${opts.provider} did not answer within ${opts.timeoutMs} ms`, { retryable: true, cause: e });
+      } else {
+        const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+        err = new LlmError('network', `${opts.provider} is unreachable: ${cause?.code ?? cause?.message ?? (e as Error).message}`, {
+          retryable: true,
+          cause: e,
+        });
+      }
+    }
+    if (!err.retryable || attempt >= opts.retry.maxAttempts) throw err;
+    const backoff = Math.min(opts.retry.maxDelayMs, opts.retry.baseDelayMs * 2 ** (attempt - 1));
+    const wait =
+      err.retryAfterSec !== undefined ? Math.min(opts.retry.maxDelayMs, err.retryAfterSec * 1000) : Math.round(backoff * (0.5 + Math.random() / 2));
+    opts.onRetry?.(err, attempt, wait);
+    await sleep(wait, opts.signal);
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Where a step runs: inside the run's workflow task as a local activity, or as a regular activity.
+ * Pure, shared by the workflow (which decides) and the activities (which honour the bound).
+ * The reasoning and the measurements are in docs/run-shape.md.
+ */
+import type { StepSnapshot } from './run-types';
+
+/**
+ * The longest a step may take as a local activity. A local activity holds the run's workflow task
+ * open, and a cancellation only reaches the workflow when that task completes, so this is also the
+ * longest a cancel waits for a short step. Longer steps run as regular activities with heartbeats.
+ */
+export const LOCAL_STEP_BOUND_MS = 5_000;
+
+/** The sandbox's time limit when a computer step sets none (the sandbox reads it from here). */
+export const COMPUTER_DEFAULT_TIMEOUT_MS = 5_000;
+
+/**
+ * `ApplicationFailure.type` of a local step attempt that reached `LOCAL_STEP_BOUND_MS`: the workflow
+ * continues the step as a regular activity. Internal to the workflow, never a run's error code.
+ */
+export const EXCEEDED_LOCAL_BOUND = 'exceeded_local_bound';
+
+export type StepPlacement = 'inline' | 'local' | 'remote';
+
+/**
+ * - `condition`: evaluated in the workflow (no activity at all);
+ * - `computer`: local when its time limit fits the bound (the sandbox stops it at that limit), else a
+ *   regular activity that heartbeats, so cancellation reaches it;
+ * - `webhook`: local, bounded: an attempt that reaches the bound is aborted and the step continues as
+ *   a regular activity (the same POST with the same Idempotency-Key, like any retry);
+ * - `agent` (model calls: long, heartbeating) and anything else: a regular activity.
+ */
+export function stepPlacement(step: Pick<StepSnapshot, 'kind' | 'computer'>): StepPlacement {
+  switch (step.kind) {
+    case 'condition':
+      return 'inline';
+    case 'computer':
+      return (step.computer?.timeoutMs ?? COMPUTER_DEFAULT_TIMEOUT_MS) <= LOCAL_STEP_BOUND_MS ? 'local' : 'remote';
+    case 'webhook':
+      return 'local';
+    default:
+      return 'remote';
+  }
+}

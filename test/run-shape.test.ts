@@ -1,0 +1,222 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Client } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { createRunWorker, installTemporalRuntime } from '../src/bin/worker-runtime';
+import { createLogger } from '../src/config/logger';
+import { findFreePort } from '../src/dev/process';
+import { REPO_ROOT } from '../src/dev/temporal-server';
+import { createApiKey } from '../src/services/api-keys';
+import { createRun } from '../src/services/runs';
+import { createSecretBox } from '../src/crypto/secret-box';
+import { LOCAL_STEP_BOUND_MS } from '../src/shared/step-placement';
+import type { RunWorkflow } from '../src/shared/workflow-defs';
+import { json, startWebhookServer } from './fixtures/webhook-server';
+import { useTestContext, waitFor } from './harness';
+import { recordHistory } from './record-history';
+
+/**
+ * The run's shape in Temporal (docs/run-shape.md): short steps are local activities inside one
+ * workflow task, a webhook slower than the local bound continues as a regular activity, and a process
+ * running both roles starts runs eagerly on its worker's connection.
+ */
+const ctx = useTestContext();
+let hooks: Awaited<ReturnType<typeof startWebhookServer>>;
+beforeAll(async () => {
+  hooks = await startWebhookServer({
+    '/items': (_req, res) => json(res, 200, { items: [1, 2, 3] }),
+    '/beyond-bound': (_req, res) => {
+      setTimeout(() => json(res, 200, { items: [4, 5] }), LOCAL_STEP_BOUND_MS + 1_000).unref();
+    },
+  });
+});
+afterAll(() => hooks.close());
+
+const pipeline = (hookPath: string) => [
+  { name: 'fetch', kind: 'webhook', orderIndex: 0, webhookUrl: hooks.url(hookPath) },
+  { name: 'gate', kind: 'condition', orderIndex: 1, conditionExpr: '$.steps.fetch.output.items.length' },
+  {
+    name: 'sum',
+    kind: 'computer',
+    orderIndex: 2,
+    inputMapping: { items: '$.steps.fetch.output.items' },
+    computer: { runtime: 'javascript', code: 'return { total: input.items.reduce((a, b) => a + b, 0) };' },
+  },
+];
+
+async function makeRunner(steps: Record<string, unknown>[]): Promise<string> {
+  const r = await ctx.api.post('/api/runners', { name: `shape-${randomUUID()}` });
+  expect(r.status).toBe(201);
+  for (const s of steps) expect((await ctx.api.post(`/api/runners/${r.body.id}/steps`, s)).status).toBe(201);
+  return r.body.id as string;
+}
+
+async function runToEnd(runnerId: string) {
+  const c = await ctx.api.post(`/api/runners/${runnerId}/runs`, { input: {} });
+  expect(c.status).toBe(201);
+  await ctx.client.workflow.getHandle<RunWorkflow>(c.body.id).result();
+  return (await ctx.api.get(`/api/runners/${runnerId}/runs/${c.body.id}`)).body;
+}
+
+/** How many events of each kind a run's history holds, by attribute name (e.g. `markerRecorded`). */
+async function eventCounts(workflowId: string): Promise<Record<string, number>> {
+  const history = await ctx.client.workflow.getHandle(workflowId).fetchHistory();
+  const counts: Record<string, number> = {};
+  for (const e of history.events ?? []) {
+    for (const [k, v] of Object.entries(e)) {
+      if (!k.endsWith('EventAttributes') || !v) continue;
+      const kind = k.slice(0, -'EventAttributes'.length);
+      counts[kind] = (counts[kind] ?? 0) + 1;
+    }
+  }
+  return counts;
+}
+const WORKFLOW_TASK_STARTED = 'workflowTaskStarted';
+const ACTIVITY_TASK_SCHEDULED = 'activityTaskScheduled';
+const MARKER_RECORDED = 'markerRecorded';
+
+describe('a run of short steps', () => {
+  it('is one workflow task: the webhook and the computer step run as local activities, the condition inline', async () => {
+    const runnerId = await makeRunner(pipeline('/items'));
+    const run = await runToEnd(runnerId);
+    expect({ status: run.status, error: run.error }).toEqual({ status: 'completed', error: null });
+    expect(run.output).toEqual({ total: 6 });
+    expect(run.steps.map((s: { status: string }) => s.status)).toEqual(['completed', 'completed', 'completed']);
+    const counts = await eventCounts(run.id);
+    expect(counts[WORKFLOW_TASK_STARTED]).toBe(1);
+    expect(counts[ACTIVITY_TASK_SCHEDULED] ?? 0).toBe(0);
+    expect(counts[MARKER_RECORDED]).toBeGreaterThanOrEqual(2);
+    await recordHistory(run.id, 'local-short-steps');
+  }, 60_000);
+});
+
+describe('a webhook slower than the local bound', () => {
+  it('is continued as a regular activity (same Idempotency-Key) and the run completes', async () => {
+    const runnerId = await makeRunner(pipeline('/beyond-bound'));
+    const run = await runToEnd(runnerId);
+    expect({ status: run.status, error: run.error }).toEqual({ status: 'completed', error: null });
+    expect(run.output).toEqual({ total: 9 });
+    const counts = await eventCounts(run.id);
+    expect(counts[ACTIVITY_TASK_SCHEDULED]).toBe(1);
+    const deliveries = hooks.requests.filter((r) => r.headers['idempotency-key'] === `${run.id}:fetch`);
+    expect(deliveries).toHaveLength(2);
+    await recordHistory(run.id, 'webhook-beyond-local-bound');
+  }, 90_000);
+});
+
+describe('API and worker in one process', () => {
+  let connection: NativeConnection;
+  let worker: Worker;
+  let running: Promise<void>;
+  const taskQueue = `eager-${randomUUID()}`;
+
+  beforeAll(async () => {
+    installTemporalRuntime(createLogger('error', 'test-eager-worker'), 'ERROR');
+    connection = await NativeConnection.connect({ address: ctx.env.temporalAddress });
+    ({ worker } = await createRunWorker({
+      db: ctx.db,
+      connection,
+      temporal: { address: ctx.env.temporalAddress, namespace: ctx.env.namespace, taskQueue },
+      egressAllowlist: ['127.0.0.1'],
+      secrets: createSecretBox(ctx.env.secretKey),
+    }));
+    running = worker.run();
+  }, 120_000);
+
+  afterAll(async () => {
+    if (worker?.getState() === 'RUNNING') worker.shutdown();
+    await running;
+    await connection?.close();
+  }, 60_000);
+
+  it('starts a run eagerly on the worker’s connection, and the run completes', async () => {
+    const runnerId = await makeRunner(pipeline('/items'));
+    const client = new Client({ connection, namespace: ctx.env.namespace });
+    const deps = { ...ctx.services, temporal: { client, taskQueue, namespace: ctx.env.namespace, eagerStart: true } };
+    const { created, eagerlyStarted, run } = await createRun(deps, ctx.orgA, runnerId, { input: {} });
+    expect(created).toBe(true);
+    expect(eagerlyStarted).toBe(true);
+    const result = await client.workflow.getHandle<RunWorkflow>(run.id).result();
+    expect(result).toEqual({ status: 'completed', output: { total: 6 }, error: null });
+  }, 60_000);
+});
+
+describe('the process entry points (FLAPJACK_ROLES)', () => {
+  const children: ChildProcess[] = [];
+  afterAll(async () => {
+    await Promise.all(
+      children.map(async (c) => {
+        if (c.exitCode !== null || c.signalCode !== null) return;
+        const exited = new Promise((r) => c.once('exit', r));
+        c.kill('SIGTERM');
+        const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(t);
+      }),
+    );
+  }, 60_000);
+
+  const start = (script: string, env: Record<string, string>) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, script)], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: ctx.env.databaseUrl,
+        TEMPORAL_ADDRESS: ctx.env.temporalAddress,
+        TEMPORAL_NAMESPACE: ctx.env.namespace,
+        FLAPJACK_EGRESS_ALLOWLIST: '127.0.0.1',
+        FLAPJACK_SECRET_KEY: ctx.env.secretKey,
+        LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: 'ignore',
+    });
+    children.push(child);
+    return child;
+  };
+
+  const runThrough = async (base: string) => {
+    await waitFor(
+      () => fetch(`${base}/healthz`).then((r) => r.status, () => 0),
+      (s) => s === 200,
+      90_000,
+      250,
+    );
+    const { key } = await createApiKey(ctx.db, `roles-${randomUUID()}`);
+    const call = async (method: string, p: string, body?: unknown) => {
+      const r = await fetch(base + p, {
+        method,
+        headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> & { id: string } };
+    };
+    const runner = await call('POST', '/api/runners', { name: 'roles' });
+    for (const s of pipeline('/items')) expect((await call('POST', `/api/runners/${runner.body.id}/steps`, s)).status).toBe(201);
+    const c = await call('POST', `/api/runners/${runner.body.id}/runs`, { input: {} });
+    expect(c.status).toBe(201);
+    const done = await waitFor(
+      () => call('GET', `/api/runners/${runner.body.id}/runs/${c.body.id}`),
+      (r) => r.body.status === 'completed' || r.body.status === 'failed',
+      60_000,
+      100,
+    );
+    expect(done.body.output).toEqual({ total: 6 });
+  };
+
+  it('runs the API and the worker in one process (the default)', async () => {
+    const port = await findFreePort();
+    start('src/bin/server.ts', { PORT: String(port), TEMPORAL_TASK_QUEUE: `roles-both-${randomUUID()}` });
+    await runThrough(`http://127.0.0.1:${port}`);
+  }, 180_000);
+
+  it('runs them split: npm run api and npm run worker on one task queue', async () => {
+    const port = await findFreePort();
+    const queue = `roles-split-${randomUUID()}`;
+    start('src/bin/api.ts', { PORT: String(port), TEMPORAL_TASK_QUEUE: queue });
+    start('src/bin/worker.ts', { PORT: String(port), TEMPORAL_TASK_QUEUE: queue });
+    await runThrough(`http://127.0.0.1:${port}`);
+  }, 180_000);
+});

@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import type { Logger } from '../src/config/logger';
 import { createLogger } from '../src/config/logger';
 import type { PrismaClient } from '../src/db/client';
@@ -9,10 +10,13 @@ import { parseAllowlist } from '../src/net/address-rules';
 import { createEgressGuard } from '../src/net/egress';
 import { retrieveKnowledge, type Embedder } from '../src/services/knowledge';
 import type { PriceOverrides } from '../src/shared/pricing';
+import { createLlmClients } from '../src/llm/router';
 import { createAgentActivities, type AgentLimits } from './agent';
+import { createReflectActivities } from './reflect';
 import { createComputerActivities } from './computer';
 import { createPersistenceActivities } from './persistence';
 import { createStepActivities } from './steps';
+import { createTriggerActivities, type TriggerActivities, type TriggerActivityDeps } from './triggers';
 import type { RunActivities } from './types';
 import { createWebhookActivities } from './webhook';
 
@@ -23,6 +27,11 @@ export interface ActivityDeps {
   webhookTimeoutMs?: number;
   /** Opens stored secrets (webhook step headers, connection secrets); built from FLAPJACK_SECRET_KEY. */
   secrets?: SecretBox;
+  /** For trigger workflows: the client that starts the runs they record, and where those runs go. */
+  client?: Client;
+  runTaskQueue?: string;
+  namespace?: string;
+  triggerFaults?: TriggerActivityDeps['faults'];
   /** LLM providers (OPENAI_API_KEY/OPENAI_BASE_URL, ANTHROPIC_API_KEY/ANTHROPIC_BASE_URL). None: agent steps fail naming the variable. */
   llm?: LlmSettings;
   /** FLAPJACK_MODEL_PRICES, parsed. */
@@ -35,7 +44,9 @@ export interface ActivityDeps {
 }
 
 /** Builds every activity the worker registers, from injected dependencies. */
-export function createActivities(deps: ActivityDeps): RunActivities {
+export function createActivities(
+  deps: ActivityDeps,
+): RunActivities & TriggerActivities & ReturnType<typeof createReflectActivities> {
   const guard = createEgressGuard(parseAllowlist(deps.egressAllowlist.join(',')));
   const log = deps.log ?? createLogger('silent');
   const webhook = createWebhookActivities({ guard, timeoutMs: deps.webhookTimeoutMs });
@@ -70,7 +81,28 @@ export function createActivities(deps: ActivityDeps): RunActivities {
       },
     }),
     ...agent,
+    ...createTriggerActivities({
+      db: deps.db,
+      client: deps.client,
+      runTaskQueue: deps.runTaskQueue ?? 'flapjack-runs',
+      namespace: deps.namespace ?? 'default',
+      secrets: deps.secrets,
+      guard,
+      log,
+      faults: deps.triggerFaults,
+    }),
+    ...createReflectActivities({ db: deps.db, log, routeModel: routeForReflection(deps.llm ?? {}), priceOverrides: deps.priceOverrides }),
+  };
+}
+
+/** `reflectOnFailure` uses the same provider settings as agent steps. */
+function routeForReflection(settings: LlmSettings) {
+  const clients = createLlmClients(settings);
+  return (model: string) => {
+    const { provider, route } = clients.forModel(model);
+    return { provider, model: route.model };
   };
 }
 
 export type { RunActivities } from './types';
+export type { TriggerActivities } from './triggers';

@@ -23,6 +23,7 @@ import { registerRunnerRoutes } from './routes/runners';
 import { registerSkillRoutes } from './routes/skills';
 import { registerStepRoutes } from './routes/steps';
 import { registerToolRoutes } from './routes/tools';
+import { registerTriggerRoutes } from './routes/triggers';
 
 export interface AppDeps {
   services: ServiceDeps;
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps): Express {
   registerRunRoutes(reg, deps.services);
   registerBulkRunRoutes(reg, deps.services);
   registerButtonRoutes(reg, deps.services);
+  registerTriggerRoutes(reg, deps.services);
   registerAgentRoutes(reg, deps.services);
   registerMcpServerRoutes(reg, deps.services);
   registerIntegrationRoutes(reg, deps.services);
@@ -67,6 +69,7 @@ export function createApp(deps: AppDeps): Express {
   for (const extra of deps.extraRoutes ?? []) extra(reg, deps.services);
 
   const openapi = buildOpenApi(reg, { version: deps.version ?? '0.1.0' });
+  app.locals.openapi = openapi;
   router.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);
   });

@@ -3,6 +3,8 @@ import type { RunWorkflow } from '../src/shared/workflow-defs';
 import type { runRunnerWorkflow } from './run-runner';
 
 export { runRunnerWorkflow } from './run-runner';
+export { cronTriggerWorkflow } from './trigger-cron';
+export { pollTriggerWorkflow } from './trigger-poll';
 
 /** Compiles only while `T` is assignable to `U`. */
 type Assignable<T extends U, U> = T;

@@ -1,13 +1,16 @@
 import { RUNS_BULK_USAGE, runsBulkCommand } from '../cli/runs-bulk';
 import { createDb } from '../db/client';
 import { createApiKey } from '../services/api-keys';
-import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl } from './startup';
+import { readStackInfo } from '../dev/stack-file';
+import { checkDatabase, die, loadEnvOrDie } from './startup';
 
 const USAGE = `usage: npm run cli -- <command>
 
 commands:
   api-keys create --org <name> [--name <label>]   create an API key (printed once; only its hash is stored)
   runs bulk --runner <id> --file <path|->         start one run per line of a JSONL/CSV file (see below)
+
+The database is DATABASE_URL, or the one of the dev stack \`npm start\` is running.
 
 ${RUNS_BULK_USAGE}`;
 
@@ -23,7 +26,11 @@ async function main(): Promise<void> {
     const org = flag(args, 'org');
     if (!org) die('api-keys create needs --org <name>');
     const env = loadEnvOrDie();
-    const url = requireDatabaseUrl(env);
+    // DATABASE_URL when set, else the database of the dev stack `npm start` runs (it leaves it in .data/).
+    const url =
+      env.DATABASE_URL ??
+      readStackInfo()?.databaseUrl ??
+      die('DATABASE_URL is not set and no dev stack is running: start one with `npm start`, or set DATABASE_URL');
     await checkDatabase(url);
     const db = createDb(url, { poolSize: 1 });
     const { key, orgId } = await createApiKey(db, org, flag(args, 'name') ?? 'cli');

@@ -13,13 +13,13 @@ import { createApp } from '../../api/app';
 import type { Env } from '../config/env';
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
-import { llmSettingsFromEnv } from '../llm/router';
 import { createKeyResolver, ensureBootstrapKey } from '../services/api-keys';
-import { parsePriceOverrides } from '../shared/pricing';
 import { createOpenAiEmbedder } from '../knowledge/embed';
 import { reconcilePendingRuns } from '../services/runs';
+import { reconcileTriggerSchedules } from '../services/triggers-schedules';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl, requireSecretBox } from './startup';
+import { agentWorkerOptions } from './agent-options';
 import { createRunWorker, installTemporalRuntime } from './worker-runtime';
 
 export const ROLES = ['api', 'worker'] as const;
@@ -110,33 +110,13 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
   // start asking for eager execution is simply dispatched through the task queue.
   let worker: Worker | undefined;
   if (nativeConnection) {
-    let priceOverrides;
-    try {
-      priceOverrides = parsePriceOverrides(env.FLAPJACK_MODEL_PRICES);
-    } catch (e) {
-      die((e as Error).message);
-    }
-    const llm = llmSettingsFromEnv(env);
-    if (!llm.openai?.apiKey && !llm.openai?.baseUrl && !llm.anthropic?.apiKey && !llm.anthropic?.baseUrl) {
-      log.warn(
-        'no LLM provider configured (OPENAI_API_KEY/OPENAI_BASE_URL, ANTHROPIC_API_KEY/ANTHROPIC_BASE_URL): agent steps will fail',
-      );
-    }
     ({ worker } = await createRunWorker({
       db,
       connection: nativeConnection,
       temporal,
       egressAllowlist: env.FLAPJACK_EGRESS_ALLOWLIST,
       secrets,
-      agent: {
-        llm,
-        priceOverrides,
-        agentLimits: { maxIterations: env.FLAPJACK_AGENT_MAX_ITERATIONS, maxTokens: env.FLAPJACK_AGENT_MAX_TOKENS },
-        embedder: env.FLAPJACK_EMBEDDING_MODEL
-          ? createOpenAiEmbedder({ model: env.FLAPJACK_EMBEDDING_MODEL, apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL })
-          : undefined,
-        log,
-      },
+      agent: agentWorkerOptions(env, log),
     }));
   }
 
@@ -146,6 +126,15 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
         reconcilePendingRuns(services).catch((err: unknown) => log.warn({ err }, 'reconcile pass failed'));
       }, env.FLAPJACK_RECONCILE_INTERVAL_MS)
     : undefined;
+  // Trigger schedules vs trigger rows, repaired both ways: at worker start, then every 5 minutes.
+  const reconcileSchedules = () =>
+    reconcileTriggerSchedules(services)
+      .then((r) => {
+        if (r.created || r.updated || r.deleted) log.info(r, 'trigger schedules reconciled');
+      })
+      .catch((err: unknown) => log.warn({ err }, 'trigger schedule reconcile failed'));
+  if (work) void reconcileSchedules();
+  const scheduleReconciler = work ? setInterval(() => void reconcileSchedules(), 5 * 60_000) : undefined;
 
   let stopping = false;
   const stop = () => {
@@ -153,6 +142,7 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
     stopping = true;
     log.info(`shutting down ${[...roles].join(' and ')}`);
     if (reconciler) clearInterval(reconciler);
+    if (scheduleReconciler) clearInterval(scheduleReconciler);
     // Activities get the worker's shutdown grace time; never hang past it.
     setTimeout(() => {
       log.warn('did not stop in time; exiting');

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../../activities';
 import type { PrismaClient } from '../db/client';
 import type { SecretBox } from '../crypto/secret-box';
@@ -23,6 +24,10 @@ export interface RunWorkerOptions {
   >;
   webhookTimeoutMs?: number;
   secrets?: SecretBox;
+  /** Where runs recorded by trigger workflows start (default: the queue this worker polls). */
+  runTaskQueue?: string;
+  /** Crash-safety tests of poll triggers (see activities/triggers.ts). */
+  triggerFaults?: ActivityDeps['triggerFaults'];
   /** Agent steps: LLM providers, price overrides, limits (see ActivityDeps). */
   agent?: Pick<ActivityDeps, 'llm' | 'priceOverrides' | 'agentLimits' | 'embedder' | 'webSearch' | 'log'>;
 }
@@ -49,6 +54,11 @@ export async function createRunWorker(opts: RunWorkerOptions): Promise<{ worker:
       webhookTimeoutMs: opts.webhookTimeoutMs,
       secrets: opts.secrets,
       ...opts.agent,
+      // Trigger workflows record runs and start them through the worker's own connection.
+      client: new Client({ connection, namespace: opts.temporal.namespace }),
+      runTaskQueue: opts.runTaskQueue ?? opts.temporal.taskQueue,
+      namespace: opts.temporal.namespace,
+      triggerFaults: opts.triggerFaults,
     }),
     // A run of short steps holds its workflow-task slot while its local activities run (one task per
     // run), and an eager start needs a free slot or falls back to the queue: room for 400 runs at once.

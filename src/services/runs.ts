@@ -4,7 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { withOrg, withSqlClient, type Tx } from '../db/scoped';
 import { resultSets, Sql } from '../db/sql-batch';
 import { AppError } from '../errors/app-error';
-import type { RunnerSnapshot, RunWorkflowInput, StepSnapshot } from '../shared/run-types';
+import { RUN_SHAPE, type RunnerSnapshot, type RunWorkflowInput, type StepSnapshot } from '../shared/run-types';
 import type { RunCreate } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
 import {
@@ -37,6 +37,7 @@ interface RunnerRow {
   input_schema: unknown;
   learned_instructions: string | null;
   default_model: string | null;
+  reflect_on_failure: boolean | null;
   web_enabled: boolean | null;
   web_search: boolean | null;
   web_research: boolean | null;
@@ -69,7 +70,7 @@ interface StepRow {
 function snapshotQueries(q: Sql, runnerId: string): string[] {
   const id = q.lit(runnerId);
   return [
-    `SELECT r.id, r.name, r.input_schema, r.learned_instructions, r.default_model,
+    `SELECT r.id, r.name, r.input_schema, r.learned_instructions, r.default_model, r.reflect_on_failure,
             w.enabled AS web_enabled, w.search_enabled AS web_search, w.research_enabled AS web_research,
             p.enabled AS plan_enabled, b.enabled AS budget_enabled, b.budget_usd::text AS budget_usd, b.on_exceed,
             b.warning_threshold1::text AS warning_threshold1, b.warning_threshold2::text AS warning_threshold2
@@ -119,6 +120,7 @@ function snapshotFromRows(
       name: runner.name,
       learnedInstructions: runner.learned_instructions,
       defaultModel: runner.default_model,
+      reflectOnFailure: runner.reflect_on_failure === true,
     },
     // A step row from before header encryption may still hold a plain object; workflowSnapshot drops it.
     steps: stepSnaps as StepSnapshot[],
@@ -179,13 +181,14 @@ function storedSnapshot(runId: string, value: unknown): RunnerSnapshot {
   return v as RunnerSnapshot;
 }
 
-function workflowInput(run: RunRecord): RunWorkflowInput {
+export function workflowInput(run: RunRecord): RunWorkflowInput {
   return {
     runId: run.id,
     orgId: run.orgId,
     runnerId: run.runnerId,
     input: run.input,
     snapshot: workflowSnapshot(storedSnapshot(run.id, run.snapshot)),
+    shape: RUN_SHAPE,
   };
 }
 
@@ -329,7 +332,8 @@ export async function createRun(
   runnerId: string,
   body: RunCreate,
   source: TriggerSource = { kind: 'api' },
-): Promise<{ created: boolean; run: ReturnType<typeof serializeRun>; eagerlyStarted?: boolean }> {
+  opts: { startWorkflow?: boolean } = {},
+): Promise<{ created: boolean; run: ReturnType<typeof serializeRun>; eagerlyStarted?: boolean; record?: RunRecord }> {
   const input = body.input === undefined ? {} : body.input;
   const key = body.idempotencyKey ?? null;
   const findExisting = async () =>
@@ -407,6 +411,8 @@ export async function createRun(
     throw AppError.conflict('A run with this idempotencyKey is being created; retry');
   }
 
+  // The cron trigger workflow starts the run itself, as its child (see workflows/trigger-cron.ts).
+  if (opts.startWorkflow === false) return { created: true, run: created.response, record: created.run };
   deps.faults?.afterRunRecorded?.(runId);
   let started: { eagerlyStarted: boolean };
   try {

@@ -2,6 +2,7 @@ import { type SecretBox } from '../crypto/secret-box';
 import { maskRecord } from '../shared/mask';
 import { openWebhookHeaders } from '../crypto/webhook-headers';
 import type { Runner, RunnerRun, RunnerRunStep, RunnerStep, RunnerTrigger } from '../generated/prisma/client';
+import { serializeTrigger } from './triggers-serialize';
 
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 const num = (d: { toNumber(): number } | null | undefined): number | null => (d == null ? null : d.toNumber());
@@ -28,19 +29,8 @@ export function serializeStep(s: RunnerStep, box?: SecretBox) {
   };
 }
 
-export function serializeTrigger(t: RunnerTrigger) {
-  return {
-    id: t.id,
-    runnerId: t.runnerId,
-    kind: t.kind,
-    enabled: t.enabled,
-    ...(t.config as Record<string, unknown>),
-    tokenPrefix: t.tokenPrefix ?? undefined,
-    lastFiredAt: iso(t.lastFiredAt),
-    createdAt: t.createdAt.toISOString(),
-    updatedAt: t.updatedAt.toISOString(),
-  };
-}
+/** Triggers are serialized by their own module (kind-specific fields, masked secrets, next fire times). */
+export { serializeTrigger } from './triggers-serialize';
 
 export function serializeRunner(
   r: Runner,
@@ -54,10 +44,11 @@ export function serializeRunner(
     inputSchema: r.inputSchema as Record<string, unknown> | null,
     learnedInstructions: r.learnedInstructions,
     defaultModel: r.defaultModel,
+    reflectOnFailure: r.reflectOnFailure,
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
     ...(extra?.steps ? { steps: extra.steps.map((st) => serializeStep(st, box)) } : {}),
-    ...(extra?.triggers ? { triggers: extra.triggers.map(serializeTrigger) } : {}),
+    ...(extra?.triggers ? { triggers: extra.triggers.map((t) => serializeTrigger(t)) } : {}),
   };
 }
 

@@ -39,6 +39,8 @@ export interface RunnerSnapshot {
     name: string;
     learnedInstructions: string | null;
     defaultModel: string | null;
+    /** Opt-in: after a failed run, ask the model for a lesson (absent in runs created before the setting). */
+    reflectOnFailure?: boolean;
   };
   steps: StepSnapshot[];
   connections: {
@@ -64,12 +66,22 @@ export interface RunnerSnapshot {
   agents?: Record<string, AgentStepContext>;
 }
 
+/**
+ * The run shape new runs are started with (`RunWorkflowInput.shape`). A run that carries it takes every
+ * workflow change up to it without asking `patched()`, which costs each run a marker and a
+ * search-attribute upsert per patch; runs started before it (no `shape`) still ask, so they replay.
+ * Later changes gate on `shape >= 2`, … the same way (docs/run-shape.md).
+ */
+export const RUN_SHAPE = 1;
+
 export interface RunWorkflowInput {
   runId: string;
   orgId: string;
   runnerId: string;
   input: unknown;
   snapshot: RunnerSnapshot;
+  /** See `RUN_SHAPE`; absent in runs started by older code. */
+  shape?: number;
 }
 
 export interface RunContext {

@@ -23,3 +23,6 @@ export interface RunProgress {
 }
 
 export const progressQuery = defineQuery<RunProgress>('progress');
+
+/** Set by Temporal on workflows a schedule starts: the fire's nominal time. */
+export const TemporalScheduledStartTimeKey = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);

@@ -1,0 +1,182 @@
+/**
+ * `tsx bench/cron.ts`: how late a cron trigger fires. For each fire it measures, from the fire's
+ * scheduled time (Temporal's `TemporalScheduledStartTime`):
+ *
+ * - the start of the trigger's workflow (the schedule's action),
+ * - the creation of the run row in PostgreSQL (through `createRun`, like the API),
+ * - the start of the run's workflow (the child the trigger workflow starts).
+ *
+ * A cron trigger is created through the API ('* * * * *', UTC). Waiting for 20 whole minutes is too
+ * long for a benchmark, so by default its schedule's spec is then switched to an interval of
+ * BENCH_CRON_EVERY_S seconds (default 3): the same schedule, action, workflow and code path, fired more
+ * often. BENCH_CRON_REAL=1 keeps the every-minute spec (BENCH_CRON_FIRES minutes). Prints a table and a
+ * JSON line. Env: BENCH_CRON_FIRES (default 20), DATABASE_URL (else an embedded PostgreSQL),
+ * TEMPORAL_ADDRESS (else a dev server with a file database, as `npm start` runs it).
+ */
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
+import request from 'supertest';
+import { createApp } from '../api/app';
+import { createRunWorker, installTemporalRuntime, WORKFLOWS_PATH } from '../src/bin/worker-runtime';
+import { createLogger } from '../src/config/logger';
+import { createDb } from '../src/db/client';
+import { applyMigrations, ensureDatabase } from '../src/db/migrate';
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
+import { resolveTemporalBinary } from '../src/dev/temporal-binary';
+import { startTemporalDevServer } from '../src/dev/temporal-server';
+import { createApiKey, createKeyResolver } from '../src/services/api-keys';
+
+const FIRES = Number(process.env.BENCH_CRON_FIRES ?? 20);
+const EVERY_S = Number(process.env.BENCH_CRON_EVERY_S ?? 3);
+const REAL = process.env.BENCH_CRON_REAL === '1';
+const out = (s: string) => process.stdout.write(s + '\n');
+
+function pct(sorted: number[], p: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? NaN;
+}
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { p50: pct(s, 50), p99: pct(s, 99), max: s[s.length - 1] ?? NaN, mean: s.reduce((a, b) => a + b, 0) / (s.length || 1) };
+};
+
+async function main(): Promise<void> {
+  const log = createLogger('error', 'bench-cron');
+  installTemporalRuntime(log, 'ERROR');
+  const cleanups: (() => Promise<void>)[] = [];
+  const deadline = Date.now() + (REAL ? FIRES * 60_000 + 180_000 : FIRES * EVERY_S * 1000 + 120_000);
+  try {
+    let pgUrl = process.env.DATABASE_URL;
+    if (!pgUrl) {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'fj-bench-pg-'));
+      await chmod(dir, 0o755);
+      const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: 0 });
+      cleanups.push(async () => {
+        await pg.stop();
+        await rm(dir, { recursive: true, force: true });
+      });
+      pgUrl = pg.url;
+    }
+    const dbUrl = new URL(pgUrl);
+    dbUrl.pathname = `/flapjack_bench_cron_${Date.now()}`;
+    await ensureDatabase(dbUrl.toString());
+    await applyMigrations(dbUrl.toString());
+
+    let address = process.env.TEMPORAL_ADDRESS;
+    let namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+    if (!address) {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'fj-bench-temporal-'));
+      const server = await startTemporalDevServer({ binary: await resolveTemporalBinary(), dataDir: dir, port: 0, uiPort: false });
+      cleanups.push(async () => {
+        await server.stop();
+        await rm(dir, { recursive: true, force: true });
+      });
+      address = server.address;
+      namespace = server.namespace;
+    }
+
+    const db = createDb(dbUrl.toString(), { poolSize: 10 });
+    cleanups.push(() => db.$disconnect());
+    const nativeConnection = await NativeConnection.connect({ address });
+    cleanups.push(() => nativeConnection.close());
+    const connection = await Connection.connect({ address });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection, namespace });
+    const taskQueue = `bench-cron-${randomUUID()}`;
+    const { worker } = await createRunWorker({
+      db,
+      connection: nativeConnection,
+      temporal: { address, namespace, taskQueue },
+      egressAllowlist: [],
+      workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') }),
+    });
+    const running = worker.run();
+    cleanups.unshift(async () => {
+      worker.shutdown();
+      await running.catch(() => undefined);
+    });
+
+    const services = { db, log, temporal: { client, taskQueue, namespace } };
+    const app = createApp({ services, resolveApiKey: createKeyResolver(db) });
+    const { key } = await createApiKey(db, `bench-${randomUUID()}`);
+    const auth = { Authorization: `Bearer ${key}` };
+    const runner = await request(app).post('/api/runners').set(auth).send({ name: 'bench-cron' });
+    await request(app)
+      .post(`/api/runners/${runner.body.id}/steps`)
+      .set(auth)
+      .send({ name: 'noop', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return input;' } });
+    const trig = await request(app)
+      .post(`/api/runners/${runner.body.id}/triggers`)
+      .set(auth)
+      .send({ kind: 'cron', cronExpression: '* * * * *', overlapPolicy: 'allow_all', input: { bench: true } });
+    if (trig.status !== 201) throw new Error(`trigger: ${trig.status} ${JSON.stringify(trig.body)}`);
+    const handle = client.schedule.getHandle(trig.body.scheduleId as string);
+    if (!REAL) {
+      await handle.update((prev) => ({ ...prev, spec: { intervals: [{ every: `${EVERY_S}s` }] } }));
+    }
+    out(`waiting for ${FIRES} fires (${REAL ? 'every minute' : `every ${EVERY_S} s`}) …`);
+
+    const seen = new Map<string, { fireStart: number; rowCreated: number; runStart: number; scheduled: number }>();
+    while (seen.size < FIRES && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const rows = await db.runnerRun.findMany({ where: { runnerId: runner.body.id }, orderBy: { createdAt: 'asc' } });
+      for (const row of rows) {
+        if (seen.has(row.id) || seen.size >= FIRES) continue;
+        const scheduled = Date.parse((row.idempotencyKey ?? '').split(':').slice(2).join(':'));
+        let desc;
+        try {
+          desc = await client.workflow.getHandle(row.id).describe();
+        } catch {
+          continue; // not started yet: next pass
+        }
+        const parent = desc.parentExecution;
+        if (!parent) continue;
+        const fire = await client.workflow.getHandle(parent.workflowId ?? '', parent.runId ?? undefined).describe();
+        seen.set(row.id, {
+          scheduled,
+          fireStart: fire.startTime.getTime() - scheduled,
+          rowCreated: row.createdAt.getTime() - scheduled,
+          runStart: desc.startTime.getTime() - scheduled,
+        });
+      }
+    }
+    await handle.delete();
+    const fires = [...seen.values()];
+    if (fires.length < FIRES) out(`only ${fires.length} of ${FIRES} fires seen before the deadline`);
+    const fire = stats(fires.map((f) => f.fireStart));
+    const row = stats(fires.map((f) => f.rowCreated));
+    const run = stats(fires.map((f) => f.runStart));
+    const f1 = (n: number) => `${n.toFixed(0)} ms`;
+    out('');
+    out(`| from the scheduled time to … (${fires.length} fires) | p50 | p99 | max | mean |`);
+    out('| --- | --- | --- | --- | --- |');
+    out(`| trigger workflow start | ${f1(fire.p50)} | ${f1(fire.p99)} | ${f1(fire.max)} | ${f1(fire.mean)} |`);
+    out(`| run row recorded (createRun) | ${f1(row.p50)} | ${f1(row.p99)} | ${f1(row.max)} | ${f1(row.mean)} |`);
+    out(`| run workflow start | ${f1(run.p50)} | ${f1(run.p99)} | ${f1(run.max)} | ${f1(run.mean)} |`);
+    out('');
+    out(
+      JSON.stringify({
+        bench: 'cron',
+        fires: fires.length,
+        mode: REAL ? 'every-minute' : `interval-${EVERY_S}s`,
+        fireStartMs: fire,
+        runRecordedMs: row,
+        runStartMs: run,
+        targetP99Ms: 1000,
+        passFireStart: fire.p99 <= 1000,
+        passRunStart: run.p99 <= 1000,
+      }),
+    );
+  } finally {
+    for (const c of cleanups) await c().catch(() => undefined);
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -12,6 +12,8 @@ import { buildOpenApi } from './openapi';
 import { RouteRegistry } from './route';
 import { registerAgentRoutes } from './routes/agents';
 import { registerBudgetRoutes } from './routes/budget';
+import { registerBulkRunRoutes } from './routes/bulk-runs';
+import { buttonPreflight, registerButtonRoutes } from './routes/button';
 import { registerConnectionRoutes } from './routes/connections';
 import { registerDocsRoutes } from './routes/docs';
 import { registerHealthRoutes } from './routes/health';
@@ -56,6 +58,8 @@ export function createApp(deps: AppDeps): Express {
   registerRunnerRoutes(reg, deps.services);
   registerStepRoutes(reg, deps.services);
   registerRunRoutes(reg, deps.services);
+  registerBulkRunRoutes(reg, deps.services);
+  registerButtonRoutes(reg, deps.services);
   registerTriggerRoutes(reg, deps.services);
   registerBudgetRoutes(reg, deps.services);
   registerAgentRoutes(reg, deps.services);
@@ -75,6 +79,7 @@ export function createApp(deps: AppDeps): Express {
 
   registerMcpHttpRoutes(router, { services: deps.services, knowledge: { embedder: deps.embedder }, version: deps.version });
 
+  app.use(buttonPreflight(deps.services));
   app.use(router);
   app.use(notFoundHandler);
   app.use(errorHandler(deps.services.log));

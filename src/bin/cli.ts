@@ -1,3 +1,4 @@
+import { RUNS_BULK_USAGE, runsBulkCommand } from '../cli/runs-bulk';
 import { createDb } from '../db/client';
 import { createApiKey } from '../services/api-keys';
 import { readStackInfo } from '../dev/stack-file';
@@ -7,9 +8,11 @@ const USAGE = `usage: npm run cli -- <command>
 
 commands:
   api-keys create --org <name> [--name <label>]   create an API key (printed once; only its hash is stored)
+  runs bulk --runner <id> --file <path|->         start one run per line of a JSONL/CSV file (see below)
 
 The database is DATABASE_URL, or the one of the dev stack \`npm start\` is running.
-`;
+
+${RUNS_BULK_USAGE}`;
 
 function flag(args: string[], name: string): string | undefined {
   const i = args.indexOf(`--${name}`);
@@ -34,6 +37,11 @@ async function main(): Promise<void> {
     await db.$disconnect();
     process.stdout.write(`${key}\n`);
     process.stderr.write(`Created an API key for org "${org}" (${orgId}). Store it now: it is not shown again.\n`);
+    return;
+  }
+  if (group === 'runs' && action === 'bulk') {
+    const io = { env: process.env, stdin: process.stdin, stdout: process.stdout, stderr: process.stderr };
+    process.exitCode = await runsBulkCommand(args.slice(2), io);
     return;
   }
   process.stderr.write(USAGE);

@@ -109,7 +109,7 @@ export class FlapjackClient {
   /* ------------------------------------------------------------------ triggers */
 
   /** Adds a trigger: `{kind: 'cron', cronExpression, cronTimezone?}`, `{kind: 'webhook'}` (answers `token` and `url`), `{kind: 'poll', pollConfig}`, `{kind: 'button'}`. */
-  addRunnerTrigger(runnerId: string, params: T.TriggerCreateParams, opts?: RequestOptions): Promise<T.Trigger> {
+  addRunnerTrigger(runnerId: string, params: T.TriggerCreateParams, opts?: RequestOptions): Promise<T.TriggerCreated> {
     return this.req({ method: 'POST', path: `/api/runners/${enc(runnerId)}/triggers`, body: params }, opts);
   }
   updateRunnerTrigger(runnerId: string, triggerId: string, params: T.TriggerUpdateParams, opts?: RequestOptions): Promise<T.Trigger> {
@@ -117,6 +117,47 @@ export class FlapjackClient {
   }
   removeRunnerTrigger(runnerId: string, triggerId: string, opts?: RequestOptions): Promise<void> {
     return this.req({ method: 'DELETE', path: `/api/runners/${enc(runnerId)}/triggers/${enc(triggerId)}` }, opts);
+  }
+  /** The runner's triggers (secrets masked). */
+  listRunnerTriggers(runnerId: string, params?: T.TriggerListParams, opts?: RequestOptions): PagePromise<T.Trigger> {
+    return this.list(`/api/runners/${enc(runnerId)}/triggers`, params, opts);
+  }
+  getRunnerTrigger(runnerId: string, triggerId: string, opts?: RequestOptions): Promise<T.Trigger> {
+    return this.req({ method: 'GET', path: `/api/runners/${enc(runnerId)}/triggers/${enc(triggerId)}` }, opts);
+  }
+  /**
+   * Delivers a payload to a webhook trigger (the public `POST /api/runners/webhooks/:token`, as a
+   * sender would): `body` is sent byte for byte when it is a string or bytes (so a signature over the
+   * raw body holds), else as JSON; `headers` carries e.g. the signature header. Answers the run's id.
+   */
+  deliverWebhook(token: string, body: unknown, headers?: Record<string, string>, opts?: RequestOptions): Promise<T.WebhookDelivery> {
+    const raw = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body ?? {});
+    return this.req(
+      { method: 'POST', path: `/api/runners/webhooks/${enc(token)}`, rawBody: raw },
+      { ...opts, headers: { ...opts?.headers, ...headers } },
+    );
+  }
+
+  /* ------------------------------------------------------------------ buttons (public routes) */
+
+  /** The HTML page with the runner's button (only while it has an enabled button trigger). */
+  getButtonPage(runnerId: string, opts?: RequestOptions): Promise<string> {
+    return this.req({ method: 'GET', path: `/api/runners/${enc(runnerId)}/button`, responseType: 'text' }, opts);
+  }
+  /** The script that renders the button in any page. */
+  getButtonEmbedScript(runnerId: string, opts?: RequestOptions): Promise<string> {
+    return this.req({ method: 'GET', path: `/api/runners/${enc(runnerId)}/embed.js`, responseType: 'text' }, opts);
+  }
+  /** Starts a run as the button does (needs the page's or script's start token and an allowed `Origin` header). */
+  startButtonRun(runnerId: string, params: T.ButtonRunParams, opts?: RequestOptions): Promise<T.ButtonRun> {
+    return this.req({ method: 'POST', path: `/api/runners/${enc(runnerId)}/button/runs`, body: params }, opts);
+  }
+  /** The status of a run started by a button, read with the `statusToken` its start answered. */
+  getButtonRunStatus(runnerId: string, runId: string, statusToken: string, opts?: RequestOptions): Promise<T.ButtonRunStatus> {
+    return this.req(
+      { method: 'GET', path: `/api/runners/${enc(runnerId)}/button/runs/${enc(runId)}`, query: { token: statusToken } },
+      opts,
+    );
   }
 
   /* ------------------------------------------------------------------ runs */
@@ -146,6 +187,11 @@ export class FlapjackClient {
       { method: 'POST', path: `/api/runners/${enc(runnerId)}/runs/bulk`, body: { items: keyed }, retry: 'idempotent' },
       opts,
     );
+  }
+  /** The status of up to 1 000 runs of a runner by id (e.g. to wait for a bulk import). */
+  getRunsStatus(runnerId: string, ids: string[], opts?: RequestOptions): Promise<T.RunBulkStatus> {
+    const body: T.RunBulkStatusParams = { ids };
+    return this.req({ method: 'POST', path: `/api/runners/${enc(runnerId)}/runs/bulk/status`, body, retry: 'idempotent' }, opts);
   }
   getRun(runnerId: string, runId: string, opts?: RequestOptions): Promise<T.Run> {
     return this.req({ method: 'GET', path: `/api/runners/${enc(runnerId)}/runs/${enc(runId)}` }, opts);

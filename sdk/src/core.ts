@@ -50,6 +50,10 @@ export interface ApiRequest {
   query?: Record<string, string | number | boolean | undefined | null> | undefined;
   body?: unknown;
   form?: FormData | undefined;
+  /** A body sent byte for byte (e.g. a webhook payload whose signature covers the exact bytes). */
+  rawBody?: string | Uint8Array | undefined;
+  /** `text`: answer the response body as a string (HTML pages, scripts) instead of parsing JSON. */
+  responseType?: 'json' | 'text' | undefined;
   /**
    * POSTs are not retried after a network error or a 5xx (the server may have acted) unless they are
    * safe to repeat: `idempotent` (attach, which answers the existing attachment) or `idempotencyKey`
@@ -124,8 +128,12 @@ export class HttpClient {
     const timeout = opts.timeout ?? this.timeout;
     const headers: Record<string, string> = { Accept: 'application/json', ...this.defaultHeaders };
     if (this.apiKey) headers.Authorization = `Bearer ${this.apiKey}`;
-    let body: string | FormData | undefined;
+    let body: string | FormData | Uint8Array | undefined;
     if (req.form) body = req.form;
+    else if (req.rawBody !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = req.rawBody;
+    }
     else if (req.body !== undefined) {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(req.body);
@@ -151,7 +159,7 @@ export class HttpClient {
         res = await this.fetchImpl(url, {
           method: req.method,
           headers: attempt > 0 ? { ...headers, 'X-Flapjack-Retry-Count': String(attempt) } : headers,
-          body,
+          body: body as RequestInit['body'],
           signal: controller.signal,
         });
       } catch (e) {
@@ -188,6 +196,7 @@ export class HttpClient {
         opts.signal?.removeEventListener('abort', onAbort);
       }
       if (res.ok) {
+        if (req.responseType === 'text') return text as T;
         if (!text) return undefined as T;
         try {
           return JSON.parse(text) as T;

@@ -2,9 +2,7 @@ import type * as Api from './generated/api-types.js';
 
 /*
  * Friendly names for the wire types. Everything here is an alias of `generated/api-types.ts`, which is
- * generated from the server's zod schemas (so the SDK cannot drift from the API), except the few
- * marked "contract" below whose routes are still being built: those follow CONTRACT.md and are
- * replaced by generated aliases when the routes land.
+ * generated from the server's zod schemas (so the SDK cannot drift from the API).
  */
 
 /* ---------- runners and steps ---------- */
@@ -23,55 +21,30 @@ export type RunStep = Run['steps'][number];
 export type RunCreateParams = Api.PostApiRunnersIdRunsBody;
 export type RunListParams = Api.GetApiRunnersIdRunsQuery;
 
-/** contract: `POST /api/runners/:id/runs/:runId/resume`. */
-export interface RunResumeParams {
-  /** Raise the run's budget by this many USD before resuming. */
-  additionalBudgetUsd?: number;
-}
+export type RunResumeParams = Api.PostApiRunnersIdRunsRunIdResumeBody;
 
-/** contract: `POST /api/runners/:id/runs/bulk` (up to 10 000 items). */
-export interface RunBulkParams {
-  items: RunCreateParams[];
-}
-export interface RunBulkResult {
-  data: { id: string; status: RunStatus; idempotencyKey: string | null }[];
-  /** How many runs were started now. */
-  created: number;
-  /** How many items named an idempotencyKey already used (their existing run is returned). */
-  existing: number;
-}
+/** `POST /api/runners/:id/runs/bulk` (up to 10 000 items). */
+export type RunBulkParams = { items: RunCreateParams[] };
+export type RunBulkResult = Api.PostApiRunnersIdRunsBulkResponse;
+/** `POST /api/runners/:id/runs/bulk/status`: the status of up to 1 000 runs by id. */
+export type RunBulkStatusParams = Api.PostApiRunnersIdRunsBulkStatusBody;
+export type RunBulkStatus = Api.PostApiRunnersIdRunsBulkStatusResponse;
 
-/* ---------- triggers (contract) ---------- */
-export type TriggerKind = 'cron' | 'webhook' | 'poll' | 'button' | 'manual' | 'api';
-export interface PollConfig {
-  provider: string;
-  mcpServerId: string;
-  template: string;
-  params?: Record<string, unknown>;
-  intervalMinutes: number;
-}
-export type TriggerCreateParams =
-  | { kind: 'cron'; cronExpression: string; cronTimezone?: string; enabled?: boolean }
-  | { kind: 'webhook'; enabled?: boolean }
-  | { kind: 'poll'; pollConfig: PollConfig; enabled?: boolean }
-  | { kind: 'button'; enabled?: boolean; [key: string]: unknown }
-  | { kind: 'manual' | 'api'; enabled?: boolean };
-export interface TriggerUpdateParams {
-  enabled?: boolean;
-  cronExpression?: string;
-  cronTimezone?: string;
-  pollConfig?: Partial<PollConfig>;
-  [key: string]: unknown;
-}
-/** A trigger as the runner shows it; webhook triggers also carry `token` (when created) and `url`. */
-export type Trigger = NonNullable<Runner['triggers']>[number] & {
-  cronExpression?: string;
-  cronTimezone?: string;
-  pollConfig?: PollConfig;
-  token?: string;
-  url?: string;
-  updatedAt?: string;
-};
+/* ---------- triggers ---------- */
+export type Trigger = Api.GetApiRunnersIdTriggersTriggerIdResponse;
+export type TriggerKind = Trigger['kind'];
+export type TriggerCreateParams = Api.PostApiRunnersIdTriggersBody;
+export type TriggerUpdateParams = Api.PatchApiRunnersIdTriggersTriggerIdBody;
+/** A trigger just created: webhook triggers also carry `token` and `url` (shown once). */
+export type TriggerCreated = Api.PostApiRunnersIdTriggersResponse;
+export type TriggerListParams = Api.GetApiRunnersIdTriggersQuery;
+/** The answer of a public webhook delivery (`POST /api/runners/webhooks/:token`). */
+export type WebhookDelivery = Api.PostApiRunnersWebhooksTokenResponse;
+
+/* ---------- buttons (public) ---------- */
+export type ButtonRunParams = Api.PostApiRunnersIdButtonRunsBody;
+export type ButtonRun = Api.PostApiRunnersIdButtonRunsResponse;
+export type ButtonRunStatus = Api.GetApiRunnersIdButtonRunsRunIdResponse;
 
 /* ---------- connections and 1:1 configs ---------- */
 export type RunnerMcpAttachment = Api.PostApiRunnersIdMcpsResponse;
@@ -117,29 +90,10 @@ export interface KnowledgeUploadParams extends UploadFields {
   contentType?: string;
 }
 
-/* ---------- analytics (contract: the spec's snake_case shapes) ---------- */
-export interface AnalyticsParams {
-  /** `7d`, `30d`, `90d`, … (default `30d`). */
-  period?: string;
-}
-export interface RunnerAnalytics {
-  runner: { id: string; name: string; [key: string]: unknown };
-  period: string | Record<string, unknown>;
-  summary: Record<string, unknown>;
-  /** Models sorted by cost, descending. */
-  cost_by_model: { model: string; cost_usd: number; [key: string]: unknown }[];
-  daily: { day: string; total_runs: number; completed: number; failed: number; cost_usd: number; [key: string]: unknown }[];
-  [key: string]: unknown;
-}
-export interface OrgAnalytics {
-  period: string | Record<string, unknown>;
-  summary: Record<string, unknown>;
-  daily: Record<string, unknown>[];
-  by_model: { model: string; unique_users: number; total_turns: number; estimated_cost_usd: number; [key: string]: unknown }[];
-  by_agent: Record<string, unknown>[];
-  top_tools: Record<string, unknown>[];
-  [key: string]: unknown;
-}
+/* ---------- analytics (the spec's snake_case shapes) ---------- */
+export type AnalyticsParams = Api.GetApiRunnersIdAnalyticsQuery;
+export type RunnerAnalytics = Api.GetApiRunnersIdAnalyticsResponse;
+export type OrgAnalytics = Api.GetApiAnalyticsResponse;
 
 /* ---------- operations ---------- */
 export type Health = Api.GetHealthzResponse;

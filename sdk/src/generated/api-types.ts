@@ -37,6 +37,8 @@ export type PostApiRunnersBody = {
   } | null;
   learnedInstructions?: string | null;
   defaultModel?: string | null;
+  /** After a failed run, ask the model for one short lesson and append it to learnedInstructions */
+  reflectOnFailure?: boolean;
 };
 
 /** Success response of `POST /api/runners`. */
@@ -49,6 +51,7 @@ export type PostApiRunnersResponse = {
   } | null;
   learnedInstructions: string | null;
   defaultModel: string | null;
+  reflectOnFailure: boolean;
   createdAt: string;
   updatedAt: string;
   steps?: {
@@ -108,6 +111,7 @@ export type GetApiRunnersResponse = {
     } | null;
     learnedInstructions: string | null;
     defaultModel: string | null;
+    reflectOnFailure: boolean;
     createdAt: string;
     updatedAt: string;
     steps?: {
@@ -162,6 +166,7 @@ export type GetApiRunnersIdResponse = {
   } | null;
   learnedInstructions: string | null;
   defaultModel: string | null;
+  reflectOnFailure: boolean;
   createdAt: string;
   updatedAt: string;
   steps?: {
@@ -214,6 +219,8 @@ export type PatchApiRunnersIdBody = {
   } | null;
   learnedInstructions?: string | null;
   defaultModel?: string | null;
+  /** After a failed run, ask the model for one short lesson and append it to learnedInstructions */
+  reflectOnFailure?: boolean;
 };
 
 /** Success response of `PATCH /api/runners/{id}`. */
@@ -226,6 +233,7 @@ export type PatchApiRunnersIdResponse = {
   } | null;
   learnedInstructions: string | null;
   defaultModel: string | null;
+  reflectOnFailure: boolean;
   createdAt: string;
   updatedAt: string;
   steps?: {
@@ -449,9 +457,18 @@ export type PostApiRunnersIdRunsResponse = {
   budgetOnExceed: ("pause" | "fail") | null;
   budgetPausedAt: string | null;
   idempotencyKey: string | null;
+  /** what started the run: `api` (POST /runs), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
+  triggerKind: string;
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
+  /** budget warnings, pauses and resumes, oldest first */
+  events: {
+    id: string;
+    type: string;
+    at: string;
+    [key: string]: unknown;
+  }[];
   steps: {
     stepId: string;
     name: string;
@@ -492,9 +509,18 @@ export type GetApiRunnersIdRunsResponse = {
     budgetOnExceed: ("pause" | "fail") | null;
     budgetPausedAt: string | null;
     idempotencyKey: string | null;
+    /** what started the run: `api` (POST /runs), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
+    triggerKind: string;
     createdAt: string;
     startedAt: string | null;
     completedAt: string | null;
+    /** budget warnings, pauses and resumes, oldest first */
+    events: {
+      id: string;
+      type: string;
+      at: string;
+      [key: string]: unknown;
+    }[];
     steps: {
       stepId: string;
       name: string;
@@ -529,9 +555,18 @@ export type GetApiRunnersIdRunsRunIdResponse = {
   budgetOnExceed: ("pause" | "fail") | null;
   budgetPausedAt: string | null;
   idempotencyKey: string | null;
+  /** what started the run: `api` (POST /runs), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
+  triggerKind: string;
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
+  /** budget warnings, pauses and resumes, oldest first */
+  events: {
+    id: string;
+    type: string;
+    at: string;
+    [key: string]: unknown;
+  }[];
   steps: {
     stepId: string;
     name: string;
@@ -564,9 +599,18 @@ export type PostApiRunnersIdRunsRunIdCancelResponse = {
   budgetOnExceed: ("pause" | "fail") | null;
   budgetPausedAt: string | null;
   idempotencyKey: string | null;
+  /** what started the run: `api` (POST /runs), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
+  triggerKind: string;
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
+  /** budget warnings, pauses and resumes, oldest first */
+  events: {
+    id: string;
+    type: string;
+    at: string;
+    [key: string]: unknown;
+  }[];
   steps: {
     stepId: string;
     name: string;
@@ -581,6 +625,72 @@ export type PostApiRunnersIdRunsRunIdCancelResponse = {
     startedAt: string | null;
     completedAt: string | null;
   }[];
+};
+
+/** Request body of `POST /api/runners/{id}/runs/bulk`: Trigger up to 10,000 runs at once */
+export type PostApiRunnersIdRunsBulkBody = {
+  items: unknown[];
+};
+
+/** Success response of `POST /api/runners/{id}/runs/bulk`. */
+export type PostApiRunnersIdRunsBulkResponse = {
+  data: {
+    id: string;
+    status: "pending" | "running" | "completed" | "failed" | "cancelled" | "paused_budget";
+    idempotencyKey: string | null;
+  }[];
+  created: number;
+  existing: number;
+  invalid: {
+    index: number;
+    field: string;
+    message: string;
+  }[];
+};
+
+/** Request body of `POST /api/runners/{id}/runs/bulk/status`: The status of up to 1,000 runs of a runner (by id), e.g. to wait for a bulk import */
+export type PostApiRunnersIdRunsBulkStatusBody = {
+  ids: string[];
+};
+
+/** Success response of `POST /api/runners/{id}/runs/bulk/status`. */
+export type PostApiRunnersIdRunsBulkStatusResponse = {
+  data: {
+    id: string;
+    status: "pending" | "running" | "completed" | "failed" | "cancelled" | "paused_budget";
+    error: unknown | null;
+    completedAt: string | null;
+  }[];
+};
+
+/** Success response of `GET /api/runners/{id}/button`. */
+export type GetApiRunnersIdButtonResponse = void;
+
+/** Success response of `GET /api/runners/{id}/embed.js`. */
+export type GetApiRunnersIdEmbedJsResponse = void;
+
+/** Request body of `POST /api/runners/{id}/button/runs`: Start a run from a button page or embed (public): needs the start token of the page or script, a browser Origin the token is valid for, and stays under the rate limit */
+export type PostApiRunnersIdButtonRunsBody = {
+  token: string;
+  input?: unknown;
+};
+
+/** Success response of `POST /api/runners/{id}/button/runs`. */
+export type PostApiRunnersIdButtonRunsResponse = {
+  runId: string;
+  status: "pending" | "running" | "completed" | "failed" | "cancelled" | "paused_budget";
+  statusToken: string;
+};
+
+/** Query of `GET /api/runners/{id}/button/runs/{runId}`. */
+export type GetApiRunnersIdButtonRunsRunIdQuery = {
+  token: string;
+};
+
+/** Success response of `GET /api/runners/{id}/button/runs/{runId}`. */
+export type GetApiRunnersIdButtonRunsRunIdResponse = {
+  runId: string;
+  status: "pending" | "running" | "completed" | "failed" | "cancelled" | "paused_budget";
 };
 
 /** Request body of `POST /api/runners/webhooks/{token}`: Inbound webhook: starts a run whose input is the JSON body */
@@ -828,6 +938,140 @@ export type PatchApiRunnersIdTriggersTriggerIdResponse = {
 
 /** Success response of `DELETE /api/runners/{id}/triggers/{triggerId}`. */
 export type DeleteApiRunnersIdTriggersTriggerIdResponse = void;
+
+/** Request body of `POST /api/runners/{id}/runs/{runId}/resume`: Resume a run paused on its budget, optionally raising the budget */
+export type PostApiRunnersIdRunsRunIdResumeBody = {
+  additionalBudgetUsd?: number;
+};
+
+/** Success response of `POST /api/runners/{id}/runs/{runId}/resume`. */
+export type PostApiRunnersIdRunsRunIdResumeResponse = {
+  id: string;
+  runnerId: string;
+  status: "pending" | "running" | "completed" | "failed" | "cancelled" | "paused_budget";
+  input: unknown;
+  output: unknown;
+  context: unknown;
+  /** index (0-based, in run order) of the step being run or last run */
+  currentStep: number | null;
+  error: unknown;
+  costUsd: number;
+  budgetUsd: number | null;
+  budgetOnExceed: ("pause" | "fail") | null;
+  budgetPausedAt: string | null;
+  idempotencyKey: string | null;
+  /** what started the run: `api` (POST /runs), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
+  triggerKind: string;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  /** budget warnings, pauses and resumes, oldest first */
+  events: {
+    id: string;
+    type: string;
+    at: string;
+    [key: string]: unknown;
+  }[];
+  steps: {
+    stepId: string;
+    name: string;
+    kind: "agent" | "webhook" | "condition" | "computer";
+    status: string;
+    input: unknown;
+    output: unknown;
+    error: unknown;
+    costUsd: number;
+    /** agent steps: the step's record (model, provider, tools offered, notes, knowledge sources, plan, modelCalls, toolCalls, costUnknown); null for other steps */
+    details: unknown;
+    startedAt: string | null;
+    completedAt: string | null;
+  }[];
+};
+
+/** Query of `GET /api/runners/{id}/analytics`. */
+export type GetApiRunnersIdAnalyticsQuery = {
+  /** UTC days: today and the days before it */
+  period?: "7d" | "30d" | "90d";
+};
+
+/** Success response of `GET /api/runners/{id}/analytics`. */
+export type GetApiRunnersIdAnalyticsResponse = {
+  runner: {
+    id: string;
+    name: string;
+  };
+  period: "7d" | "30d" | "90d";
+  summary: {
+    total_runs: number;
+    completed: number;
+    failed: number;
+    total_cost_usd: number;
+    avg_cost_per_run_usd: number;
+  };
+  cost_by_model: {
+    model: string;
+    calls: number;
+    input_tokens: number;
+    output_tokens: number;
+    cost_usd: number;
+    /** calls of a model with no known price (not in cost_usd) */
+    unpriced_calls: number;
+  }[];
+  daily: {
+    /** YYYY-MM-DD (UTC) */
+    day: string;
+    total_runs: number;
+    completed: number;
+    failed: number;
+    cost_usd: number;
+  }[];
+};
+
+/** Query of `GET /api/analytics`. */
+export type GetApiAnalyticsQuery = {
+  /** UTC days: today and the days before it */
+  period?: "7d" | "30d" | "90d";
+};
+
+/** Success response of `GET /api/analytics`. */
+export type GetApiAnalyticsResponse = {
+  period: "7d" | "30d" | "90d";
+  summary: {
+    total_runs: number;
+    completed: number;
+    failed: number;
+    total_cost_usd: number;
+    avg_cost_per_run_usd: number;
+  };
+  daily: {
+    /** YYYY-MM-DD (UTC) */
+    day: string;
+    total_runs: number;
+    completed: number;
+    failed: number;
+    cost_usd: number;
+  }[];
+  by_model: {
+    model: string;
+    /** distinct principals (API keys, triggers) that started the runs */
+    unique_users: number;
+    /** model calls */
+    total_turns: number;
+    estimated_cost_usd: number;
+  }[];
+  by_agent: {
+    /** null: inline agent steps (no agentId) */
+    agent_id: string | null;
+    agent_name: string | null;
+    total_turns: number;
+    estimated_cost_usd: number;
+  }[];
+  top_tools: {
+    tool: string;
+    calls: number;
+    errors: number;
+  }[];
+};
 
 /** Request body of `POST /api/agents`: Create an agent */
 export type PostApiAgentsBody = {
@@ -1655,6 +1899,7 @@ export type GetApiRunnersIdBudgetResponse = {
   onExceed: "pause" | "fail";
   warningThreshold1: number;
   warningThreshold2: number;
+  budgetWarningWebhookUrl: string | null;
   updatedAt: string | null;
 };
 
@@ -1665,6 +1910,8 @@ export type PutApiRunnersIdBudgetBody = {
   onExceed?: "pause" | "fail";
   warningThreshold1?: number;
   warningThreshold2?: number;
+  /** Receives a JSON POST when a run crosses a warning threshold (null = none) */
+  budgetWarningWebhookUrl?: string | null;
 };
 
 /** Success response of `PUT /api/runners/{id}/budget`. */
@@ -1675,6 +1922,7 @@ export type PutApiRunnersIdBudgetResponse = {
   onExceed: "pause" | "fail";
   warningThreshold1: number;
   warningThreshold2: number;
+  budgetWarningWebhookUrl: string | null;
   updatedAt: string | null;
 };
 
@@ -1782,12 +2030,21 @@ export const API_OPERATIONS = {
   "GET /api/runners/{id}/runs": "GetApiRunnersIdRuns",
   "GET /api/runners/{id}/runs/{runId}": "GetApiRunnersIdRunsRunId",
   "POST /api/runners/{id}/runs/{runId}/cancel": "PostApiRunnersIdRunsRunIdCancel",
+  "POST /api/runners/{id}/runs/bulk": "PostApiRunnersIdRunsBulk",
+  "POST /api/runners/{id}/runs/bulk/status": "PostApiRunnersIdRunsBulkStatus",
+  "GET /api/runners/{id}/button": "GetApiRunnersIdButton",
+  "GET /api/runners/{id}/embed.js": "GetApiRunnersIdEmbedJs",
+  "POST /api/runners/{id}/button/runs": "PostApiRunnersIdButtonRuns",
+  "GET /api/runners/{id}/button/runs/{runId}": "GetApiRunnersIdButtonRunsRunId",
   "POST /api/runners/webhooks/{token}": "PostApiRunnersWebhooksToken",
   "POST /api/runners/{id}/triggers": "PostApiRunnersIdTriggers",
   "GET /api/runners/{id}/triggers": "GetApiRunnersIdTriggers",
   "GET /api/runners/{id}/triggers/{triggerId}": "GetApiRunnersIdTriggersTriggerId",
   "PATCH /api/runners/{id}/triggers/{triggerId}": "PatchApiRunnersIdTriggersTriggerId",
   "DELETE /api/runners/{id}/triggers/{triggerId}": "DeleteApiRunnersIdTriggersTriggerId",
+  "POST /api/runners/{id}/runs/{runId}/resume": "PostApiRunnersIdRunsRunIdResume",
+  "GET /api/runners/{id}/analytics": "GetApiRunnersIdAnalytics",
+  "GET /api/analytics": "GetApiAnalytics",
   "POST /api/agents": "PostApiAgents",
   "GET /api/agents": "GetApiAgents",
   "GET /api/agents/{id}": "GetApiAgentsId",

@@ -135,7 +135,7 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
   it('lists every tool with a description that has an example, and input and output schemas', async () => {
     const { tools } = await mcp.listTools();
     toolNames = tools.map((t) => t.name);
-    expect(toolNames).toEqual(expect.arrayContaining(SPEC_TOOLS.filter((n) => TOOLS_ON_MAIN(n))));
+    expect(toolNames).toEqual(expect.arrayContaining(SPEC_TOOLS));
     for (const extra of [
       'flapjack_get_runner_budget',
       'flapjack_update_runner_budget',
@@ -145,6 +145,12 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
       'flapjack_attach_runner_skill',
       'flapjack_create_agent',
       'flapjack_list_mcp_servers',
+      'flapjack_list_runner_triggers',
+      'flapjack_get_runner_trigger',
+      'flapjack_get_runs_status',
+      'flapjack_resume_run',
+      'flapjack_get_runner_analytics',
+      'flapjack_get_analytics',
     ]) {
       expect(toolNames).toContain(extra);
     }
@@ -367,17 +373,112 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
     await ok('flapjack_delete_runner', { runnerId: runner.id });
   }, 120_000);
 
+  it('triggers, bulk runs, resume and analytics: the same services as REST', async () => {
+    const runner = await ok<{ id: string }>('flapjack_create_runner', {
+      name: `late ${transport}`,
+      inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+    });
+    await ok('flapjack_add_runner_step', {
+      runnerId: runner.id,
+      name: 'double',
+      kind: 'computer',
+      orderIndex: 0,
+      inputMapping: { n: '$.input.n' },
+      computer: { runtime: 'javascript', code: 'return { n: input.n * 2 };' },
+    });
+
+    // triggers: add (cron and webhook), list, get, update, remove
+    const cron = await ok<{ id: string; kind: string; cronExpression: string; nextFireTimes: string[] }>('flapjack_add_runner_trigger', {
+      runnerId: runner.id,
+      kind: 'cron',
+      cronExpression: '0 9 * * 1',
+      cronTimezone: 'Europe/Paris',
+      input: { n: 1 },
+    });
+    expect(cron).toMatchObject({ kind: 'cron', cronExpression: '0 9 * * 1', cronTimezone: 'Europe/Paris' });
+    const hook = await ok<{ id: string; token: string; url: string }>('flapjack_add_runner_trigger', { runnerId: runner.id, kind: 'webhook' });
+    expect(hook.url).toContain(hook.token);
+    const got = await ok<{ id: string; nextFireTimes: string[] }>('flapjack_get_runner_trigger', { runnerId: runner.id, triggerId: cron.id });
+    expect(got.id).toBe(cron.id);
+    expect(got.nextFireTimes).toHaveLength(5);
+    const listed = await ok<{ data: { id: string; token?: string }[] }>('flapjack_list_runner_triggers', { runnerId: runner.id });
+    expect(listed.data.map((t) => t.id).sort()).toEqual([cron.id, hook.id].sort());
+    expect(listed.data.find((t) => t.id === hook.id)?.token).toBeUndefined();
+    expect(await ok('flapjack_update_runner_trigger', { runnerId: runner.id, triggerId: cron.id, enabled: false })).toMatchObject({
+      id: cron.id,
+      enabled: false,
+    });
+    const badCron = await fails('flapjack_add_runner_trigger', { runnerId: runner.id, kind: 'cron', cronExpression: 'every tuesday' });
+    expect(badCron.text).toMatch(/cronExpression/);
+    const noCron = await fails('flapjack_add_runner_trigger', { runnerId: runner.id, kind: 'cron' });
+    expect(noCron.api).toMatchObject({ code: 'validation_failed', status: 422 });
+    expect(noCron.api?.details?.map((d) => d.path)).toContain('cronExpression');
+    const wrongKind = await fails('flapjack_update_runner_trigger', { runnerId: runner.id, triggerId: hook.id, cronExpression: '0 9 * * 1' });
+    expect(wrongKind.text).toMatch(/cronExpression/);
+    expect((await fails('flapjack_get_runner_trigger', { runnerId: runner.id, triggerId: cron.id }, foreign)).api?.code).toBe('not_found');
+    expect(
+      (await fails('flapjack_add_runner_trigger', { runnerId: runner.id, kind: 'webhook' }, foreign)).api?.code,
+    ).toBe('not_found');
+    expect((await fails('flapjack_remove_runner_trigger', { runnerId: runner.id, triggerId: hook.id }, foreign)).api?.code).toBe('not_found');
+    expect(await ok('flapjack_remove_runner_trigger', { runnerId: runner.id, triggerId: cron.id })).toEqual({ deleted: true, id: cron.id });
+    expect(await ok('flapjack_remove_runner_trigger', { runnerId: runner.id, triggerId: hook.id })).toEqual({ deleted: true, id: hook.id });
+    expect((await ok<{ data: unknown[] }>('flapjack_list_runner_triggers', { runnerId: runner.id })).data).toHaveLength(0);
+
+    // bulk: valid items start runs, an invalid one is listed by index, a used key gives its run
+    const bulk = await ok<{ data: { id: string; idempotencyKey: string | null }[]; created: number; existing: number; invalid: { index: number }[] }>(
+      'flapjack_trigger_run_bulk',
+      { runnerId: runner.id, items: [{ input: { n: 1 }, idempotencyKey: 'b1' }, { input: { n: 'x' } }, { input: { n: 3 } }] },
+    );
+    expect(bulk).toMatchObject({ created: 2, existing: 0 });
+    expect(bulk.invalid.map((i) => i.index)).toEqual([1]);
+    const again = await ok<{ data: { id: string }[]; created: number; existing: number }>('flapjack_trigger_run_bulk', {
+      runnerId: runner.id,
+      items: [{ input: { n: 1 }, idempotencyKey: 'b1' }],
+    });
+    expect(again).toMatchObject({ created: 0, existing: 1 });
+    expect(again.data[0]?.id).toBe(bulk.data[0]?.id);
+    const ids = bulk.data.map((r) => r.id);
+    const settled = await waitFor(
+      () => ok<{ data: { id: string; status: string }[] }>('flapjack_get_runs_status', { runnerId: runner.id, ids }),
+      (r) => r.data.length === 2 && r.data.every((x) => x.status === 'completed'),
+      120_000,
+      250,
+    );
+    expect(settled.data.map((r) => r.id)).toEqual(ids);
+    expect((await fails('flapjack_trigger_run_bulk', { runnerId: runner.id, items: [] })).text).toMatch(/items/);
+    expect((await fails('flapjack_trigger_run_bulk', { runnerId: runner.id, items: [{ input: { n: 1 } }] }, foreign)).api?.code).toBe(
+      'not_found',
+    );
+
+    // resume: only a run paused on its budget can resume (a completed one is a conflict)
+    const resumed = await fails('flapjack_resume_run', { runnerId: runner.id, runId: ids[0], additionalBudgetUsd: 1 });
+    expect(resumed.api).toMatchObject({ code: 'conflict', status: 409 });
+    expect((await fails('flapjack_resume_run', { runnerId: runner.id, runId: ids[0] }, foreign)).api?.code).toBe('not_found');
+    expect((await fails('flapjack_resume_run', { runnerId: runner.id, runId: ids[0], additionalBudgetUsd: 'lots' })).text).toMatch(
+      /additionalBudgetUsd/,
+    );
+
+    // analytics: the runs just made are counted today
+    const ra = await ok<{ runner: { id: string }; period: string; summary: { total_runs: number }; daily: unknown[] }>(
+      'flapjack_get_runner_analytics',
+      { runnerId: runner.id, period: '7d' },
+    );
+    expect(ra).toMatchObject({ runner: { id: runner.id }, period: '7d' });
+    expect(ra.summary.total_runs).toBe(2);
+    expect(ra.daily).toHaveLength(7);
+    const oa = await ok<{ period: string; summary: { total_runs: number } }>('flapjack_get_analytics', {});
+    expect(oa.period).toBe('30d');
+    expect(oa.summary.total_runs).toBeGreaterThanOrEqual(2);
+    expect((await fails('flapjack_get_analytics', { period: '1y' })).text).toMatch(/period/);
+    expect((await fails('flapjack_get_runner_analytics', { runnerId: runner.id }, foreign)).api?.code).toBe('not_found');
+
+    await ok('flapjack_delete_runner', { runnerId: runner.id });
+  }, 240_000);
+
   it('every listed tool was called at least once', () => {
     expect(toolNames.filter((n) => !called.has(n))).toEqual([]);
   });
 });
-
-/** Spec tools whose services are still on other branches (triggers, bulk) are required once they land. */
-function TOOLS_ON_MAIN(name: string): boolean {
-  return !['flapjack_add_runner_trigger', 'flapjack_update_runner_trigger', 'flapjack_remove_runner_trigger', 'flapjack_trigger_run_bulk'].includes(
-    name,
-  );
-}
 
 describe('MCP authentication', () => {
   it('Streamable HTTP without a key or with a wrong key is refused with 401', async () => {

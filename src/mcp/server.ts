@@ -69,6 +69,7 @@ import {
   stepUpdateSchema,
 } from '../shared/schemas';
 import { RUN_STATUSES } from '../shared/status';
+import { registerAnalyticsTools, registerLateRunTools, registerTriggerTools } from './late-tools';
 import { defineTool, deletedOutput, listArgs, listOutput, parseBody, splitIds, uuidArg } from './define';
 
 export interface McpServerDeps {
@@ -115,6 +116,9 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
   registerConnectionTools(ctx);
   registerKnowledgeTools(ctx, deps.knowledge ?? {});
   registerOrgResourceTools(ctx);
+  registerTriggerTools(ctx);
+  registerLateRunTools(ctx);
+  registerAnalyticsTools(ctx);
   for (const extra of deps.extraTools ?? []) extra(ctx);
   return server;
 }

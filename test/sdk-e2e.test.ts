@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -274,4 +275,60 @@ describe('connections, org resources, configs and knowledge', () => {
     await expect(fj.getTool(tool.id)).rejects.toBeInstanceOf(NotFoundError);
     expect(await fj.health()).toMatchObject({ ok: true });
   }, 60_000);
+});
+
+describe('triggers, webhook delivery, bulk runs, resume and analytics', () => {
+  it('manages triggers, delivers a signed webhook byte for byte, starts and polls a bulk, reads analytics', async () => {
+    const runner = await fj.createRunner({
+      name: 'sdk late routes',
+      inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] },
+    });
+    await fj.addRunnerStep(runner.id, double);
+
+    const secret = 'whsec-sdk-e2e-0123456789abcdef0123';
+    const hook = await fj.addRunnerTrigger(runner.id, { kind: 'webhook', signature: { preset: 'github', secret } });
+    expect(hook.token).toEqual(expect.any(String));
+    const cron = await fj.addRunnerTrigger(runner.id, { kind: 'cron', cronExpression: '0 9 * * 1', input: { n: 1 } });
+    expect((await fj.getRunnerTrigger(runner.id, cron.id)).nextFireTimes).toHaveLength(5);
+    const ids: string[] = [];
+    for await (const t of fj.listRunnerTriggers(runner.id, { limit: 1 })) ids.push(t.id);
+    expect(ids.sort()).toEqual([hook.id, cron.id].sort());
+    expect(await fj.updateRunnerTrigger(runner.id, cron.id, { enabled: false })).toMatchObject({ enabled: false });
+    await expect(fj.addRunnerTrigger(runner.id, { kind: 'cron' } as never)).rejects.toBeInstanceOf(ValidationError);
+    await expect(fjB.getRunnerTrigger(runner.id, cron.id)).rejects.toBeInstanceOf(NotFoundError);
+
+    // the signature covers the exact bytes: a string body is sent as is
+    const raw = '{ "n" : 5 }';
+    const sig = `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
+    const delivered = await fj.deliverWebhook(hook.token!, raw, { 'X-Hub-Signature-256': sig });
+    expect(delivered.runId).toEqual(expect.any(String));
+    expect(await fj.waitForRun(runner.id, delivered.runId, { timeoutMs: 120_000 })).toMatchObject({ status: 'completed', output: { n: 10 } });
+    await expect(fj.deliverWebhook(hook.token!, { n: 5 }, { 'X-Hub-Signature-256': 'sha256=00' })).rejects.toBeInstanceOf(AuthenticationError);
+    await fj.removeRunnerTrigger(runner.id, hook.id);
+    await expect(fj.deliverWebhook(hook.token!, raw, { 'X-Hub-Signature-256': sig })).rejects.toBeInstanceOf(NotFoundError);
+    await fj.removeRunnerTrigger(runner.id, cron.id);
+
+    const bulk = await fj.triggerRunBulk(runner.id, [{ input: { n: 1 } }, { input: { n: 'x' } }, { input: { n: 2 } }]);
+    expect(bulk).toMatchObject({ created: 2, existing: 0 });
+    expect(bulk.invalid.map((i) => i.index)).toEqual([1]);
+    const runIds = bulk.data.map((r) => r.id);
+    const deadline = Date.now() + 120_000;
+    let status = await fj.getRunsStatus(runner.id, runIds);
+    while (!status.data.every((r) => r.status === 'completed') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      status = await fj.getRunsStatus(runner.id, runIds);
+    }
+    expect(status.data.map((r) => [r.id, r.status])).toEqual(runIds.map((id) => [id, 'completed']));
+
+    await expect(fj.resumeRun(runner.id, runIds[0]!, { additionalBudgetUsd: 1 })).rejects.toBeInstanceOf(ConflictError);
+
+    const ra = await fj.getRunnerAnalytics(runner.id, { period: '7d' });
+    expect(ra.runner.id).toBe(runner.id);
+    expect(ra.summary.total_runs).toBe(3);
+    const oa = await fj.getAnalytics();
+    expect(oa.period).toBe('30d');
+    expect(oa.summary.total_runs).toBeGreaterThanOrEqual(3);
+    await expect(fj.getAnalytics({ period: '1y' as never })).rejects.toBeInstanceOf(ValidationError);
+    await fj.deleteRunner(runner.id);
+  }, 240_000);
 });

@@ -112,7 +112,7 @@ const CALLS: Record<string, Plan> = {
     // the token is the credential; other org ids in its place must not start anything
     { path: `/api/runners/webhooks/${a.ids.trigger}`, body: { x: 1 }, expect: 'denied', auth: 'none' },
     { path: `/api/runners/webhooks/${a.ids.runner}`, body: { x: 1 }, expect: 'denied', auth: 'none' },
-    { path: `/api/runners/webhooks/${a.ids.token.slice(0, -2)}xx`, body: { x: 1 }, expect: 'denied', auth: 'none' },
+    { path: `/api/runners/webhooks/${a.ids.token!.slice(0, -2)}xx`, body: { x: 1 }, expect: 'denied', auth: 'none' },
   ],
   'post /api/runners/{id}/triggers': (a) => [{ path: `/api/runners/${a.ids.runner}/triggers`, body: { kind: 'webhook' }, expect: 'denied' }],
   'get /api/runners/{id}/triggers': (a) => [{ path: `/api/runners/${a.ids.runner}/triggers`, expect: 'denied' }],
@@ -276,7 +276,7 @@ describe('tenancy audit over /api/openapi.json', () => {
       .post('/api/knowledge/upload')
       .set('Authorization', `Bearer ${B.key}`)
       .field('scopeType', 'runner')
-      .field('scopeId', A.ids.runner)
+      .field('scopeId', A.ids.runner!)
       .field('title', 'intruder')
       .attach('file', Buffer.from('intruder text'), { filename: 'x.txt', contentType: 'text/plain' });
     expect(res.status).toBe(404);

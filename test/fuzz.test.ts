@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { runFuzz } from '../fuzz/fuzz';
+import { runFuzz } from '../scripts/fuzz-requests';
 import { useTestContext } from './harness';
 
 /** The CI size of `npm run fuzz`: fixed seed, bounded count, same code. */
@@ -15,4 +15,24 @@ describe('fuzz (fixed seed, bounded)', () => {
     const seen = Object.keys(result.statuses);
     expect(seen).toEqual(expect.arrayContaining(['401', '404', '422']));
   }, 600_000);
+});
+
+describe('NUL characters (found by the fuzzer in knowledge search)', () => {
+  it('answers 422 naming the field, never a 500', async () => {
+    const probes: [string, string, unknown][] = [
+      ['get', `/api/knowledge/search?q=${encodeURIComponent('a\u0000b')}`, undefined],
+      ['post', '/api/runners', { name: 'a\u0000b' }],
+      ['post', '/api/agents', { name: 'a\u0000b' }],
+      ['post', '/api/skills', { name: 'nul-skill', instructions: 'a\u0000b' }],
+      ['post', '/api/integrations', { name: 'a\u0000b', kind: 'postgres', connectionString: 'postgres://h/db' }],
+    ];
+    const out: [string, number, string][] = [];
+    for (const [method, path, body] of probes) {
+      const res = method === 'get' ? await ctx.api.get(path) : await ctx.api.post(path, body);
+      out.push([path, res.status, res.body?.error?.code ?? 'ok']);
+    }
+    for (const [path, status, code] of out) {
+      expect([path, status < 500, code]).toEqual([path, true, status >= 400 ? 'validation_failed' : 'ok']);
+    }
+  });
 });

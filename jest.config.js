@@ -1,5 +1,7 @@
 // jest: two projects. `unit` runs the pure tests next to the code with no stack; `integration` runs
 // test/**, with a real Temporal dev server, PostgreSQL and run worker started once by its globalSetup.
+// `npm test` runs jest under `node --experimental-vm-modules`: pdf-parse's PDF engine (pdfjs) loads its
+// ESM build with a dynamic import(), which jest's module sandbox only allows with that flag.
 const transform = {
   '^.+\\.(t|j)sx?$': [
     '@swc/jest',
@@ -10,6 +12,8 @@ const common = {
   transform,
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'cjs', 'mjs', 'json', 'node'],
+  // The SDK's sources import their siblings as `./x.js` (what its ESM build needs); resolve them to `./x.ts`.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testPathIgnorePatterns: ['/node_modules/', '/\\.data/', '/dist/'],
 };
 

@@ -34,6 +34,7 @@ import type { FailureType } from '../src/shared/failure-types';
 import { costOf, PRICE_TABLE_VERSION, priceOf, type PriceOverrides } from '../src/shared/pricing';
 import type { PersistBatch } from '../src/shared/run-types';
 import type { ResolvedStepConfig } from '../src/shared/step-config';
+import { recordToolCall } from './tool-ledger';
 
 export interface AgentLimits {
   /** `max_tokens` of each model call. */
@@ -253,12 +254,12 @@ export function createAgentActivities(deps: AgentActivityDeps) {
               q.beginOrg(args.orgId),
               `INSERT INTO model_calls (id, org_id, runner_id, run_id, step_name, call_key, call_index, provider, model,
                   input_tokens, output_tokens, cached_tokens, latency_ms, cost_usd, price_version, api_key_id, trigger_kind,
-                  trigger_id, response)
+                  trigger_id, agent_id, response)
                SELECT gen_random_uuid(), r.org_id, r.runner_id, r.id, ${step}, ${q.lit(callKey)}, ${q.lit(args.callIndex)},
                   ${q.lit(response.provider)}, ${q.lit(args.model)}, ${q.lit(response.usage.inputTokens)},
                   ${q.lit(response.usage.outputTokens)}, ${q.lit(response.usage.cachedTokens)}, ${q.lit(response.latencyMs)},
                   ${costUsd === null ? 'NULL' : q.lit(costUsd)}, ${q.lit(p ? PRICE_TABLE_VERSION : null)}, r.api_key_id,
-                  r.trigger_kind, r.trigger_id, ${q.json(answer)}
+                  r.trigger_kind, r.trigger_id, (r.snapshot->'steps'->${q.lit(args.stepIndex)}->>'agentId')::uuid, ${q.json(answer)}
                  FROM runner_runs r WHERE r.id = ${run}
                ON CONFLICT (call_key) DO NOTHING RETURNING id`,
               `SELECT response, cost_usd::text FROM model_calls WHERE call_key = ${q.lit(callKey)}`,
@@ -282,6 +283,7 @@ export function createAgentActivities(deps: AgentActivityDeps) {
 
     async callTool(args: CallToolArgs): Promise<CallToolResult> {
       if (args.call.argumentsError) return { content: args.call.argumentsError, isError: true };
+      const startedAt = Date.now();
       return heartbeating(async (signal) => {
         const r = await executeTool(
           { id: args.call.id, name: args.call.name, arguments: args.call.arguments },
@@ -298,6 +300,14 @@ export function createAgentActivities(deps: AgentActivityDeps) {
             record: args.record,
           },
         );
+        await recordToolCall(deps.db, {
+          runId: args.runId,
+          orgId: args.orgId,
+          stepName: args.stepName,
+          toolName: args.call.name,
+          isError: r.isError,
+          latencyMs: Date.now() - startedAt,
+        });
         return { content: r.content, isError: r.isError, ...(r.recordPatch ? { recordPatch: r.recordPatch } : {}) };
       });
     },

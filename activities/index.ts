@@ -8,9 +8,12 @@ import type { LlmSettings } from '../src/llm/types';
 import { connectMcp } from '../src/mcp-client/client';
 import { parseAllowlist } from '../src/net/address-rules';
 import { createEgressGuard } from '../src/net/egress';
+import { createBudgetActivities } from './budget';
 import { retrieveKnowledge, type Embedder } from '../src/services/knowledge';
 import type { PriceOverrides } from '../src/shared/pricing';
+import { createLlmClients } from '../src/llm/router';
 import { createAgentActivities, type AgentLimits } from './agent';
+import { createReflectActivities } from './reflect';
 import { createComputerActivities } from './computer';
 import { createPersistenceActivities } from './persistence';
 import { createStepActivities } from './steps';
@@ -42,7 +45,9 @@ export interface ActivityDeps {
 }
 
 /** Builds every activity the worker registers, from injected dependencies. */
-export function createActivities(deps: ActivityDeps): RunActivities & TriggerActivities {
+export function createActivities(
+  deps: ActivityDeps,
+): RunActivities & TriggerActivities & ReturnType<typeof createReflectActivities> {
   const guard = createEgressGuard(parseAllowlist(deps.egressAllowlist.join(',')));
   const log = deps.log ?? createLogger('silent');
   const webhook = createWebhookActivities({ guard, timeoutMs: deps.webhookTimeoutMs });
@@ -67,6 +72,7 @@ export function createActivities(deps: ActivityDeps): RunActivities & TriggerAct
   });
   return {
     ...persistence,
+    ...createBudgetActivities({ db: deps.db, guard }),
     ...createStepActivities({
       db: deps.db,
       secrets: deps.secrets,
@@ -87,6 +93,16 @@ export function createActivities(deps: ActivityDeps): RunActivities & TriggerAct
       log,
       faults: deps.triggerFaults,
     }),
+    ...createReflectActivities({ db: deps.db, log, routeModel: routeForReflection(deps.llm ?? {}), priceOverrides: deps.priceOverrides }),
+  };
+}
+
+/** `reflectOnFailure` uses the same provider settings as agent steps. */
+function routeForReflection(settings: LlmSettings) {
+  const clients = createLlmClients(settings);
+  return (model: string) => {
+    const { provider, route } = clients.forModel(model);
+    return { provider, model: route.model };
   };
 }
 

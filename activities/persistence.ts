@@ -1,6 +1,7 @@
 import type { PrismaClient } from '../src/db/client';
 import { withSqlClient } from '../src/db/scoped';
 import { Sql } from '../src/db/sql-batch';
+import type { RunEvent } from '../src/shared/budget';
 import type { PersistBatch, PersistOp } from '../src/shared/run-types';
 
 /** One write of the workflow's batch. Every statement is idempotent, so a retried batch is harmless. */
@@ -29,11 +30,26 @@ function opSql(q: Sql, runId: string, op: PersistOp, onlyIfActive: boolean): str
       return `UPDATE runner_run_steps SET status = 'skipped'
               WHERE run_id = ${run} AND order_index >= ${q.lit(op.fromIndex)} AND status IN ('pending', 'running')
                 ${activeStep}`;
+    case 'runPaused':
+      return `UPDATE runner_runs SET status = 'paused_budget', budget_paused_at = now(), error = ${q.json(op.error)},
+                budget_usd = ${q.lit(op.budgetUsd)}, ${appendEvent(q, op.event)}
+              WHERE id = ${run} AND status IN ('pending', 'running', 'paused_budget')`;
+    case 'runResumed':
+      return `UPDATE runner_runs SET status = 'running', budget_paused_at = NULL, error = NULL,
+                budget_usd = ${q.lit(op.budgetUsd)}, ${appendEvent(q, op.event)}
+              WHERE id = ${run} AND status IN ('running', 'paused_budget')`;
     case 'runFinished':
       return `UPDATE runner_runs SET status = ${q.lit(op.status)}, output = ${q.jsonOrNull(op.output)},
                 error = ${q.jsonOrNull(op.error)}, completed_at = now()
               WHERE id = ${run} ${activeRun}`;
   }
+}
+
+/** `events = events || [event]` unless an event with the same id is there already (a retried batch). */
+export function appendEvent(q: Sql, event: RunEvent): string {
+  const one = q.json([event]);
+  const probe = q.json([{ id: event.id }]);
+  return `events = CASE WHEN events @> ${probe} THEN events ELSE events || ${one} END`;
 }
 
 export function createPersistenceActivities(deps: { db: PrismaClient }) {

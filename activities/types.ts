@@ -7,6 +7,7 @@ import type {
   PreparedAgentStep,
 } from '../src/shared/agent-types';
 import type { ExecuteStepArgs, PersistBatch } from '../src/shared/run-types';
+import type { BudgetWarningArgs, BudgetWarningResult } from './budget';
 
 /** The activities the run workflow calls (workflows import this file for types only). */
 export interface RunActivities {
@@ -14,6 +15,8 @@ export interface RunActivities {
   persistRun(batch: PersistBatch): Promise<void>;
   /** Executes one step (webhook, computer, agent) and returns its output, validated against outputSchema. */
   executeStep(args: ExecuteStepArgs): Promise<unknown>;
+  /** Records a budget warning on the run (once) and POSTs it to the runner's warning webhook, if any. */
+  notifyBudgetWarning(args: BudgetWarningArgs): Promise<BudgetWarningResult>;
   /** Agent steps (workflows/agent-step.ts): tools, knowledge and system prompt of a step. */
   prepareAgentStep(args: PrepareAgentStepArgs): Promise<PreparedAgentStep>;
   /** One model call, billed once in the ledger (idempotent by `<runId>:<step>:<n>`). */

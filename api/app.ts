@@ -7,9 +7,13 @@ import { errorHandler, notFoundHandler } from './middleware/errors';
 import { jsonBody } from './middleware/json-body';
 import { rateLimit, type RateLimitOptions } from './middleware/rate-limit';
 import { requestId } from './middleware/request-id';
+import { registerMcpHttpRoutes } from './mcp-http';
 import { buildOpenApi } from './openapi';
 import { RouteRegistry } from './route';
 import { registerAgentRoutes } from './routes/agents';
+import { registerBudgetRoutes } from './routes/budget';
+import { registerBulkRunRoutes } from './routes/bulk-runs';
+import { buttonPreflight, registerButtonRoutes } from './routes/button';
 import { registerConnectionRoutes } from './routes/connections';
 import { registerDocsRoutes } from './routes/docs';
 import { registerHealthRoutes } from './routes/health';
@@ -54,7 +58,10 @@ export function createApp(deps: AppDeps): Express {
   registerRunnerRoutes(reg, deps.services);
   registerStepRoutes(reg, deps.services);
   registerRunRoutes(reg, deps.services);
+  registerBulkRunRoutes(reg, deps.services);
+  registerButtonRoutes(reg, deps.services);
   registerTriggerRoutes(reg, deps.services);
+  registerBudgetRoutes(reg, deps.services);
   registerAgentRoutes(reg, deps.services);
   registerMcpServerRoutes(reg, deps.services);
   registerIntegrationRoutes(reg, deps.services);
@@ -65,10 +72,14 @@ export function createApp(deps: AppDeps): Express {
   for (const extra of deps.extraRoutes ?? []) extra(reg, deps.services);
 
   const openapi = buildOpenApi(reg, { version: deps.version ?? '0.1.0' });
+  app.locals.openapi = openapi;
   router.get('/api/openapi.json', (_req, res) => {
     res.json(openapi);
   });
 
+  registerMcpHttpRoutes(router, { services: deps.services, knowledge: { embedder: deps.embedder }, version: deps.version });
+
+  app.use(buttonPreflight(deps.services));
   app.use(router);
   app.use(notFoundHandler);
   app.use(errorHandler(deps.services.log));

@@ -49,6 +49,8 @@ async function stopWorker(w: ChildProcess): Promise<void> {
 }
 
 beforeAll(() => {
+  // Started now: bundling the workflows takes a while on a loaded machine.
+  startWorker();
   openai = connectFakeLlm(ctx.env.fakeOpenAiOrigin, '/v1');
   app = createApp({
     services: { ...ctx.services, temporal: { ...ctx.services.temporal, taskQueue } },
@@ -84,13 +86,12 @@ const getRun = async (runnerId: string, runId: string) => (await api.get(`/api/r
 
 describe('an agent step on a worker configured from its environment', () => {
   it('fails a model whose provider has no key or base URL, naming the variable to set', async () => {
-    startWorker();
     const { runnerId, runId } = await agentRun(`tok-${randomUUID()}`, 'claude-sonnet-4-6');
-    const run = await waitFor(() => getRun(runnerId, runId), (b) => b.status === 'failed', 120_000, 250);
+    const run = await waitFor(() => getRun(runnerId, runId), (b) => b.status === 'failed', 270_000, 250);
     expect(run.error.code).toBe('provider_not_configured');
     expect(run.error.message).toMatch(/ANTHROPIC_API_KEY/);
     expect(run.steps[0].status).toBe('failed');
-  }, 150_000);
+  }, 300_000);
 
   it('resumes after a worker is SIGKILLed between two model calls, each call billed exactly once', async () => {
     const tok = `tok-${randomUUID()}`;

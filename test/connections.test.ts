@@ -187,6 +187,7 @@ describe('/api/runners/:id/budget', () => {
       onExceed: 'pause',
       warningThreshold1: 0.8,
       warningThreshold2: 0.95,
+      budgetWarningWebhookUrl: null,
       updatedAt: null,
     });
   });
@@ -203,7 +204,10 @@ describe('/api/runners/:id/budget', () => {
       warningThreshold2: 0.75,
     });
     expect(u.body).toMatchObject({ budgetUsd: 5, onExceed: 'fail', warningThreshold1: 0.5, warningThreshold2: 0.75 });
-    const unlimited = await ctx.api.put(`/api/runners/${rid}/budget`, { enabled: true, budgetUsd: null });
+    const hook = await ctx.api.put(`/api/runners/${rid}/budget`, { enabled: true, budgetWarningWebhookUrl: 'https://hooks.example.com/b' });
+    expect(hook.body).toMatchObject({ budgetUsd: 5, budgetWarningWebhookUrl: 'https://hooks.example.com/b' });
+    expect((await ctx.api.put(`/api/runners/${rid}/budget`, { enabled: true })).body.budgetWarningWebhookUrl).toBe('https://hooks.example.com/b');
+    const unlimited = await ctx.api.put(`/api/runners/${rid}/budget`, { enabled: true, budgetUsd: null, budgetWarningWebhookUrl: null });
     expect(unlimited.body.budgetUsd).toBeNull();
     expect((await ctx.api.get(`/api/runners/${rid}/budget`)).body).toEqual(unlimited.body);
   });
@@ -218,6 +222,8 @@ describe('/api/runners/:id/budget', () => {
       [{ enabled: true, warningThreshold1: 0.9, warningThreshold2: 0.5 }, 'warningThreshold1'],
       [{ budgetUsd: 5 }, 'enabled'],
       [{ enabled: true, currency: 'EUR' }, 'currency'],
+      [{ enabled: true, budgetWarningWebhookUrl: 'ftp://example.com/hook' }, 'budgetWarningWebhookUrl'],
+      [{ enabled: true, budgetWarningWebhookUrl: 'not a url' }, 'budgetWarningWebhookUrl'],
     ];
     for (const [body, field] of cases) {
       const r = await ctx.api.put(`/api/runners/${runnerId}/budget`, body);

@@ -2,7 +2,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createDb } from '../src/db/client';
 import { applyMigrations, ensureDatabase } from '../src/db/migrate';
-import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
+import { reachableLocation, startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { resolveTemporalBinary } from '../src/dev/temporal-binary';
 import { REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
 import { createRunWorker, installTemporalRuntime } from '../src/bin/worker-runtime';
@@ -111,6 +111,8 @@ async function removeStaleClusters(root: string): Promise<void> {
 /** A cluster is its directory plus the launcher's `<dir>.password` and `<dir>.owner.json` beside it. */
 async function removeCluster(root: string, name: string): Promise<void> {
   await rm(path.join(root, name), { recursive: true, force: true });
+  // As root in a directory the postgres OS user cannot enter, the cluster lived outside the checkout.
+  await rm(reachableLocation(path.join(root, name)), { recursive: true, force: true });
   await rm(path.join(root, `${name}.password`), { force: true });
   await rm(path.join(root, `${name}.owner.json`), { force: true });
 }

@@ -27,7 +27,9 @@ import type {
 import type { RunStatus } from '../src/shared/status';
 import { EXCEEDED_LOCAL_BOUND, LOCAL_STEP_BOUND_MS, stepPlacement } from '../src/shared/step-placement';
 import { progressQuery, RunStatusKey } from '../src/shared/workflow-defs';
-import { noopAgentStepHooks, runAgentStep, type AgentStepHooks } from './agent-step';
+import { reflectAfterFailure } from './reflect-hook';
+import { runAgentStep } from './agent-step';
+import { createBudgetController } from './budget';
 
 /** Database writes: short, idempotent, retried hard (a DB blip must not fail a run). */
 const persistOptions: LocalActivityOptions = {
@@ -74,9 +76,13 @@ const local = proxyLocalActivities<RunActivities>(localStepOptions);
  * Runs one executing step where it belongs: a short step as a bounded local activity (continued as a
  * regular activity if it reaches the bound), a long one as a regular activity with heartbeats.
  */
-async function executeStepActivity(callArgs: ExecuteStepArgs, summary: string): Promise<unknown> {
+async function executeStepActivity(
+  callArgs: ExecuteStepArgs,
+  summary: string,
+  has: (patchId: string) => boolean,
+): Promise<unknown> {
   const { step } = callArgs;
-  if (!patched(LOCAL_SHORT_STEPS)) {
+  if (!has(LOCAL_SHORT_STEPS)) {
     return step.kind === 'computer'
       ? local.executeStep.executeWithOptions({ ...localStepOptions, summary }, [callArgs])
       : remote.executeStep.executeWithOptions({ ...remoteStepOptions, summary }, [callArgs]);
@@ -116,13 +122,28 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
   const pending: PersistOp[] = [{ op: 'runStarted' }];
 
   setHandler(progressQuery, () => ({ status, currentStep, context }));
-  const agentHooks: AgentStepHooks = noopAgentStepHooks;
+  // Runs started with a shape have every change up to it; only older runs ask patched() (RUN_SHAPE).
+  const has = (patchId: string): boolean => (args.shape ?? 0) >= 1 || patched(patchId);
 
   const flush = async (): Promise<void> => {
     if (pending.length === 0) return;
     const ops = pending.splice(0, pending.length);
     await persist.persistRun({ runId, orgId, ops, context, currentStep });
   };
+
+  // Budget enforcement: the agent loop calls `budget.beforeModelCall`/`afterModelCall` around each model call.
+  const budget = createBudgetController(snapshot.budget, {
+    runId,
+    orgId,
+    runnerId: args.runnerId,
+    persist: async (ops) => {
+      pending.push(...ops);
+      await flush();
+    },
+    setStatus: (s) => {
+      status = s;
+    },
+  });
 
   const skipFrom = (from: number): void => {
     for (let j = from; j < steps.length; j++) {
@@ -136,8 +157,10 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
     status = final;
     const output = final === 'completed' ? lastOutput : null;
     pending.push({ op: 'runFinished', status: final, output, error });
+    if (final !== 'cancelled') await budget.settle();
     await flush();
     upsertSearchAttributes([{ key: RunStatusKey, value: final }]);
+    if (final === 'failed' && error) await reflectAfterFailure({ runId, orgId, runnerId: args.runnerId, error }, snapshot.runner.reflectOnFailure);
     return { status: final, output, error };
   };
 
@@ -173,21 +196,21 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
       pending.push({ op: 'stepStarted', index: i, input });
       inFlight = { index: i, input };
       const callArgs: ExecuteStepArgs = { runId, orgId, step, input };
-      if (patched(PERSIST_WITH_STEP)) {
+      if (has(PERSIST_WITH_STEP)) {
         // The pending writes ride along with the step's own activity (one activity instead of two).
         callArgs.persist = { runId, orgId, ops: pending.splice(0, pending.length), context: { input: context.input, steps: { ...context.steps } }, currentStep };
       } else {
         await flush();
       }
-      const agentLoop = step.kind === 'agent' && patched(AGENT_LOOP);
-      const finalizes = !agentLoop && i === steps.length - 1 && pending.length === 0 && patched(FINALIZE_WITH_LAST_STEP);
+      const agentLoop = step.kind === 'agent' && has(AGENT_LOOP);
+      const finalizes = !agentLoop && i === steps.length - 1 && pending.length === 0 && has(FINALIZE_WITH_LAST_STEP);
       if (finalizes) callArgs.finalize = { index: i, context: { input: context.input, steps: { ...context.steps } } };
       const summary = `${step.name} (${step.kind})`;
       let output: unknown;
       try {
         output = agentLoop
-          ? await runAgentStep({ runId, orgId, runnerId: args.runnerId, stepIndex: i, step, input, snapshot, persist: callArgs.persist }, agentHooks)
-          : await executeStepActivity(callArgs, summary);
+          ? await runAgentStep({ runId, orgId, runnerId: args.runnerId, stepIndex: i, step, input, snapshot, persist: callArgs.persist }, budget)
+          : await executeStepActivity(callArgs, summary, has);
       } catch (err) {
         if (isCancellation(err)) throw err;
         const error = toStepError(err, step);

@@ -1,3 +1,4 @@
+import { AppError } from '../../src/errors/app-error';
 import type { ServiceDeps } from '../../src/services/deps';
 import { cancelRun, createRun, getRun, listRuns } from '../../src/services/runs';
 import {
@@ -16,7 +17,7 @@ export function registerRunRoutes(reg: RouteRegistry, deps: ServiceDeps): void {
     {
       method: 'post',
       path: '/api/runners/:id/runs',
-      summary: 'Trigger a run',
+      summary: 'Trigger a run (an Idempotency-Key header counts as idempotencyKey when the body has none)',
       tag: 'runs',
       body: runCreateSchema,
       responses: {
@@ -25,8 +26,15 @@ export function registerRunRoutes(reg: RouteRegistry, deps: ServiceDeps): void {
         404: notFound,
       },
     },
-    async ({ principal, params, body }) => {
-      const { created, run } = await createRun(deps, principal.orgId, requireUuid(params.id, 'Runner'), body, {
+    async ({ req, principal, params, body }) => {
+      // An `Idempotency-Key` header (sent by the SDK on every retryable run POST) counts as the body's
+      // idempotencyKey when the body names none, so a retried request never starts a second run.
+      const header = req.get('idempotency-key');
+      if (header !== undefined && (header.length < 1 || header.length > 255)) {
+        throw AppError.validation([{ path: 'headers.idempotency-key', message: 'must be 1-255 characters' }]);
+      }
+      const withKey = body.idempotencyKey === undefined && header ? { ...body, idempotencyKey: header } : body;
+      const { created, run } = await createRun(deps, principal.orgId, requireUuid(params.id, 'Runner'), withKey, {
         kind: 'api',
         apiKeyId: principal.apiKeyId,
       });

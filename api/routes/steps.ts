@@ -12,6 +12,7 @@ import { requireUuid } from './params';
 
 export function registerStepRoutes(reg: RouteRegistry, deps: ServiceDeps): void {
   const notFound = { description: 'No such runner or step in your org', schema: errorResponseSchema };
+  const nameTaken = { description: 'Another step of this runner has that name', schema: errorResponseSchema };
   reg.add(
     {
       method: 'post',
@@ -19,7 +20,7 @@ export function registerStepRoutes(reg: RouteRegistry, deps: ServiceDeps): void 
       summary: 'Add a step to a runner',
       tag: 'steps',
       body: stepCreateSchema,
-      responses: { 201: { description: 'The step', schema: stepResponseSchema }, 404: notFound },
+      responses: { 201: { description: 'The step', schema: stepResponseSchema }, 404: notFound, 409: nameTaken },
     },
     async ({ principal, params, body }) => ({
       status: 201,
@@ -46,7 +47,7 @@ export function registerStepRoutes(reg: RouteRegistry, deps: ServiceDeps): void 
       summary: 'Update a step',
       tag: 'steps',
       body: stepUpdateSchema,
-      responses: { 200: { description: 'The step', schema: stepResponseSchema }, 404: notFound },
+      responses: { 200: { description: 'The step', schema: stepResponseSchema }, 404: notFound, 409: nameTaken },
     },
     async ({ principal, params, body }) => ({
       status: 200,

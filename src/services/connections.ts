@@ -291,6 +291,7 @@ export interface BudgetConfig {
   onExceed: 'pause' | 'fail';
   warningThreshold1: number;
   warningThreshold2: number;
+  budgetWarningWebhookUrl: string | null;
 }
 
 export const DEFAULT_BUDGET_CONFIG: BudgetConfig = Object.freeze({
@@ -299,6 +300,7 @@ export const DEFAULT_BUDGET_CONFIG: BudgetConfig = Object.freeze({
   onExceed: 'pause',
   warningThreshold1: BUDGET_DEFAULTS.warningThreshold1,
   warningThreshold2: BUDGET_DEFAULTS.warningThreshold2,
+  budgetWarningWebhookUrl: null,
 });
 
 type BudgetRow = NonNullable<Awaited<ReturnType<Tx['runnerBudgetConfig']['findUnique']>>>;
@@ -311,6 +313,7 @@ function budgetFromRow(row: BudgetRow | null): BudgetConfig {
     onExceed: row.onExceed === 'fail' ? 'fail' : 'pause',
     warningThreshold1: row.warningThreshold1.toNumber(),
     warningThreshold2: row.warningThreshold2.toNumber(),
+    budgetWarningWebhookUrl: row.warningWebhookUrl,
   };
 }
 
@@ -337,6 +340,8 @@ export async function putBudgetConfig(deps: ServiceDeps, orgId: string, runnerId
       onExceed: body.onExceed ?? current.onExceed,
       warningThreshold1: body.warningThreshold1 ?? current.warningThreshold1,
       warningThreshold2: body.warningThreshold2 ?? current.warningThreshold2,
+      budgetWarningWebhookUrl:
+        body.budgetWarningWebhookUrl !== undefined ? body.budgetWarningWebhookUrl : current.budgetWarningWebhookUrl,
     };
     if (next.warningThreshold1 > next.warningThreshold2) {
       throw AppError.validation([
@@ -346,10 +351,12 @@ export async function putBudgetConfig(deps: ServiceDeps, orgId: string, runnerId
         },
       ]);
     }
+    const { budgetWarningWebhookUrl: warningWebhookUrl, ...rest } = next;
+    const data = { ...rest, warningWebhookUrl };
     const row = await tx.runnerBudgetConfig.upsert({
       where: { runnerId },
-      create: { runnerId, orgId, ...next },
-      update: next,
+      create: { runnerId, orgId, ...data },
+      update: data,
     });
     return { runnerId, ...budgetFromRow(row), updatedAt: row.updatedAt.toISOString() };
   });

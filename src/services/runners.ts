@@ -37,6 +37,7 @@ export async function createRunner(deps: ServiceDeps, orgId: string, body: Runne
         inputSchema: jsonOrNull(body.inputSchema),
         learnedInstructions: body.learnedInstructions ?? null,
         defaultModel: body.defaultModel ?? null,
+        reflectOnFailure: body.reflectOnFailure ?? false,
       },
     });
     return serializeRunner(r, { steps: [], triggers: [] });
@@ -78,6 +79,7 @@ export async function updateRunner(deps: ServiceDeps, orgId: string, runnerId: s
         ...(body.inputSchema !== undefined ? { inputSchema: jsonOrNull(body.inputSchema) } : {}),
         ...(body.learnedInstructions !== undefined ? { learnedInstructions: body.learnedInstructions } : {}),
         ...(body.defaultModel !== undefined ? { defaultModel: body.defaultModel } : {}),
+        ...(body.reflectOnFailure !== undefined ? { reflectOnFailure: body.reflectOnFailure } : {}),
       },
     });
     return runnerDetail(tx, r, deps.secrets);

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { PoolClient } from 'pg';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { withOrg, withSqlClient, type Tx } from '../db/scoped';
 import { resultSets, Sql } from '../db/sql-batch';
 import { AppError } from '../errors/app-error';
-import type { RunnerSnapshot, RunWorkflowInput, StepSnapshot } from '../shared/run-types';
+import { RUN_SHAPE, type RunnerSnapshot, type RunWorkflowInput, type StepSnapshot } from '../shared/run-types';
 import type { RunCreate } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
 import {
@@ -36,6 +37,7 @@ interface RunnerRow {
   input_schema: unknown;
   learned_instructions: string | null;
   default_model: string | null;
+  reflect_on_failure: boolean | null;
   web_enabled: boolean | null;
   web_search: boolean | null;
   web_research: boolean | null;
@@ -45,6 +47,7 @@ interface RunnerRow {
   on_exceed: string | null;
   warning_threshold1: string | null;
   warning_threshold2: string | null;
+  warning_webhook_url: string | null;
 }
 
 interface StepRow {
@@ -68,10 +71,11 @@ interface StepRow {
 function snapshotQueries(q: Sql, runnerId: string): string[] {
   const id = q.lit(runnerId);
   return [
-    `SELECT r.id, r.name, r.input_schema, r.learned_instructions, r.default_model,
+    `SELECT r.id, r.name, r.input_schema, r.learned_instructions, r.default_model, r.reflect_on_failure,
             w.enabled AS web_enabled, w.search_enabled AS web_search, w.research_enabled AS web_research,
             p.enabled AS plan_enabled, b.enabled AS budget_enabled, b.budget_usd::text AS budget_usd, b.on_exceed,
-            b.warning_threshold1::text AS warning_threshold1, b.warning_threshold2::text AS warning_threshold2
+            b.warning_threshold1::text AS warning_threshold1, b.warning_threshold2::text AS warning_threshold2,
+            b.warning_webhook_url
        FROM runners r
        LEFT JOIN runner_web_config w ON w.runner_id = r.id
        LEFT JOIN runner_plan_config p ON p.runner_id = r.id
@@ -118,6 +122,7 @@ function snapshotFromRows(
       name: runner.name,
       learnedInstructions: runner.learned_instructions,
       defaultModel: runner.default_model,
+      reflectOnFailure: runner.reflect_on_failure === true,
     },
     // A step row from before header encryption may still hold a plain object; workflowSnapshot drops it.
     steps: stepSnaps as StepSnapshot[],
@@ -138,6 +143,7 @@ function snapshotFromRows(
           onExceed: runner.on_exceed === 'fail' ? 'fail' : 'pause',
           warningThreshold1: Number(runner.warning_threshold1 ?? 0.8),
           warningThreshold2: Number(runner.warning_threshold2 ?? 0.95),
+          warningWebhookUrl: runner.warning_webhook_url,
         }
       : null,
   };
@@ -150,8 +156,11 @@ function snapshotFromRows(
  * reads those from the stored snapshot).
  */
 export function workflowSnapshot(stored: RunnerSnapshot): RunnerSnapshot {
+  const budget = stored.budget ? { ...stored.budget } : null;
+  if (budget) delete budget.warningWebhookUrl;
   return {
     ...stored,
+    budget,
     steps: stored.steps.map((s) => {
       const { webhookHeaders, ...rest } = s as StoredStep;
       return typeof webhookHeaders === 'string' ? { ...rest, webhookHeaders } : rest;
@@ -185,6 +194,7 @@ export function workflowInput(run: RunRecord): RunWorkflowInput {
     runnerId: run.runnerId,
     input: run.input,
     snapshot: workflowSnapshot(storedSnapshot(run.id, run.snapshot)),
+    shape: RUN_SHAPE,
   };
 }
 
@@ -235,6 +245,87 @@ async function loadRun(tx: Tx, runnerId: string, runId: string) {
   return run;
 }
 
+/** The runner's frozen snapshot and its input schema, as read inside an open org transaction. */
+export interface RunnerSnapshotRead {
+  stored: RunnerSnapshot;
+  inputSchema: unknown;
+}
+
+/**
+ * Round trip 1 of recording runs: opens the org-scoped transaction (left open for `recordRunsSql`)
+ * and reads the runner's snapshot; 404 when the runner is gone.
+ */
+export async function beginAndReadSnapshot(c: PoolClient, q: Sql, orgId: string, runnerId: string): Promise<RunnerSnapshotRead> {
+  const reads = resultSets<never>(
+    await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId), ...connectionQueries(q, runnerId)].join(';\n')),
+  );
+  const base = snapshotFromRows(
+    (reads[2]?.rows ?? []) as RunnerRow[],
+    (reads[3]?.rows ?? []) as StepRow[],
+    (reads[4]?.rows ?? []) as { k: string; id: string }[],
+  );
+  return {
+    inputSchema: base.inputSchema,
+    stored: withConnectionDefinitions(base.stored, (reads[5]?.rows ?? []) as never[], (reads[6]?.rows ?? []) as never[]),
+  };
+}
+
+/** One run to record: its new id, its input and its idempotency key (null: none). */
+export interface RunToRecord {
+  id: string;
+  input: unknown;
+  key: string | null;
+}
+
+/**
+ * One statement that records runs with their pending step rows (the same snapshot, budget and trigger
+ * for all): a multi-row insert that skips any run whose idempotency key this runner already used
+ * (`ON CONFLICT DO NOTHING` on the unique index, which also waits for a concurrent writer of the same
+ * key). Returns `(id, created_at)` of the runs actually inserted. Used for one run and for bulk batches.
+ */
+export function recordRunsSql(
+  q: Sql,
+  orgId: string,
+  runnerId: string,
+  stored: RunnerSnapshot,
+  source: TriggerSource,
+  runs: RunToRecord[],
+): string {
+  const arr = (vals: string[], type: string) => `ARRAY[${vals.join(', ')}]::${type}[]`;
+  const org = q.lit(orgId);
+  const budgetUsd = stored.budget?.budgetUsd ?? null;
+  const onExceed = stored.budget ? stored.budget.onExceed : null;
+  const items = `SELECT * FROM unnest(${arr(runs.map((r) => q.lit(r.id)), 'uuid')}, ${arr(
+    runs.map((r) => q.lit(JSON.stringify(r.input))),
+    'jsonb',
+  )}, ${arr(runs.map((r) => q.lit(r.key)), 'text')}) WITH ORDINALITY AS t(id, input, idempotency_key, ord)`;
+  const ctes = [
+    `items AS (${items})`,
+    `ins AS (
+       INSERT INTO runner_runs (id, org_id, runner_id, status, input, idempotency_key, snapshot, trigger_kind, trigger_id,
+                                api_key_id, budget_usd, budget_on_exceed, context)
+       SELECT id, ${org}, ${q.lit(runnerId)}, 'pending', input, idempotency_key, ${q.json(stored)}, ${q.lit(source.kind)},
+              ${q.lit(source.triggerId ?? null)}, ${q.lit(source.apiKeyId ?? null)}, ${q.lit(budgetUsd)}, ${q.lit(onExceed)},
+              jsonb_build_object('input', input, 'steps', '{}'::jsonb)
+         FROM items ORDER BY ord
+       ON CONFLICT (runner_id, idempotency_key) DO NOTHING
+       RETURNING id, created_at)`,
+  ];
+  if (stored.steps.length) {
+    const steps = stored.steps.map((st, i) => `(${q.lit(st.id)}::uuid, ${q.lit(st.name)}, ${q.lit(st.kind)}, ${i})`);
+    ctes.push(`st AS (
+       INSERT INTO runner_run_steps (id, run_id, org_id, step_id, name, kind, order_index, status)
+       SELECT gen_random_uuid(), ins.id, ${org}, s.step_id, s.name, s.kind, s.ord, 'pending'
+         FROM ins CROSS JOIN (VALUES ${steps.join(', ')}) AS s(step_id, name, kind, ord))`);
+  }
+  return `WITH ${ctes.join(',\n')}\nSELECT id, created_at FROM ins`;
+}
+
+/** The issues of an input that does not match the runner's `inputSchema` (none without a schema). */
+export function inputIssues(inputSchema: unknown, input: unknown, pathPrefix: string) {
+  return inputSchema && typeof inputSchema === 'object' ? validateAgainst(inputSchema, input, pathPrefix) : [];
+}
+
 /**
  * Records a run and starts its workflow. With an idempotency key already used for this runner, the
  * existing run is returned (`created: false`). If Temporal cannot be reached, the run is removed
@@ -266,95 +357,65 @@ export async function createRun(
   if (existing) return { created: false, run: existing };
 
   const runId = randomUUID();
-  let created: { run: RunRecord; response: ReturnType<typeof serializeRun> };
-  try {
-    created = await withSqlClient(deps.db, async (c) => {
-      // Round trip 1: open the org-scoped transaction and read the runner; round trip 2: write and commit.
-      const q = new Sql(c);
-      const reads = resultSets<never>(
-        await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId), ...connectionQueries(q, runnerId)].join(';\n')),
+  const created = await withSqlClient(deps.db, async (c) => {
+    // Round trip 1: open the org-scoped transaction and read the runner; round trip 2: write and commit.
+    const q = new Sql(c);
+    const { stored, inputSchema } = await beginAndReadSnapshot(c, q, orgId, runnerId);
+    const issues = inputIssues(inputSchema, input, 'input');
+    if (issues.length)
+      throw AppError.validation(
+        issues,
+        `Run input does not match the runner's inputSchema: ${issues[0]?.path} ${issues[0]?.message}`,
       );
-      const base = snapshotFromRows(
-        (reads[2]?.rows ?? []) as RunnerRow[],
-        (reads[3]?.rows ?? []) as StepRow[],
-        (reads[4]?.rows ?? []) as { k: string; id: string }[],
-      );
-      const inputSchema = base.inputSchema;
-      const stored = withConnectionDefinitions(base.stored, (reads[5]?.rows ?? []) as never[], (reads[6]?.rows ?? []) as never[]);
-      if (inputSchema && typeof inputSchema === 'object') {
-        const issues = validateAgainst(inputSchema, input, 'input');
-        if (issues.length)
-          throw AppError.validation(
-            issues,
-            `Run input does not match the runner's inputSchema: ${issues[0]?.path} ${issues[0]?.message}`,
-          );
-      }
-      const budgetUsd = stored.budget?.budgetUsd ?? null;
-      const onExceed = stored.budget ? stored.budget.onExceed : null;
-      const context = { input, steps: {} };
-      const writes = [
-        `INSERT INTO runner_runs (id, org_id, runner_id, status, input, idempotency_key, snapshot, trigger_kind,
-                                  trigger_id, api_key_id, budget_usd, budget_on_exceed, context)
-         VALUES (${q.lit(runId)}, ${q.lit(orgId)}, ${q.lit(runnerId)}, 'pending', ${q.json(input)}, ${q.lit(key)},
-                 ${q.json(stored)}, ${q.lit(source.kind)}, ${q.lit(source.triggerId ?? null)}, ${q.lit(source.apiKeyId ?? null)}, ${q.lit(budgetUsd)},
-                 ${q.lit(onExceed)}, ${q.json(context)})
-         RETURNING created_at`,
-      ];
-      if (stored.steps.length) {
-        const values = stored.steps.map(
-          (st, i) =>
-            `(gen_random_uuid(), ${q.lit(runId)}, ${q.lit(orgId)}, ${q.lit(st.id)}, ${q.lit(st.name)}, ${q.lit(st.kind)}, ${i}, 'pending')`,
-        );
-        writes.push(
-          `INSERT INTO runner_run_steps (id, run_id, org_id, step_id, name, kind, order_index, status) VALUES ${values.join(', ')}`,
-        );
-      }
-      writes.push('COMMIT');
-      const rows = resultSets<{ created_at: Date }>(await c.query(writes.join(';\n')))[0]?.rows ?? [];
-      const createdAt = (rows[0] as { created_at: Date }).created_at.toISOString();
-      return {
-        run: { id: runId, orgId, runnerId, input, snapshot: stored, triggerKind: source.kind },
-        response: {
-          id: runId,
-          runnerId,
+    const budgetUsd = stored.budget?.budgetUsd ?? null;
+    const onExceed = stored.budget ? stored.budget.onExceed : null;
+    const context = { input, steps: {} };
+    const sql = [recordRunsSql(q, orgId, runnerId, stored, source, [{ id: runId, input, key }]), 'COMMIT'];
+    const rows = resultSets<{ created_at: Date }>(await c.query(sql.join(';\n')))[0]?.rows ?? [];
+    // No row: a concurrent request recorded this idempotency key first.
+    if (!rows[0]) return null;
+    const createdAt = rows[0].created_at.toISOString();
+    return {
+      run: { id: runId, orgId, runnerId, input, snapshot: stored, triggerKind: source.kind },
+      response: {
+        id: runId,
+        runnerId,
+        status: 'pending',
+        input,
+        output: null,
+        context,
+        currentStep: null,
+        error: null,
+        costUsd: 0,
+        budgetUsd,
+        budgetOnExceed: onExceed,
+        budgetPausedAt: null,
+        idempotencyKey: key,
+        triggerKind: source.kind,
+        createdAt,
+        startedAt: null,
+        completedAt: null,
+        events: [],
+        steps: stored.steps.map((s) => ({
+          stepId: s.id,
+          name: s.name,
+          kind: s.kind,
           status: 'pending',
-          input,
+          input: null,
           output: null,
-          context,
-          currentStep: null,
           error: null,
           costUsd: 0,
-          budgetUsd,
-          budgetOnExceed: onExceed,
-          budgetPausedAt: null,
-          idempotencyKey: key,
-          triggerKind: source.kind,
-          createdAt,
+          details: null,
           startedAt: null,
           completedAt: null,
-          steps: stored.steps.map((s) => ({
-            stepId: s.id,
-            name: s.name,
-            kind: s.kind,
-            status: 'pending',
-            input: null,
-            output: null,
-            error: null,
-            costUsd: 0,
-            details: null,
-            startedAt: null,
-            completedAt: null,
-          })),
-        },
-      };
-    });
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if ((code === '23505' || code === 'P2002') && key) {
-      const again = await findExisting();
-      if (again) return { created: false, run: again };
-    }
-    throw e;
+        })),
+      },
+    };
+  });
+  if (!created) {
+    const again = await findExisting();
+    if (again) return { created: false, run: again };
+    throw AppError.conflict('A run with this idempotencyKey is being created; retry');
   }
 
   // The cron trigger workflow starts the run itself, as its child (see workflows/trigger-cron.ts).
@@ -426,28 +487,77 @@ export async function cancelRun(deps: ServiceDeps, orgId: string, runnerId: stri
   return getRun(deps, orgId, runnerId, runId);
 }
 
+/** Records that these runs' workflows exist (one statement, as the table owner: the ids come from us). */
+export async function markWorkflowsStarted(deps: Pick<ServiceDeps, 'db' | 'log'>, ids: string[]): Promise<void> {
+  if (!ids.length) return;
+  await deps.db.$executeRaw`UPDATE runner_runs SET workflow_started_at = COALESCE(workflow_started_at, now())
+                             WHERE id = ANY(${ids}::uuid[])`.catch((err: unknown) =>
+    deps.log.warn({ err, count: ids.length }, 'could not mark started runs; the reconciler will re-check them'),
+  );
+}
+
+const reconciling = new WeakSet<object>();
+
 /**
- * Starts the workflows of runs that were recorded but never started (the API died in between, or
- * Temporal was briefly unreachable and the cleanup failed). Runs as the table owner across orgs.
+ * Starts the workflows of runs that were recorded but never started (the API died in between, a
+ * bulk import's background starts were cut short, or Temporal was briefly unreachable). Runs as the
+ * table owner across orgs. Reads pages of `pageSize` stale runs (keyset on `created_at, id`, so a run
+ * that cannot be started does not stall the pass), starts each page with `concurrency` starts in
+ * flight and marks the started ones in one statement. At most one pass per database client at a time.
  */
-export async function reconcilePendingRuns(deps: ServiceDeps, olderThanMs = 10_000, limit = 100): Promise<number> {
-  const stale = await deps.db.$queryRaw<{ id: string }[]>`
-    SELECT id FROM runner_runs
-    WHERE status = 'pending' AND workflow_started_at IS NULL
-      AND created_at < now() - make_interval(secs => ${olderThanMs / 1000})
-    ORDER BY created_at LIMIT ${limit}`;
+export async function reconcilePendingRuns(
+  deps: ServiceDeps,
+  olderThanMs = 10_000,
+  pageSize = 500,
+  concurrency = 32,
+): Promise<number> {
+  if (reconciling.has(deps.db)) return 0;
+  reconciling.add(deps.db);
   let started = 0;
-  for (const { id } of stale) {
-    const run = await deps.db.runnerRun.findUnique({ where: { id } });
-    if (!run || run.status !== 'pending') continue;
-    try {
-      await startRunWorkflow(deps, run);
-      await deps.db.runnerRun.update({ where: { id }, data: { workflowStartedAt: new Date() } });
-      started++;
-      deps.log.info({ runId: id }, 'reconciler started a pending run');
-    } catch (e) {
-      deps.log.warn({ err: e, runId: id }, 'reconciler could not start run');
+  try {
+    let after: { createdAt: Date; id: string } | null = null;
+    for (;;) {
+      const page: { id: string; org_id: string; runner_id: string; input: unknown; snapshot: unknown; trigger_kind: string; created_at: Date }[] =
+        await deps.db.$queryRaw`
+        SELECT id, org_id, runner_id, input, snapshot, trigger_kind, created_at FROM runner_runs
+        WHERE status = 'pending' AND workflow_started_at IS NULL
+          AND created_at < now() - make_interval(secs => ${olderThanMs / 1000})
+          AND (${after?.createdAt ?? null}::timestamptz IS NULL
+               OR (created_at, id) > (${after?.createdAt ?? null}::timestamptz, ${after?.id ?? null}::uuid))
+        ORDER BY created_at, id LIMIT ${pageSize}`;
+      const ok: string[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, page.length) }, async () => {
+          while (next < page.length) {
+            const r = page[next++];
+            if (!r) break;
+            const run: RunRecord = {
+              id: r.id,
+              orgId: r.org_id,
+              runnerId: r.runner_id,
+              input: r.input,
+              snapshot: r.snapshot,
+              triggerKind: r.trigger_kind,
+            };
+            try {
+              await startRunWorkflow(deps, run);
+              ok.push(r.id);
+            } catch (e) {
+              deps.log.warn({ err: e, runId: r.id }, 'reconciler could not start run');
+            }
+          }
+        }),
+      );
+      await markWorkflowsStarted(deps, ok);
+      started += ok.length;
+      if (ok.length) deps.log.info({ count: ok.length }, 'reconciler started pending runs');
+      const last = page[page.length - 1];
+      if (!last || page.length < pageSize) break;
+      after = { createdAt: last.created_at, id: last.id };
     }
+  } finally {
+    reconciling.delete(deps.db);
   }
   return started;
 }

@@ -44,6 +44,7 @@ export function serializeRunner(
     inputSchema: r.inputSchema as Record<string, unknown> | null,
     learnedInstructions: r.learnedInstructions,
     defaultModel: r.defaultModel,
+    reflectOnFailure: r.reflectOnFailure,
     createdAt: r.createdAt.toISOString(),
     updatedAt: r.updatedAt.toISOString(),
     ...(extra?.steps ? { steps: extra.steps.map((st) => serializeStep(st, box)) } : {}),
@@ -86,6 +87,7 @@ export function serializeRun(r: RunnerRun, steps: RunnerRunStep[] = []) {
     createdAt: r.createdAt.toISOString(),
     startedAt: iso(r.startedAt),
     completedAt: iso(r.completedAt),
+    events: Array.isArray(r.events) ? r.events : [],
     steps: [...steps].sort((a, b) => a.orderIndex - b.orderIndex).map(serializeRunStep),
   };
 }

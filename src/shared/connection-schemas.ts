@@ -198,6 +198,12 @@ export const budgetConfigSchema = z
     onExceed: z.enum(['pause', 'fail']).optional(),
     warningThreshold1: threshold.optional(),
     warningThreshold2: threshold.optional(),
+    budgetWarningWebhookUrl: z
+      .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+      .max(2048)
+      .nullable()
+      .optional()
+      .describe('Receives a JSON POST when a run crosses a warning threshold (null = none)'),
   })
   .strict();
 export type BudgetConfigInput = z.infer<typeof budgetConfigSchema>;
@@ -312,6 +318,7 @@ export const budgetConfigResponseSchema = z.object({
   onExceed: z.enum(['pause', 'fail']),
   warningThreshold1: z.number(),
   warningThreshold2: z.number(),
+  budgetWarningWebhookUrl: z.string().nullable(),
   updatedAt: ts.nullable(),
 });
 

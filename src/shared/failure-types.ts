@@ -19,6 +19,7 @@ export const FAILURE_TYPES = [
   'provider_error',
   'agent_iteration_limit',
   'budget_exceeded',
+  'unpriced_model',
   'step_failed',
   'internal',
 ] as const;

@@ -1,3 +1,4 @@
+import type { RunEvent } from './budget';
 import type { ComputerConfig } from './schemas';
 import type { AgentStepContext, ResolvedIntegration, ResolvedMcpServer, ResolvedSkill, ResolvedTool } from './step-config';
 import type { RunStatus, StepKind, StepStatus } from './status';
@@ -30,6 +31,11 @@ export interface BudgetSnapshot {
   onExceed: 'pause' | 'fail';
   warningThreshold1: number;
   warningThreshold2: number;
+  /**
+   * Where warnings are POSTed. Kept in the run's stored snapshot only (such URLs often carry a token):
+   * the workflow's copy leaves it out and the notifying activity reads it from the database.
+   */
+  warningWebhookUrl?: string | null;
 }
 
 /** The runner definition frozen into a run at creation: later edits of the runner never reach it. */
@@ -39,6 +45,8 @@ export interface RunnerSnapshot {
     name: string;
     learnedInstructions: string | null;
     defaultModel: string | null;
+    /** Opt-in: after a failed run, ask the model for a lesson (absent in runs created before the setting). */
+    reflectOnFailure?: boolean;
   };
   steps: StepSnapshot[];
   connections: {
@@ -64,12 +72,22 @@ export interface RunnerSnapshot {
   agents?: Record<string, AgentStepContext>;
 }
 
+/**
+ * The run shape new runs are started with (`RunWorkflowInput.shape`). A run that carries it takes every
+ * workflow change up to it without asking `patched()`, which costs each run a marker and a
+ * search-attribute upsert per patch; runs started before it (no `shape`) still ask, so they replay.
+ * Later changes gate on `shape >= 2`, … the same way (docs/run-shape.md).
+ */
+export const RUN_SHAPE = 1;
+
 export interface RunWorkflowInput {
   runId: string;
   orgId: string;
   runnerId: string;
   input: unknown;
   snapshot: RunnerSnapshot;
+  /** See `RUN_SHAPE`; absent in runs started by older code. */
+  shape?: number;
 }
 
 export interface RunContext {
@@ -96,6 +114,14 @@ export type PersistOp =
       error?: StepError;
     }
   | { op: 'stepsSkipped'; fromIndex: number }
+  | {
+      /** The run pauses on its budget: `error` says why (the next call's cost and how far over it goes). */
+      op: 'runPaused';
+      budgetUsd: number | null;
+      error: StepError;
+      event: RunEvent;
+    }
+  | { op: 'runResumed'; budgetUsd: number | null; event: RunEvent }
   | {
       op: 'runFinished';
       status: Extract<RunStatus, 'completed' | 'failed' | 'cancelled'>;

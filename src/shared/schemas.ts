@@ -19,6 +19,10 @@ export const runnerCreateSchema = z
     inputSchema: jsonObject.nullish().describe('JSON Schema that every run input must match'),
     learnedInstructions: z.string().max(50_000).nullish(),
     defaultModel: z.string().min(1).max(200).nullish(),
+    reflectOnFailure: z
+      .boolean()
+      .optional()
+      .describe('After a failed run, ask the model for one short lesson and append it to learnedInstructions'),
   })
   .strict();
 export const runnerUpdateSchema = runnerCreateSchema.partial().strict();
@@ -154,6 +158,7 @@ export const runnerResponseSchema = z.object({
   inputSchema: jsonObject.nullable(),
   learnedInstructions: z.string().nullable(),
   defaultModel: z.string().nullable(),
+  reflectOnFailure: z.boolean(),
   createdAt: z.string(),
   updatedAt: z.string(),
   steps: z.array(stepResponseSchema).optional(),
@@ -192,9 +197,15 @@ export const runResponseSchema = z.object({
   budgetOnExceed: z.enum(['pause', 'fail']).nullable(),
   budgetPausedAt: z.string().nullable(),
   idempotencyKey: z.string().nullable(),
+  triggerKind: z
+    .string()
+    .describe('what started the run: `api` (POST /runs), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`)'),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   completedAt: z.string().nullable(),
+  events: z
+    .array(z.object({ id: z.string(), type: z.string(), at: z.string() }).passthrough())
+    .describe('budget warnings, pauses and resumes, oldest first'),
   steps: z.array(runStepResponseSchema),
 });
 

@@ -1,0 +1,224 @@
+/**
+ * `tsx bench/agent.ts`: the overhead of an agent step over its model calls, with a scripted model that
+ * answers at once (the fake OpenAI-compatible server of the tests, in process).
+ *
+ * For each run of a one-step runner it takes the step's duration as recorded (`completed_at −
+ * started_at` of its row: prepare, model calls, tool calls, the final write) minus the time the model
+ * server spent on the step's requests, and reports p50/p99 of that overhead, in total and per model
+ * call, for two scenarios: 1 call (a plain answer) and 5 calls with tools (4 calls each asking for an
+ * HTTP tool on a loopback server that answers at once, then a final answer).
+ *
+ * Env: BENCH_AGENT_RUNS (runs per scenario, default 60), BENCH_AGENT_WARMUP (default 5),
+ * DATABASE_URL (else an embedded PostgreSQL), TEMPORAL_ADDRESS (else a dev server with a file
+ * database, as `npm start` runs it; BENCH_TEMPORAL_DB=memory for an in-memory one).
+ * Prints a table and one `BENCH_JSON` line. Loopback only; bounded by the run counts.
+ */
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
+import { createApp } from '../api/app';
+import { createRunWorker, installTemporalRuntime, WORKFLOWS_PATH } from '../src/bin/worker-runtime';
+import { createLogger } from '../src/config/logger';
+import { createSecretBox, generateSecretKey } from '../src/crypto/secret-box';
+import { createDb } from '../src/db/client';
+import { applyMigrations, ensureDatabase } from '../src/db/migrate';
+import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
+import { resolveTemporalBinary } from '../src/dev/temporal-binary';
+import { startTemporalDevServer } from '../src/dev/temporal-server';
+import { createApiKey, createKeyResolver } from '../src/services/api-keys';
+import type { RecordedRequest } from '../test/fixtures/fake-llm';
+import { startFakeOpenAI } from '../test/fixtures/fake-openai';
+
+const RUNS = Number(process.env.BENCH_AGENT_RUNS ?? 60);
+const WARMUP = Number(process.env.BENCH_AGENT_WARMUP ?? 5);
+const out = (s: string) => process.stdout.write(s + '\n');
+
+function pct(sorted: number[], p: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] ?? NaN;
+}
+
+const summarize = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { p50: pct(s, 50), p99: pct(s, 99), mean: xs.reduce((a, b) => a + b, 0) / xs.length, n: xs.length };
+};
+
+async function main(): Promise<void> {
+  const log = createLogger('error', 'bench');
+  installTemporalRuntime(log, 'ERROR');
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    let pgUrl = process.env.DATABASE_URL;
+    if (!pgUrl) {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'fj-bench-pg-'));
+      await chmod(dir, 0o755);
+      const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: 0 });
+      cleanups.push(async () => {
+        await pg.stop();
+        await rm(dir, { recursive: true, force: true });
+      });
+      pgUrl = pg.url;
+    }
+    const dbUrl = new URL(pgUrl);
+    dbUrl.pathname = `/flapjack_bench_agent_${Date.now()}`;
+    await ensureDatabase(dbUrl.toString());
+    await applyMigrations(dbUrl.toString());
+
+    let address = process.env.TEMPORAL_ADDRESS;
+    let namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+    if (!address) {
+      const dir = await mkdtemp(path.join(os.tmpdir(), 'fj-bench-temporal-'));
+      const server = await startTemporalDevServer({
+        binary: await resolveTemporalBinary(),
+        dataDir: process.env.BENCH_TEMPORAL_DB === 'memory' ? undefined : dir,
+        port: 0,
+        uiPort: false,
+      });
+      cleanups.push(async () => {
+        await server.stop();
+        await rm(dir, { recursive: true, force: true });
+      });
+      address = server.address;
+      namespace = server.namespace;
+    }
+
+    // The model: answers at once; in the tools scenario, asks for the `echo` tool until 4 tool rounds are done.
+    const fake = await startFakeOpenAI();
+    cleanups.push(() => fake.close());
+    fake.script(null, (req: RecordedRequest) => {
+      const messages = (req.body.messages ?? []) as { role: string }[];
+      const rounds = messages.filter((m) => m.role === 'assistant').length;
+      const wantsTools = JSON.stringify(req.body).includes('SCENARIO-TOOLS');
+      // The first tool offered (the runner's HTTP tool, under whatever name the toolset gives it).
+      const offered = ((req.body.tools ?? []) as { function?: { name?: string } }[])[0]?.function?.name ?? 'echo';
+      return wantsTools && rounds < 4
+        ? { toolCalls: [{ name: offered, arguments: { n: rounds } }], usage: { inputTokens: 200, outputTokens: 20 } }
+        : { text: 'done', usage: { inputTokens: 200, outputTokens: 5 } };
+    });
+
+    // The HTTP tool's endpoint: answers at once.
+    const toolServer: Server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+    });
+    await new Promise<void>((r) => toolServer.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => toolServer.close(() => r())));
+    const toolUrl = `http://127.0.0.1:${(toolServer.address() as AddressInfo).port}/echo`;
+
+    const secretKey = generateSecretKey();
+    const db = createDb(dbUrl.toString(), { poolSize: 30 });
+    cleanups.push(() => db.$disconnect());
+    const nativeConnection = await NativeConnection.connect({ address });
+    cleanups.push(() => nativeConnection.close());
+    const connection = await Connection.connect({ address });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection, namespace });
+    const taskQueue = `bench-agent-${randomUUID()}`;
+    const { worker } = await createRunWorker({
+      db,
+      connection: nativeConnection,
+      temporal: { address, namespace, taskQueue },
+      egressAllowlist: ['127.0.0.1'],
+      secrets: createSecretBox(secretKey),
+      workflowBundle: await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('ERROR') }),
+      agent: { llm: { openai: { apiKey: 'sk-bench', baseUrl: fake.url } } },
+    });
+    const running = worker.run();
+    cleanups.unshift(async () => {
+      worker.shutdown();
+      await running.catch(() => undefined);
+    });
+
+    const services = { db, log, temporal: { client, taskQueue, namespace }, secrets: createSecretBox(secretKey) };
+    const app = createApp({ services, resolveApiKey: createKeyResolver(db), rateLimit: { ratePerSec: 1e6, burst: 1e6 } });
+    const api: Server = createServer(app);
+    await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
+    cleanups.unshift(() => new Promise<void>((r) => api.close(() => r())));
+    const base = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
+    const { key } = await createApiKey(db, `bench-agent-${randomUUID()}`);
+    const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
+    const post = async (p: string, body: unknown) => {
+      const r = await fetch(base + p, { method: 'POST', headers, body: JSON.stringify(body) });
+      if (r.status >= 300) throw new Error(`${p} → ${r.status} ${await r.text()}`);
+      return (await r.json()) as { id: string };
+    };
+
+    const tool = await post('/api/tools', {
+      name: 'echo',
+      description: 'Echoes its arguments',
+      url: toolUrl,
+      parameters: { type: 'object', properties: { n: { type: 'integer' } } },
+    });
+    const makeRunner = async (scenario: string, withTool: boolean) => {
+      const runner = await post('/api/runners', { name: `bench-${scenario}` });
+      await post(`/api/runners/${runner.id}/steps`, {
+        name: 'think',
+        kind: 'agent',
+        orderIndex: 0,
+        modelOverride: 'gpt-5.4-mini',
+        preambleOverride: `You are a benchmark. ${scenario}`,
+      });
+      if (withTool) await post(`/api/runners/${runner.id}/tools`, { toolId: tool.id });
+      return runner.id;
+    };
+
+    /** One run; returns the step's duration and the model server's time on it. */
+    const runOnce = async (runnerId: string, expectedCalls: number) => {
+      const run = await post(`/api/runners/${runnerId}/runs`, { input: { q: 'bench' } });
+      const result = (await client.workflow.getHandle(run.id).result()) as { status: string; error: unknown };
+      if (result.status !== 'completed') throw new Error(`run ${run.id} ended ${result.status}: ${JSON.stringify(result.error)}`);
+      const step = await db.runnerRunStep.findFirst({ where: { runId: run.id } });
+      if (!step?.startedAt || !step.completedAt) throw new Error(`run ${run.id}: step times missing`);
+      const calls = fake.requests.filter((r) => String(r.headers['idempotency-key'] ?? '').startsWith(`${run.id}:`));
+      if (calls.length !== expectedCalls) throw new Error(`run ${run.id}: ${calls.length} model calls, expected ${expectedCalls}`);
+      const serverMs = calls.reduce((s, r) => s + (r.serverMs ?? 0), 0);
+      return { stepMs: step.completedAt.getTime() - step.startedAt.getTime(), serverMs };
+    };
+
+    const scenarios = [
+      { name: '1 call', runnerId: await makeRunner('SCENARIO-PLAIN', false), calls: 1 },
+      { name: '5 calls, 4 tool rounds', runnerId: await makeRunner('SCENARIO-TOOLS', true), calls: 5 },
+    ];
+    out(`bench agent: ${RUNS} sequential runs per scenario after ${WARMUP} warm-up runs; ${os.cpus().length} cores, node ${process.version}, load ${os.loadavg()[0]?.toFixed(1)}`);
+    const results: Record<string, { overheadMs: ReturnType<typeof summarize>; perCallMs: ReturnType<typeof summarize>; stepMs: ReturnType<typeof summarize> }> = {};
+    for (const s of scenarios) {
+      for (let i = 0; i < WARMUP; i++) await runOnce(s.runnerId, s.calls);
+      const overhead: number[] = [];
+      const steps: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const r = await runOnce(s.runnerId, s.calls);
+        overhead.push(r.stepMs - r.serverMs);
+        steps.push(r.stepMs);
+      }
+      results[s.name] = {
+        overheadMs: summarize(overhead),
+        perCallMs: summarize(overhead.map((o) => o / s.calls)),
+        stepMs: summarize(steps),
+      };
+      fake.requests.length = 0;
+    }
+    const f = (n: number) => n.toFixed(1).padStart(9);
+    out('');
+    out('scenario                    step p50  overhead p50  overhead p99  per call p50  per call p99   (ms)');
+    for (const [name, r] of Object.entries(results)) {
+      out(`${name.padEnd(26)}${f(r.stepMs.p50)}     ${f(r.overheadMs.p50)}     ${f(r.overheadMs.p99)}     ${f(r.perCallMs.p50)}     ${f(r.perCallMs.p99)}`);
+    }
+    out('');
+    out('BENCH_JSON ' + JSON.stringify({ suite: 'agent', runs: RUNS, loadAverage: os.loadavg()[0], results }));
+  } finally {
+    for (const c of cleanups) await c().catch(() => undefined);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`bench failed: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  },
+);

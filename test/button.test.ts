@@ -1,0 +1,198 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { chromium, type Browser } from 'playwright-core';
+import request from 'supertest';
+import type { Prisma } from '../src/generated/prisma/client';
+import { useTestContext, waitFor } from './harness';
+
+const ctx = useTestContext();
+let api: Server;
+let apiUrl = '';
+let other: Server;
+let otherUrl = '';
+let otherPage = '';
+let browser: Browser;
+
+const listen = async (s: Server) => {
+  s.listen(0, '127.0.0.1');
+  await new Promise<void>((r) => s.once('listening', () => r()));
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+};
+
+beforeAll(async () => {
+  api = createServer(ctx.app);
+  apiUrl = await listen(api);
+  // Another origin (another port) that embeds the button.
+  other = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'text/html' }).end(otherPage));
+  otherUrl = await listen(other);
+  // playwright gives the browser a fresh, temporary profile (its own --user-data-dir).
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((r) => api.close(r));
+  await new Promise((r) => other.close(r));
+});
+
+async function makeRunner(name: string) {
+  const r = await ctx.api.post('/api/runners', {
+    name,
+    inputSchema: { type: 'object', properties: { a: { type: 'integer' } } },
+  });
+  expect(r.status).toBe(201);
+  const s = await ctx.api.post(`/api/runners/${r.body.id}/steps`, {
+    name: 'add',
+    kind: 'computer',
+    orderIndex: 0,
+    computer: { runtime: 'javascript', code: 'return { sum: (input.a ?? 0) + 1 };' },
+  });
+  expect(s.status).toBe(201);
+  return r.body.id as string;
+}
+
+// Until the trigger CRUD is on main, the button trigger row is written directly.
+async function addButton(runnerId: string, config: Prisma.InputJsonObject = {}) {
+  const t = await ctx.db.runnerTrigger.create({ data: { runnerId, orgId: ctx.orgA, kind: 'button', config } });
+  return t.id;
+}
+
+const runsOf = (runnerId: string) => ctx.db.runnerRun.findMany({ where: { runnerId }, orderBy: { createdAt: 'asc' } });
+
+describe('button trigger', () => {
+  it('is 404 without an enabled button trigger, and never exposes an API key', async () => {
+    const runnerId = await makeRunner('No button');
+    expect((await request(ctx.app).get(`/api/runners/${runnerId}/button`)).status).toBe(404);
+    expect((await request(ctx.app).get(`/api/runners/${runnerId}/embed.js`)).status).toBe(404);
+    const triggerId = await addButton(runnerId);
+    const page = await request(ctx.app).get(`/api/runners/${runnerId}/button`);
+    expect(page.status).toBe(200);
+    expect(page.text).not.toMatch(/fj_live_/);
+    expect(page.headers['content-security-policy']).toMatch(/default-src 'none'/);
+    await ctx.db.runnerTrigger.update({ where: { id: triggerId }, data: { enabled: false } });
+    expect((await request(ctx.app).get(`/api/runners/${runnerId}/button`)).status).toBe(404);
+    expect((await request(ctx.app).get(`/api/runners/${runnerId}/embed.js`)).status).toBe(404);
+    expect((await request(ctx.app).get(`/api/runners/not-a-uuid/button`)).status).toBe(404);
+  });
+
+  it('opens the page in Chromium, clicks the button and shows the run’s final status', async () => {
+    const runnerId = await makeRunner('Say <hello> & bye');
+    await addButton(runnerId, { label: 'Start the pipeline', input: { a: 41 } });
+    const page = await browser.newPage();
+    await page.goto(`${apiUrl}/api/runners/${runnerId}/button`);
+    expect(await page.title()).toBe('Say <hello> & bye');
+    await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Say <hello> & bye');
+    const button = page.getByRole('button', { name: 'Start the pipeline' });
+    await button.click();
+    const status = page.getByRole('status');
+    await page.locator('[role="status"][data-status="completed"]').waitFor({ timeout: 60_000 });
+    expect(await status.textContent()).toBe('Run Completed');
+    expect(await button.isEnabled()).toBe(true);
+    const runs = await runsOf(runnerId);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: 'completed', triggerKind: 'button', input: { a: 41 }, output: { sum: 42 } });
+    await page.close();
+  }, 120_000);
+
+  it('renders the embed in a page of another origin (CORS) with its data-input, and runs it', async () => {
+    const runnerId = await makeRunner('Embedded');
+    await addButton(runnerId, { label: 'Embedded run' });
+    otherPage = `<!doctype html><html lang="en"><head><title>Shop</title></head><body><h1>Shop</h1>
+<script src="${apiUrl}/api/runners/${runnerId}/embed.js" data-input='{"a":1}'></script></body></html>`;
+    const page = await browser.newPage();
+    await page.goto(otherUrl);
+    const button = page.getByRole('button', { name: 'Embedded run' });
+    await button.click();
+    const status = page.getByRole('status');
+    await page.locator('[role="status"][data-status="completed"]').waitFor({ timeout: 60_000 });
+    expect(await status.textContent()).toBe('Run Completed');
+    const runs = await runsOf(runnerId);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: 'completed', input: { a: 1 }, output: { sum: 2 } });
+    await page.close();
+  }, 120_000);
+
+  it('refuses forged, foreign-origin and cross-runner starts, and keeps each run’s status private', async () => {
+    const runnerId = await makeRunner('Guarded');
+    await addButton(runnerId, { allowedOrigins: ['https://shop.example'] });
+    const otherRunner = await makeRunner('Other');
+    await addButton(otherRunner);
+    const tokenOf = (text: string) => (/"token":"([^"]+)"/.exec(text) as RegExpExecArray)[1] as string;
+    const pageToken = tokenOf((await request(api).get(`/api/runners/${runnerId}/button`)).text);
+    const embedToken = tokenOf((await request(api).get(`/api/runners/${runnerId}/embed.js`)).text);
+    const start = (id: string, body: unknown, origin?: string) => {
+      const r = request(api).post(`/api/runners/${id}/button/runs`);
+      return (origin ? r.set('Origin', origin) : r).send(body as object);
+    };
+
+    // The page's token only works from the API's own origin; the embed's only from the allowed origins.
+    expect((await start(runnerId, { token: pageToken }, 'https://shop.example')).status).toBe(401);
+    expect((await start(runnerId, { token: embedToken }, 'https://evil.example')).status).toBe(401);
+    expect((await start(runnerId, { token: pageToken })).status).toBe(401); // no Origin: not a browser page
+    expect((await start(runnerId, { token: `${pageToken.slice(0, -4)}AAAA` }, apiUrl)).status).toBe(401);
+    expect((await start(otherRunner, { token: pageToken }, apiUrl)).status).toBe(401);
+    expect((await start(runnerId, { token: pageToken, input: { a: 'x' } }, apiUrl)).status).toBe(422);
+    expect(await runsOf(runnerId)).toHaveLength(0);
+
+    // CORS: the allowed origin may call, others get no Access-Control-Allow-Origin.
+    const ok = await request(api)
+      .options(`/api/runners/${runnerId}/button/runs`)
+      .set('Origin', 'https://shop.example')
+      .set('Access-Control-Request-Method', 'POST');
+    expect(ok.status).toBe(204);
+    expect(ok.headers['access-control-allow-origin']).toBe('https://shop.example');
+    const no = await request(api)
+      .options(`/api/runners/${runnerId}/button/runs`)
+      .set('Origin', 'https://evil.example')
+      .set('Access-Control-Request-Method', 'POST');
+    expect(no.headers['access-control-allow-origin']).toBeUndefined();
+
+    const first = await start(runnerId, { token: embedToken, input: { a: 5 } }, 'https://shop.example');
+    expect(first.status).toBe(202);
+    expect(first.headers['access-control-allow-origin']).toBe('https://shop.example');
+    const { runId, statusToken } = first.body as { runId: string; statusToken: string };
+
+    // Status: only with this run's token.
+    const done = await waitFor(
+      async () => (await request(api).get(`/api/runners/${runnerId}/button/runs/${runId}`).query({ token: statusToken })).body,
+      (b) => b.status === 'completed',
+      60_000,
+      250,
+    );
+    expect(done).toEqual({ runId, status: 'completed' });
+    const second = await start(runnerId, { token: pageToken }, apiUrl);
+    expect(second.status).toBe(202);
+    const swapped = await request(api).get(`/api/runners/${runnerId}/button/runs/${second.body.runId}`).query({ token: statusToken });
+    expect(swapped.status).toBe(404);
+    expect((await request(api).get(`/api/runners/${runnerId}/button/runs/${runId}`).query({ token: 'guess' })).status).toBe(404);
+
+    expect(await runsOf(runnerId)).toHaveLength(2);
+  }, 120_000);
+
+  it('rate-limits starts per client: past the limit a 429 with Retry-After that starts nothing', async () => {
+    const runnerId = await makeRunner('Limited');
+    await addButton(runnerId, { rateLimitPerMinute: 2 });
+    const token = (/"token":"([^"]+)"/.exec((await request(api).get(`/api/runners/${runnerId}/button`)).text) as RegExpExecArray)[1];
+    const start = () => request(api).post(`/api/runners/${runnerId}/button/runs`).set('Origin', apiUrl).send({ token });
+    expect((await start()).status).toBe(202);
+    expect((await start()).status).toBe(202);
+    const limited = await start();
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.code).toBe('rate_limited');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(await runsOf(runnerId)).toHaveLength(2);
+  }, 120_000);
+});

@@ -64,6 +64,7 @@ async function seed(app: Express, key: string, suffix: string): Promise<Record<s
     await post(`/api/runners/${runner}/steps`, { name: 'echo', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return input;' } })
   ).id;
   const trigger = (await post(`/api/runners/${runner}/triggers`, { kind: 'cron', cronExpression: '0 9 * * 1' })).id;
+  const hook = await post(`/api/runners/${runner}/triggers`, { kind: 'webhook' });
   const agent = (await post('/api/agents', { name: `${MARK}-${suffix}-agent` })).id;
   const mcp = (await post('/api/mcp-servers', { slug: `fz-${suffix}`, transport: 'http', url: 'https://mcp.example.com/mcp' })).id;
   const integ = (await post('/api/integrations', { name: `${MARK}-${suffix}-db`, kind: 'postgres', connectionString: 'postgres://h/db' })).id;
@@ -77,7 +78,7 @@ async function seed(app: Express, key: string, suffix: string): Promise<Record<s
     .field('title', `${MARK}-${suffix}-kb`)
     .attach('file', Buffer.from(`${MARK} text ${suffix}`), { filename: 'k.txt', contentType: 'text/plain' });
   if (kb.status !== 201) throw new Error(`fuzz seed knowledge: ${kb.status} ${kb.text.slice(0, 300)}`);
-  return { runner, step, trigger, agent, mcp, integ, tool, skill, kb: (kb.body as { id: string }).id };
+  return { runner, step, trigger, hook: hook.id, token: hook.token ?? '', agent, mcp, integ, tool, skill, kb: (kb.body as { id: string }).id };
 }
 
 /** Everything org A can read about the seeded objects, with A's key. */
@@ -215,7 +216,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   const ops = operationsOf(doc);
   const A = await seed(o.app, o.keyA, 'a');
   const B = await seed(o.app, o.keyB, 'b');
-  const aValues = Object.values(A);
+  // a's webhook token is a credential (anyone holding it may start a's runs): it is never sent
+  const aValues = Object.entries(A).filter(([k]) => k !== 'token').map(([, v]) => v);
   const ids = fc.oneof(fc.constantFrom(...aValues), fc.constantFrom(...Object.values(B)), fc.uuid(), nasty);
   const before = await snapshotA(o.app, o.keyA, A);
   const statuses: Record<string, number> = {};

@@ -112,12 +112,17 @@ describe('row-level security (real database)', () => {
       expect(after[0]?.current_user).not.toBe('flapjack_app');
     });
 
+    // A policy is the org-membership check either by calling is_org_member(org_id) or by spelling out
+    // its definition (`org_id = app_current_org() OR app_user_in_org(org_id)`), which the analytics tables
+    // use so the org is read once per query instead of once per row (docs/budgets.md).
     it('enables RLS with an is_org_member policy on every table that has an org_id column', async () => {
       const rows = await db.$queryRaw<{ table: string; rls: boolean; policies: bigint }[]>`
         SELECT c.relname AS table, c.relrowsecurity AS rls,
                (SELECT count(*) FROM pg_policies p
                  WHERE p.schemaname = n.nspname AND p.tablename = c.relname
-                   AND p.qual LIKE '%is_org_member%') AS policies
+                   AND (p.qual LIKE '%is_org_member%'
+                        OR (p.qual LIKE '%org_id = ( SELECT app_current_org()%' AND p.qual LIKE '%app_user_in_org(org_id)%'))
+                   AND (p.with_check IS NULL OR p.with_check = p.qual)) AS policies
           FROM information_schema.columns col
           JOIN pg_namespace n ON n.nspname = col.table_schema
           JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = col.table_name AND c.relkind = 'r'

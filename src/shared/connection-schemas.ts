@@ -231,7 +231,12 @@ export const knowledgeListQuerySchema = z.object({
 });
 
 export const knowledgeSearchQuerySchema = z.object({
-  q: z.string().trim().min(1).max(1000),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(1000)
+    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters'),
   runnerId: z.uuid().optional(),
   k: z.coerce.number().int().min(1).max(50).default(5),
 });

@@ -58,12 +58,13 @@ describe('no run is lost', () => {
     // The reconciler finds it and starts it; it then completes exactly once.
     const started = await reconcilePendingRuns(ctx.services, 0);
     expect(started).toBeGreaterThanOrEqual(1);
-    const done = await waitFor(() => getRun(runnerId, crashedRunId), (b) => b.status === 'completed');
+    // Generous: the shared test worker may be working through another file's 2,000-run bulk meanwhile.
+    const done = await waitFor(() => getRun(runnerId, crashedRunId), (b) => b.status === 'completed', 180_000);
     expect(done.output).toEqual({ echoed: { n: 7 } });
     expect(hooks.requests.filter((q) => q.headers['idempotency-key'] === `${crashedRunId}:hook`)).toHaveLength(1);
     // A second pass has nothing left to do.
     expect(await reconcilePendingRuns(ctx.services, 0)).toBe(0);
-  });
+  }, 240_000);
 
   it('answers 503 and records nothing when Temporal is unreachable', async () => {
     const runnerId = await runner([{ name: 'hook', kind: 'webhook', orderIndex: 0, webhookUrl: hooks.url('/ok') }]);

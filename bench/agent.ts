@@ -14,11 +14,10 @@
  * Prints a table and one `BENCH_JSON` line. Loopback only; bounded by the run counts.
  */
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
 import { createApp } from '../api/app';
@@ -26,13 +25,10 @@ import { createRunWorker, installTemporalRuntime, WORKFLOWS_PATH } from '../src/
 import { createLogger } from '../src/config/logger';
 import { createSecretBox, generateSecretKey } from '../src/crypto/secret-box';
 import { createDb } from '../src/db/client';
-import { applyMigrations, ensureDatabase } from '../src/db/migrate';
-import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
-import { resolveTemporalBinary } from '../src/dev/temporal-binary';
-import { startTemporalDevServer } from '../src/dev/temporal-server';
 import { createApiKey, createKeyResolver } from '../src/services/api-keys';
 import type { RecordedRequest } from '../test/fixtures/fake-llm';
 import { startFakeOpenAI } from '../test/fixtures/fake-openai';
+import { startBenchDatabase, startBenchTemporal } from './stack';
 
 const RUNS = Number(process.env.BENCH_AGENT_RUNS ?? 60);
 const WARMUP = Number(process.env.BENCH_AGENT_WARMUP ?? 5);
@@ -53,39 +49,9 @@ async function main(): Promise<void> {
   installTemporalRuntime(log, 'ERROR');
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    let pgUrl = process.env.DATABASE_URL;
-    if (!pgUrl) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'fj-bench-pg-'));
-      await chmod(dir, 0o755);
-      const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: 0 });
-      cleanups.push(async () => {
-        await pg.stop();
-        await rm(dir, { recursive: true, force: true });
-      });
-      pgUrl = pg.url;
-    }
-    const dbUrl = new URL(pgUrl);
-    dbUrl.pathname = `/flapjack_bench_agent_${Date.now()}`;
-    await ensureDatabase(dbUrl.toString());
-    await applyMigrations(dbUrl.toString());
+    const databaseUrl = await startBenchDatabase('flapjack_bench_agent', cleanups);
 
-    let address = process.env.TEMPORAL_ADDRESS;
-    let namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
-    if (!address) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'fj-bench-temporal-'));
-      const server = await startTemporalDevServer({
-        binary: await resolveTemporalBinary(),
-        dataDir: process.env.BENCH_TEMPORAL_DB === 'memory' ? undefined : dir,
-        port: 0,
-        uiPort: false,
-      });
-      cleanups.push(async () => {
-        await server.stop();
-        await rm(dir, { recursive: true, force: true });
-      });
-      address = server.address;
-      namespace = server.namespace;
-    }
+    const { address, namespace } = await startBenchTemporal(cleanups, { external: true, memoryFromEnv: true });
 
     // The model: answers at once; in the tools scenario, asks for the `echo` tool until 4 tool rounds are done.
     const fake = await startFakeOpenAI();
@@ -111,7 +77,7 @@ async function main(): Promise<void> {
     const toolUrl = `http://127.0.0.1:${(toolServer.address() as AddressInfo).port}/echo`;
 
     const secretKey = generateSecretKey();
-    const db = createDb(dbUrl.toString(), { poolSize: 30 });
+    const db = createDb(databaseUrl, { poolSize: 30 });
     cleanups.push(() => db.$disconnect());
     const nativeConnection = await NativeConnection.connect({ address });
     cleanups.push(() => nativeConnection.close());

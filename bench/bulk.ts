@@ -10,17 +10,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
-import path from 'node:path';
 import { createDb } from '../src/db/client';
-import { applyMigrations, ensureDatabase } from '../src/db/migrate';
-import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
-import { resolveTemporalBinary } from '../src/dev/temporal-binary';
-import { REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
+import { REPO_ROOT } from '../src/dev/temporal-server';
 import { createApiKey } from '../src/services/api-keys';
 import { generateSecretKey } from '../src/crypto/secret-box';
+import { startBenchDatabase, startBenchTemporal } from './stack';
 
 const ITEMS = Number(process.env.BENCH_BULK_ITEMS ?? 10_000);
 const TIMEOUT_S = Number(process.env.BENCH_BULK_TIMEOUT_S ?? 900);
@@ -64,41 +61,16 @@ function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Child
 async function main(): Promise<void> {
   const cleanups: (() => Promise<void>)[] = [];
   try {
-    let pgUrl = process.env.DATABASE_URL;
-    if (!pgUrl) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'fj-bench-pg-'));
-      await chmod(dir, 0o755);
-      const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: 0 });
-      cleanups.push(async () => {
-        await pg.stop();
-        await rm(dir, { recursive: true, force: true });
-      });
-      pgUrl = pg.url;
-    }
-    const dbUrl = new URL(pgUrl);
-    dbUrl.pathname = `/flapjack_bench_bulk_${Date.now()}`;
-    await ensureDatabase(dbUrl.toString());
-    await applyMigrations(dbUrl.toString());
+    const databaseUrl = await startBenchDatabase('flapjack_bench_bulk', cleanups);
 
-    let address = process.env.TEMPORAL_ADDRESS;
-    let namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
-    if (!address) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'fj-bench-temporal-'));
-      const server = await startTemporalDevServer({ binary: await resolveTemporalBinary(), dataDir: dir, port: 0, uiPort: false });
-      cleanups.push(async () => {
-        await server.stop();
-        await rm(dir, { recursive: true, force: true });
-      });
-      address = server.address;
-      namespace = server.namespace;
-    }
+    const { address, namespace } = await startBenchTemporal(cleanups, { external: true, memoryFromEnv: false });
 
-    const db = createDb(dbUrl.toString(), { poolSize: 2 });
+    const db = createDb(databaseUrl, { poolSize: 2 });
     cleanups.push(() => db.$disconnect());
     const { key } = await createApiKey(db, `bench-bulk-${randomUUID()}`);
     const port = await freePort();
     const env = {
-      DATABASE_URL: dbUrl.toString(),
+      DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: namespace,
       TEMPORAL_TASK_QUEUE: `bench-bulk-${randomUUID()}`,

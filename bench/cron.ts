@@ -14,9 +14,7 @@
  * TEMPORAL_ADDRESS (else a dev server with a file database, as `npm start` runs it).
  */
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { rm } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
 import request from 'supertest';
@@ -24,11 +22,8 @@ import { createApp } from '../api/app';
 import { createRunWorker, installTemporalRuntime, WORKFLOWS_PATH } from '../src/bin/worker-runtime';
 import { createLogger } from '../src/config/logger';
 import { createDb } from '../src/db/client';
-import { applyMigrations, ensureDatabase } from '../src/db/migrate';
-import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
-import { resolveTemporalBinary } from '../src/dev/temporal-binary';
-import { startTemporalDevServer } from '../src/dev/temporal-server';
 import { createApiKey, createKeyResolver } from '../src/services/api-keys';
+import { startBenchDatabase, startBenchTemporal } from './stack';
 
 const FIRES = Number(process.env.BENCH_CRON_FIRES ?? 20);
 const EVERY_S = Number(process.env.BENCH_CRON_EVERY_S ?? 3);
@@ -50,36 +45,11 @@ async function main(): Promise<void> {
   const cleanups: (() => Promise<void>)[] = [];
   const deadline = Date.now() + (REAL ? FIRES * 60_000 + 180_000 : FIRES * EVERY_S * 1000 + 120_000);
   try {
-    let pgUrl = process.env.DATABASE_URL;
-    if (!pgUrl) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'fj-bench-pg-'));
-      await chmod(dir, 0o755);
-      const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: 0 });
-      cleanups.push(async () => {
-        await pg.stop();
-        await rm(dir, { recursive: true, force: true });
-      });
-      pgUrl = pg.url;
-    }
-    const dbUrl = new URL(pgUrl);
-    dbUrl.pathname = `/flapjack_bench_cron_${Date.now()}`;
-    await ensureDatabase(dbUrl.toString());
-    await applyMigrations(dbUrl.toString());
+    const databaseUrl = await startBenchDatabase('flapjack_bench_cron', cleanups);
 
-    let address = process.env.TEMPORAL_ADDRESS;
-    let namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
-    if (!address) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'fj-bench-temporal-'));
-      const server = await startTemporalDevServer({ binary: await resolveTemporalBinary(), dataDir: dir, port: 0, uiPort: false });
-      cleanups.push(async () => {
-        await server.stop();
-        await rm(dir, { recursive: true, force: true });
-      });
-      address = server.address;
-      namespace = server.namespace;
-    }
+    const { address, namespace } = await startBenchTemporal(cleanups, { external: true, memoryFromEnv: false });
 
-    const db = createDb(dbUrl.toString(), { poolSize: 10 });
+    const db = createDb(databaseUrl, { poolSize: 10 });
     cleanups.push(() => db.$disconnect());
     const nativeConnection = await NativeConnection.connect({ address });
     cleanups.push(() => nativeConnection.close());

@@ -19,16 +19,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { createDb } from '../src/db/client';
-import { applyMigrations, ensureDatabase } from '../src/db/migrate';
-import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
-import { resolveTemporalBinary } from '../src/dev/temporal-binary';
 import { findFreePort } from '../src/dev/process';
-import { REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
+import { REPO_ROOT } from '../src/dev/temporal-server';
 import { createApiKey } from '../src/services/api-keys';
 import { generateSecretKey } from '../src/crypto/secret-box';
 import type { RunWorkflow } from '../src/shared/workflow-defs';
@@ -41,6 +38,7 @@ import {
   type BenchReply,
   type LatencySummary,
 } from './load';
+import { startBenchDatabase, startBenchTemporal } from './stack';
 
 const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 200);
 const THROUGHPUT_RUNS = Number(process.env.BENCH_THROUGHPUT_RUNS ?? 600);
@@ -107,34 +105,9 @@ async function main(): Promise<void> {
   try {
     if (CPU_PROF_DIR) await mkdir(CPU_PROF_DIR, { recursive: true });
     // --- PostgreSQL and Temporal ---
-    let pgUrl = process.env.DATABASE_URL;
-    if (!pgUrl) {
-      const dir = await mkdtemp(path.join(os.tmpdir(), 'fj-bench-pg-'));
-      await chmod(dir, 0o755);
-      const pg = await startEmbeddedPostgres({ dataDir: path.join(dir, 'data'), port: 0 });
-      cleanups.push(async () => {
-        await pg.stop();
-        await rm(dir, { recursive: true, force: true });
-      });
-      pgUrl = pg.url;
-    }
-    const dbUrl = new URL(pgUrl);
-    dbUrl.pathname = `/flapjack_bench_${Date.now()}`;
-    const databaseUrl = dbUrl.toString();
-    await ensureDatabase(databaseUrl);
-    await applyMigrations(databaseUrl);
+    const databaseUrl = await startBenchDatabase('flapjack_bench', cleanups);
 
-    const tdir = await mkdtemp(path.join(os.tmpdir(), 'fj-bench-temporal-'));
-    const server = await startTemporalDevServer({
-      binary: await resolveTemporalBinary(),
-      dataDir: process.env.BENCH_TEMPORAL_DB === 'memory' ? undefined : tdir,
-      port: 0,
-      uiPort: false,
-    });
-    cleanups.push(async () => {
-      await server.stop();
-      await rm(tdir, { recursive: true, force: true });
-    });
+    const server = await startBenchTemporal(cleanups, { external: false, memoryFromEnv: true });
 
     // --- the webhook both sides call, in this process ---
     const hook: Server = createServer((req, res) => {
@@ -227,8 +200,8 @@ async function main(): Promise<void> {
       const cpuMs = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuMs(pid) - (before[k] ?? 0)]));
       return { ...r, cpuMs };
     };
-    const enginePids = { 'API+worker': engine.pid ?? -1, server: server.pid };
-    const baselinePids = { 'starter+worker': baseline.pid ?? -1, server: server.pid };
+    const enginePids = { 'API+worker': engine.pid ?? -1, server: server.pid ?? -1 };
+    const baselinePids = { 'starter+worker': baseline.pid ?? -1, server: server.pid ?? -1 };
     const runBatch = async (side: Side, total: number, concurrency: number): Promise<Batch> => {
       if (side === 'engine') return measure(enginePids, () => runClosedLoop(total, concurrency, engineRun(engineBase)));
       return measure(baselinePids, async () => {
@@ -305,7 +278,7 @@ async function main(): Promise<void> {
       );
       const base = `http://127.0.0.1:${apiPort}`;
       await waitHealthy(base);
-      const pids = { API: api.pid ?? -1, worker: worker.pid ?? -1, server: server.pid };
+      const pids = { API: api.pid ?? -1, worker: worker.pid ?? -1, server: server.pid ?? -1 };
       await runClosedLoop(WARMUP, 1, engineRun(base));
       split = [];
       for (const level of [1, 50]) {

@@ -5,6 +5,7 @@ import { chromium, type Browser } from 'playwright-core';
 import request from 'supertest';
 import type { Prisma } from '../src/generated/prisma/client';
 import { useTestContext, waitFor } from './harness';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './fixtures/chromium';
 
 const ctx = useTestContext();
 let api: Server;
@@ -28,17 +29,9 @@ beforeAll(async () => {
   otherUrl = await listen(other);
   // playwright gives the browser a fresh, temporary profile (its own --user-data-dir).
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM_PATH,
     headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: CHROMIUM_ARGS,
   });
 }, 120_000);
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { useTestContext } from './harness';
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from './fixtures/chromium';
 
 /**
  * The interactive reference at /docs, in a real headless Chromium (Debian's, driven by playwright-core):
@@ -13,7 +14,6 @@ import { useTestContext } from './harness';
  * host but the API's.
  */
 const ctx = useTestContext();
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 describe('GET /docs in headless Chromium', () => {
   let server: http.Server;
@@ -28,17 +28,9 @@ describe('GET /docs in headless Chromium', () => {
     profile = await mkdtemp(path.join(os.tmpdir(), 'flapjack-chromium-'));
     // A fresh profile directory (playwright passes it as --user-data-dir).
     browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
+      executablePath: CHROMIUM_PATH,
       headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
       timeout: 60_000,
     });
   }, 90_000);

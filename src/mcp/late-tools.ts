@@ -57,8 +57,8 @@ export function registerTriggerTools({ server, deps, orgId, log }: McpToolContex
       title: 'Add a trigger to a runner',
       description:
         'Add a trigger that starts runs of a runner: cron (cronExpression, optional cronTimezone and input), webhook ' +
-        '(answers token and url once; optional signature {preset, secret}), poll (pollConfig), button (optional input, label, ' +
-        'allowedOrigins, rateLimitPerMinute), manual or api. ' +
+        '(answers token and url once; optional signature {preset, secret}), poll (pollConfig), ' +
+        'button (optional input, label, allowedOrigins, rateLimitPerMinute), manual or api. ' +
         'Example: {"runnerId": "4f1c…-uuid", "kind": "cron", "cronExpression": "0 9 * * 1", "cronTimezone": "Europe/Paris"}',
       input: z.object({ runnerId, ...triggerCreateArgs }).strict(),
       output: triggerResponseSchema,
@@ -103,7 +103,8 @@ export function registerTriggerTools({ server, deps, orgId, log }: McpToolContex
       title: 'Update a trigger',
       description:
         'Pause or resume a trigger (enabled), change its config (cron: cronExpression, cronTimezone, input; webhook: signature, ' +
-        'rateLimitPerMinute, rotateToken; poll: pollConfig, pollCursor; button: input, label, allowedOrigins, rateLimitPerMinute). Left-out fields keep their value. ' +
+        'rateLimitPerMinute, rotateToken; poll: pollConfig, pollCursor; button: input, label, allowedOrigins, ' +
+        'rateLimitPerMinute). Left-out fields keep their value. ' +
         'Example: {"runnerId": "4f1c…-uuid", "triggerId": "5b7d…-uuid", "enabled": false}',
       input: z.object({ runnerId, triggerId, ...triggerUpdateSchema.shape }).strict(),
       output: triggerResponseSchema,

@@ -51,7 +51,10 @@ export function applyButtonFields(prev: ButtonConfig, f: ButtonFields): ButtonCo
     // The PATCH schema shares this field with webhooks (a wider range): the button's own bound is here.
     if (f.rateLimitPerMinute > BUTTON_MAX_RATE_LIMIT_PER_MINUTE) {
       throw AppError.validation([
-        { path: 'rateLimitPerMinute', message: `must be at most ${BUTTON_MAX_RATE_LIMIT_PER_MINUTE} for a button trigger` },
+        {
+          path: 'rateLimitPerMinute',
+          message: `must be at most ${BUTTON_MAX_RATE_LIMIT_PER_MINUTE} for a button trigger`,
+        },
       ]);
     }
     next.rateLimitPerMinute = f.rateLimitPerMinute;

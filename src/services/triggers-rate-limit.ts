@@ -27,7 +27,8 @@ export async function takeWebhookToken(db: PrismaClient, triggerId: string, perM
   if (taken.length) return null;
   // Refused (the rare path): when the next delivery fits, for Retry-After.
   const rows = await db.$queryRaw<{ wait: number | null }[]>`
-    SELECT extract(epoch FROM rate_limit_tat + make_interval(secs => ${step - WINDOW_S}::float8) - now())::float8 AS wait
+    SELECT extract(epoch FROM rate_limit_tat + make_interval(secs => ${step - WINDOW_S}::float8) - now())::float8
+           AS wait
       FROM runner_triggers WHERE id = ${triggerId}::uuid`;
   return Math.max(1, Math.ceil(rows[0]?.wait ?? 1));
 }

@@ -282,11 +282,15 @@ export function parseOrigin(v: string): { origin: string } | { problem: string }
   } catch {
     return { problem: `"${v}" is not ${example}` };
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') return { problem: `"${v}" must start with http:// or https://` };
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    return { problem: `"${v}" must start with http:// or https://` };
+  }
   if (u.username || u.password) return { problem: `"${v}" must not contain credentials` };
   if (u.hostname.includes('*')) return { problem: `"${v}": wildcards are not supported; list each origin` };
   // Only scheme://host[:port], with at most a trailing slash: no path, query or fragment.
-  if (!/^https?:\/\/[^/?#]+\/?$/i.test(v)) return { problem: `"${v}" must be ${example}, without a path, query or fragment` };
+  if (!/^https?:\/\/[^/?#]+\/?$/i.test(v)) {
+    return { problem: `"${v}" must be ${example}, without a path, query or fragment` };
+  }
   return { origin: u.origin };
 }
 
@@ -321,7 +325,9 @@ export const buttonTriggerFields = {
     .min(1)
     .max(BUTTON_MAX_RATE_LIMIT_PER_MINUTE)
     .optional()
-    .describe(`button: starts per minute per client (default ${BUTTON_DEFAULT_RATE_LIMIT_PER_MINUTE}); ten times that per runner`),
+    .describe(
+      `button: starts per minute per client (default ${BUTTON_DEFAULT_RATE_LIMIT_PER_MINUTE}); ten times that per runner`,
+    ),
 };
 
 export const triggerCreateSchema = z.discriminatedUnion('kind', [

@@ -48,11 +48,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestId);
   app.use(accessLog(deps.services.log));
   app.use(jsonBody(deps.bodyLimit ?? '5mb'));
-  app.use(authenticate(deps.resolveApiKey));
-  app.use(rateLimit(deps.rateLimit ?? { ratePerSec: 200, burst: 1000 }));
-
   const router = express.Router();
   const reg = new RouteRegistry(router);
+  // Asked per request, so it sees the routes registered below.
+  app.use(authenticate(deps.resolveApiKey, (req) => reg.ignoresAuthorization(req.method, req.path)));
+  app.use(rateLimit(deps.rateLimit ?? { ratePerSec: 200, burst: 1000 }));
   registerHealthRoutes(reg, deps.services);
   registerDocsRoutes(reg, router, deps.services, deps.version ?? '0.1.0');
   registerRunnerRoutes(reg, deps.services);

@@ -13,6 +13,12 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   summary: string;
   tag: string;
   public?: boolean;
+  /**
+   * Public routes that authenticate the caller themselves (a secret token in the URL, a signature):
+   * an `Authorization` header there belongs to the sender's own scheme (a bearer token some webhook
+   * senders add) and is never read as an API key, so it can neither fail nor authenticate the request.
+   */
+  ignoresAuthorization?: boolean;
   body?: B;
   query?: Q;
   /** A non-JSON request body for OpenAPI only (the handler parses it), e.g. multipart/form-data. */
@@ -39,16 +45,37 @@ export interface HandlerResult {
 
 type Infer<T> = T extends z.ZodType ? z.infer<T> : undefined;
 
+/** A matcher for an Express path made of literal segments and `:name` parameters (one segment each). */
+function pathMatcher(path: string): RegExp {
+  if (/[*?(){}]/.test(path)) throw new Error(`ignoresAuthorization supports plain ":param" paths only: ${path}`);
+  const body = path
+    .split('/')
+    .map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.+^$|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${body}/?$`, 'i');
+}
+
 export class RouteRegistry {
   readonly specs: RouteSpec<z.ZodType | undefined, z.ZodType | undefined>[] = [];
+  private readonly noAuthorization: { method: string; re: RegExp }[] = [];
 
   constructor(private readonly router: Router) {}
+
+  /** Whether this request goes to a route that never reads `Authorization` (see `ignoresAuthorization`). */
+  ignoresAuthorization(method: string, path: string): boolean {
+    const m = method.toLowerCase();
+    return this.noAuthorization.some((r) => r.method === m && r.re.test(path));
+  }
 
   add<B extends z.ZodType | undefined = undefined, Q extends z.ZodType | undefined = undefined>(
     spec: RouteSpec<B, Q>,
     handler: (ctx: HandlerContext<Infer<B>, Infer<Q>>) => Promise<HandlerResult>,
   ): void {
     this.specs.push(spec as RouteSpec<z.ZodType | undefined, z.ZodType | undefined>);
+    if (spec.ignoresAuthorization) {
+      if (!spec.public) throw new Error(`${spec.path}: only a public route may ignore Authorization`);
+      this.noAuthorization.push({ method: spec.method, re: pathMatcher(spec.path) });
+    }
     this.router[spec.method](spec.path, (req: Request, res: Response, next: NextFunction) => {
       void (async () => {
         const principal = res.locals.principal as Principal | undefined;

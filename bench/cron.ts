@@ -14,7 +14,7 @@
  * TEMPORAL_ADDRESS (else a dev server with a file database, as `npm start` runs it).
  */
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import os from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
 import request from 'supertest';
@@ -89,6 +89,9 @@ async function main(): Promise<void> {
       await handle.update((prev) => ({ ...prev, spec: { intervals: [{ every: `${EVERY_S}s` }] } }));
     }
     out(`waiting for ${FIRES} fires (${REAL ? 'every minute' : `every ${EVERY_S} s`}) …`);
+    // CPU of this process (worker, API, the polling below) per fire: unlike the delays, barely moved by load.
+    const cpu0 = process.cpuUsage();
+    const load0 = os.loadavg()[0] ?? NaN;
 
     const seen = new Map<string, { fireStart: number; rowCreated: number; runStart: number; scheduled: number }>();
     while (seen.size < FIRES && Date.now() < deadline) {
@@ -114,8 +117,11 @@ async function main(): Promise<void> {
         });
       }
     }
+    const cpu = process.cpuUsage(cpu0);
+    const load1 = os.loadavg()[0] ?? NaN;
     await handle.delete();
     const fires = [...seen.values()];
+    const cpuMsPerFire = (cpu.user + cpu.system) / 1000 / Math.max(1, fires.length);
     if (fires.length < FIRES) out(`only ${fires.length} of ${FIRES} fires seen before the deadline`);
     const fire = stats(fires.map((f) => f.fireStart));
     const row = stats(fires.map((f) => f.rowCreated));
@@ -128,6 +134,9 @@ async function main(): Promise<void> {
     out(`| run row recorded (createRun) | ${f1(row.p50)} | ${f1(row.p99)} | ${f1(row.max)} | ${f1(row.mean)} |`);
     out(`| run workflow start | ${f1(run.p50)} | ${f1(run.p99)} | ${f1(run.max)} | ${f1(run.mean)} |`);
     out('');
+    out(`CPU of the bench process (worker + API + polling): ${cpuMsPerFire.toFixed(0)} ms per fire`);
+    out(`load average (1 min) at start / end: ${load0.toFixed(1)} / ${load1.toFixed(1)} on ${os.cpus().length} cores`);
+    out('');
     out(
       JSON.stringify({
         bench: 'cron',
@@ -136,6 +145,8 @@ async function main(): Promise<void> {
         fireStartMs: fire,
         runRecordedMs: row,
         runStartMs: run,
+        cpuMsPerFire: Math.round(cpuMsPerFire),
+        loadAverage: [Number(load0.toFixed(1)), Number(load1.toFixed(1))],
         targetP99Ms: 1000,
         passFireStart: fire.p99 <= 1000,
         passRunStart: run.p99 <= 1000,

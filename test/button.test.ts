@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { chromium, type Browser } from 'playwright-core';
 import request from 'supertest';
-import type { Prisma } from '../src/generated/prisma/client';
 import { useTestContext, waitFor } from './harness';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './fixtures/chromium';
 
@@ -57,10 +56,11 @@ async function makeRunner(name: string) {
   return r.body.id as string;
 }
 
-// Until the trigger CRUD is on main, the button trigger row is written directly.
-async function addButton(runnerId: string, config: Prisma.InputJsonObject = {}) {
-  const t = await ctx.db.runnerTrigger.create({ data: { runnerId, orgId: ctx.orgA, kind: 'button', config } });
-  return t.id;
+/** Adds a button trigger through the trigger API (as a user does) and returns its id. */
+async function addButton(runnerId: string, config: Record<string, unknown> = {}) {
+  const t = await ctx.api.post(`/api/runners/${runnerId}/triggers`, { kind: 'button', ...config });
+  expect(t.status).toBe(201);
+  return t.body.id as string;
 }
 
 const runsOf = (runnerId: string) => ctx.db.runnerRun.findMany({ where: { runnerId }, orderBy: { createdAt: 'asc' } });
@@ -75,9 +75,11 @@ describe('button trigger', () => {
     expect(page.status).toBe(200);
     expect(page.text).not.toMatch(/fj_live_/);
     expect(page.headers['content-security-policy']).toMatch(/default-src 'none'/);
-    await ctx.db.runnerTrigger.update({ where: { id: triggerId }, data: { enabled: false } });
+    expect((await ctx.api.patch(`/api/runners/${runnerId}/triggers/${triggerId}`, { enabled: false })).status).toBe(200);
     expect((await request(ctx.app).get(`/api/runners/${runnerId}/button`)).status).toBe(404);
     expect((await request(ctx.app).get(`/api/runners/${runnerId}/embed.js`)).status).toBe(404);
+    expect((await ctx.api.patch(`/api/runners/${runnerId}/triggers/${triggerId}`, { enabled: true })).status).toBe(200);
+    expect((await request(ctx.app).get(`/api/runners/${runnerId}/button`)).status).toBe(200);
     expect((await request(ctx.app).get(`/api/runners/not-a-uuid/button`)).status).toBe(404);
   });
 
@@ -174,6 +176,85 @@ describe('button trigger', () => {
     expect((await request(api).get(`/api/runners/${runnerId}/button/runs/${runId}`).query({ token: 'guess' })).status).toBe(404);
 
     expect(await runsOf(runnerId)).toHaveLength(2);
+  }, 120_000);
+
+  it('takes its settings from the trigger API: validated, normalised, shown, patchable, and enforced', async () => {
+    const runnerId = await makeRunner('Configured');
+    const bad = await ctx.api.post(`/api/runners/${runnerId}/triggers`, {
+      kind: 'button',
+      allowedOrigins: ['https://ok.example', 'https://shop.example/checkout', 'ftp://files.example', '*.example', 'https://*.example'],
+      rateLimitPerMinute: 0,
+      label: '',
+    });
+    expect(bad.status).toBe(422);
+    const paths = (bad.body.error.details as { path: string }[]).map((d) => d.path).sort();
+    expect(paths).toEqual(
+      ['allowedOrigins.1', 'allowedOrigins.2', 'allowedOrigins.3', 'allowedOrigins.4', 'label', 'rateLimitPerMinute'].sort(),
+    );
+    expect(JSON.stringify(bad.body.error.details)).toContain('https://shop.example/checkout');
+    expect(await ctx.db.runnerTrigger.count({ where: { runnerId } })).toBe(0);
+
+    const created = await ctx.api.post(`/api/runners/${runnerId}/triggers`, {
+      kind: 'button',
+      label: 'Go',
+      allowedOrigins: ['https://Shop.Example:443/', 'http://localhost:8080', 'https://shop.example'],
+      rateLimitPerMinute: 5,
+      input: { a: 2 },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    const expected = {
+      kind: 'button',
+      enabled: true,
+      label: 'Go',
+      allowedOrigins: ['https://shop.example', 'http://localhost:8080'],
+      rateLimitPerMinute: 5,
+      input: { a: 2 },
+    };
+    expect(created.body).toMatchObject(expected);
+    expect((await ctx.api.get(`/api/runners/${runnerId}/triggers/${id}`)).body).toMatchObject(expected);
+    expect((await ctx.api.get(`/api/runners/${runnerId}`)).body.triggers).toEqual([expect.objectContaining(expected)]);
+
+    // The label and the CSRF origin check follow the API's settings.
+    const embed = (await request(api).get(`/api/runners/${runnerId}/embed.js`)).text;
+    expect(embed).toContain('"label":"Go"');
+    const embedToken = (/"token":"([^"]+)"/.exec(embed) as RegExpExecArray)[1] as string;
+    const start = (origin: string) => request(api).post(`/api/runners/${runnerId}/button/runs`).set('Origin', origin).send({ token: embedToken });
+    expect((await start('https://evil.example')).status).toBe(401);
+    expect((await start('http://localhost:8080')).status).toBe(202);
+
+    // PATCH: a webhook-sized limit is refused for a button, the origins are replaced, null resets.
+    const tooFast = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${id}`, { rateLimitPerMinute: 50_000 });
+    expect(tooFast.status).toBe(422);
+    expect(tooFast.body.error.details[0].path).toBe('rateLimitPerMinute');
+    const badPatch = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${id}`, { allowedOrigins: ['https://evil.example/path'] });
+    expect(badPatch.status).toBe(422);
+    expect(badPatch.body.error.details[0].path).toBe('allowedOrigins.0');
+    const wrongKind = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${id}`, { maxBodyBytes: 2048 });
+    expect(wrongKind.status).toBe(422);
+    expect(wrongKind.body.error.details[0].path).toBe('maxBodyBytes');
+
+    const narrowed = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${id}`, {
+      allowedOrigins: ['https://evil.example'],
+      label: null,
+    });
+    expect(narrowed.status).toBe(200);
+    expect(narrowed.body).toMatchObject({ allowedOrigins: ['https://evil.example'], label: null, rateLimitPerMinute: 5, input: { a: 2 } });
+    expect((await start('http://localhost:8080')).status).toBe(401);
+    expect((await start('https://evil.example')).status).toBe(202);
+    expect((await request(api).get(`/api/runners/${runnerId}/embed.js`)).text).toContain('"label":"Run Configured"');
+
+    // [] means no embedding anywhere (only the hosted page); null means any origin.
+    expect((await ctx.api.patch(`/api/runners/${runnerId}/triggers/${id}`, { allowedOrigins: [] })).body.allowedOrigins).toEqual([]);
+    expect((await start('https://evil.example')).status).toBe(401);
+    const open = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${id}`, { allowedOrigins: null });
+    expect(open.body.allowedOrigins).toBeNull();
+    expect((await start('https://anything.example')).status).toBe(202);
+
+    // Defaults shown when nothing is set.
+    const plain = await ctx.api.post(`/api/runners/${runnerId}/triggers`, { kind: 'button' });
+    expect(plain.body).toMatchObject({ label: null, allowedOrigins: null, rateLimitPerMinute: 10, input: {} });
+    expect((await runsOf(runnerId)).length).toBe(3);
   }, 120_000);
 
   it('rate-limits starts per client: past the limit a 429 with Retry-After that starts nothing', async () => {

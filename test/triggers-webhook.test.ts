@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
+import { createApp } from '../api/app';
+import { createKeyResolver } from '../src/services/api-keys';
 import { signForTest, type SignatureSettings } from '../src/services/triggers-signature';
 import { useTestContext, waitFor } from './harness';
 
@@ -22,10 +24,10 @@ async function makeWebhook(runnerId: string, config: Record<string, unknown> = {
   return r.body as { id: string; token: string; url: string; tokenPrefix: string };
 }
 
-/** POSTs exactly these bytes, with no API key (the route is public). */
-function deliver(url: string, raw: string, headers: Record<string, string> = {}) {
+/** POSTs exactly these bytes, with no API key (the route is public), to this app (default: the context's). */
+function deliver(url: string, raw: string, headers: Record<string, string> = {}, app = ctx.app) {
   const path = new URL(url).pathname;
-  const req = request(ctx.app).post(path).set('Content-Type', 'application/json');
+  const req = request(app).post(path).set('Content-Type', 'application/json');
   for (const [k, v] of Object.entries(headers)) req.set(k, v);
   return req.send(raw);
 }
@@ -161,6 +163,31 @@ describe('webhook triggers', () => {
     expect((await deliver(other.url, '{}')).status).toBe(202);
   });
 
+  it('shares the rate limit across API processes (kept in PostgreSQL, not per process)', async () => {
+    const runnerId = await makeRunner();
+    const hook = await makeWebhook(runnerId, { rateLimitPerMinute: 3 });
+    // A second API process: its own app, receiver and connection pool, on the same database.
+    const second = createApp({ services: ctx.services, resolveApiKey: createKeyResolver(ctx.db) });
+    expect((await deliver(hook.url, '{"n":1}', {}, ctx.app)).status).toBe(202);
+    expect((await deliver(hook.url, '{"n":2}', {}, second)).status).toBe(202);
+    expect((await deliver(hook.url, '{"n":3}', {}, second)).status).toBe(202);
+    const limited = await deliver(hook.url, '{"n":4}', {}, second);
+    expect(limited.status).toBe(429);
+    // 3 a minute: the next token is 20 s away.
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThanOrEqual(19);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(20);
+    expect((await deliver(hook.url, '{"n":5}', {}, ctx.app)).status).toBe(429);
+    expect(await runsOf(runnerId)).toHaveLength(3);
+
+    // Concurrent deliveries from both processes never take more than the budget.
+    const burst = await makeWebhook(runnerId, { rateLimitPerMinute: 5 });
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => deliver(burst.url, `{"i":${i}}`, {}, i % 2 ? second : ctx.app)),
+    );
+    expect(answers.filter((a) => a.status === 202)).toHaveLength(5);
+    expect(answers.filter((a) => a.status === 429)).toHaveLength(7);
+  });
+
   it('rotates the token through PATCH: the new url works once shown, the old one is gone', async () => {
     const runnerId = await makeRunner();
     const hook = await makeWebhook(runnerId);
@@ -182,6 +209,34 @@ describe('webhook triggers', () => {
     const noSecret = await ctx.api.post(`/api/runners/${runnerId}/triggers`, { kind: 'webhook', signature: { preset: 'github' } });
     expect(noSecret.status).toBe(422);
     expect(noSecret.body.error.details[0].path).toBe('signature.secret');
+  });
+
+  it("ignores the sender's own Authorization header: the token and the signature alone decide", async () => {
+    const runnerId = await makeRunner();
+    const secret = `hs-${randomUUID()}`;
+    const s: SignatureSettings = { preset: 'hmac_sha256', header: 'X-Sig', secret };
+    const hook = await makeWebhook(runnerId, { signature: { preset: 'hmac_sha256', header: 'X-Sig', secret } });
+    const raw = '{"event":"build.finished"}';
+    // A sender that signs and also authenticates with its own bearer token, or with Basic auth.
+    const bearer = await deliver(hook.url, raw, { ...signForTest(s, raw), Authorization: 'Bearer sender-own-token-123' });
+    expect(bearer.status).toBe(202);
+    const basic = await deliver(hook.url, raw, { ...signForTest(s, raw), Authorization: 'Basic dXNlcjpwYXNz' });
+    expect(basic.status).toBe(202);
+    const odd = await deliver(hook.url, raw, { ...signForTest(s, raw), Authorization: 'Token' });
+    expect(odd.status).toBe(202);
+    // A valid API key does not stand in for the signature either.
+    const keyed = await deliver(hook.url, raw, { Authorization: `Bearer ${ctx.keyA}`, 'X-Sig': 'deadbeef' });
+    expect(keyed.status).toBe(401);
+    expect(keyed.body.error.message).toContain('signature');
+    expect((await runsOf(runnerId)).map((r) => r.id).sort()).toEqual([bearer.body.runId, basic.body.runId, odd.body.runId].sort());
+    // Everywhere else a wrong Authorization header is still a 401.
+    const other = await request(ctx.app).get(`/api/runners/${runnerId}`).set('Authorization', 'Bearer sender-own-token-123');
+    expect(other.status).toBe(401);
+    const similar = await request(ctx.app)
+      .post(`/api/runners/${runnerId}/triggers`)
+      .set('Authorization', 'Bearer sender-own-token-123')
+      .send({ kind: 'webhook' });
+    expect(similar.status).toBe(401);
   });
 
   it('stops answering once the runner is deleted', async () => {

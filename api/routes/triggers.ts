@@ -51,6 +51,8 @@ export function registerTriggerRoutes(reg: RouteRegistry, deps: ServiceDeps): vo
       summary: 'Inbound webhook: starts a run whose input is the JSON body',
       tag: 'triggers',
       public: true,
+      // Auth is the token (and the signature): a sender's own Authorization header is not our API key.
+      ignoresAuthorization: true,
       rawBody: { contentType: 'application/json', schema: z.unknown() },
       responses: {
         202: { description: 'The run was started (or, for a redelivery, the first run)', schema: z.object({ runId: z.uuid() }) },

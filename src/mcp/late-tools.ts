@@ -11,6 +11,7 @@ import {
 } from '../shared/bulk-schemas';
 import { resumeRunSchema, runResponseSchema } from '../shared/schemas';
 import {
+  buttonTriggerFields,
   cronTriggerFields,
   pollConfigSchema,
   TRIGGER_KINDS,
@@ -41,6 +42,8 @@ const triggerCreateArgs = {
   ...cronTriggerFields,
   cronExpression: cronTriggerFields.cronExpression.optional().describe('cron: five fields, e.g. "0 9 * * 1" (required for cron)'),
   ...webhookTriggerFields,
+  label: buttonTriggerFields.label,
+  allowedOrigins: buttonTriggerFields.allowedOrigins,
   pollConfig: pollConfigSchema.optional().describe('poll: {template, mcpServerId, params, intervalMinutes} (required for poll)'),
 };
 
@@ -54,7 +57,8 @@ export function registerTriggerTools({ server, deps, orgId, log }: McpToolContex
       title: 'Add a trigger to a runner',
       description:
         'Add a trigger that starts runs of a runner: cron (cronExpression, optional cronTimezone and input), webhook ' +
-        '(answers token and url once; optional signature {preset, secret}), poll (pollConfig), button, manual or api. ' +
+        '(answers token and url once; optional signature {preset, secret}), poll (pollConfig), ' +
+        'button (optional input, label, allowedOrigins, rateLimitPerMinute), manual or api. ' +
         'Example: {"runnerId": "4f1c…-uuid", "kind": "cron", "cronExpression": "0 9 * * 1", "cronTimezone": "Europe/Paris"}',
       input: z.object({ runnerId, ...triggerCreateArgs }).strict(),
       output: triggerResponseSchema,
@@ -99,7 +103,8 @@ export function registerTriggerTools({ server, deps, orgId, log }: McpToolContex
       title: 'Update a trigger',
       description:
         'Pause or resume a trigger (enabled), change its config (cron: cronExpression, cronTimezone, input; webhook: signature, ' +
-        'rateLimitPerMinute, rotateToken; poll: pollConfig, pollCursor). Left-out fields keep their value. ' +
+        'rateLimitPerMinute, rotateToken; poll: pollConfig, pollCursor; button: input, label, allowedOrigins, ' +
+        'rateLimitPerMinute). Left-out fields keep their value. ' +
         'Example: {"runnerId": "4f1c…-uuid", "triggerId": "5b7d…-uuid", "enabled": false}',
       input: z.object({ runnerId, triggerId, ...triggerUpdateSchema.shape }).strict(),
       output: triggerResponseSchema,

@@ -3,6 +3,7 @@ import { AppError } from '../errors/app-error';
 import type { ServiceDeps } from './deps';
 import { createRun } from './runs';
 import { createSecretBox, generateSecretKey, type SecretBox } from '../crypto/secret-box';
+import { BUTTON_DEFAULT_RATE_LIMIT_PER_MINUTE, parseOrigin } from '../shared/trigger-schemas';
 
 /**
  * Button triggers: a public page and an embeddable script that start a run of a runner that has an
@@ -10,7 +11,7 @@ import { createSecretBox, generateSecretKey, type SecretBox } from '../crypto/se
  *
  * - the page (or script) carries a signed, short-lived **start token** bound to the runner and to its
  *   audience (`page`: only usable from the API's own origin; `embed`: usable from the trigger's
- *   `allowedOrigins`, or any origin when none are set);
+ *   `allowedOrigins`, set through the trigger API; any origin when the list is absent, none when empty);
  * - the start POST checks the token, the `Origin` header against the audience, and a per-client rate
  *   limit;
  * - the answer carries a **status token** bound to that one run, which the public status poll
@@ -26,10 +27,11 @@ export type ButtonAudience = 'page' | 'embed';
 /** Start tokens live this long; a page left open longer asks its user to reload. */
 export const BUTTON_TOKEN_TTL_MS = 2 * 60 * 60 * 1000;
 
+/** The row's config as the trigger API writes it (src/services/triggers-button.ts); read leniently. */
 const buttonConfigSchema = z.object({
   input: z.unknown().optional(),
   label: z.string().min(1).max(80).optional(),
-  allowedOrigins: z.array(z.string()).optional(),
+  allowedOrigins: z.array(z.string()).nullish(),
   rateLimitPerMinute: z.number().int().min(1).max(10_000).optional(),
 });
 
@@ -40,18 +42,14 @@ export interface ButtonTrigger {
   runnerName: string;
   label: string;
   input: unknown;
-  /** Normalised origins (scheme://host[:port]); null: any origin may embed the button. */
+  /** Normalised origins (scheme://host[:port]); null: any origin may embed the button; []: none may. */
   allowedOrigins: string[] | null;
   rateLimitPerMinute: number;
 }
 
 function normaliseOrigin(o: string): string | null {
-  try {
-    const u = new URL(o);
-    return u.origin === 'null' ? null : u.origin;
-  } catch {
-    return null;
-  }
+  const r = parseOrigin(o);
+  return 'origin' in r ? r.origin : null;
 }
 
 /** The runner's enabled button trigger, or 404 (public routes: looked up as the table owner). */
@@ -64,7 +62,8 @@ export async function findButtonTrigger(deps: ServiceDeps, runnerId: string): Pr
   if (!row) throw AppError.notFound('Button');
   const parsed = buttonConfigSchema.safeParse(row.config ?? {});
   const cfg = parsed.success ? parsed.data : {};
-  const origins = cfg.allowedOrigins?.map(normaliseOrigin).filter((o): o is string => o !== null);
+  // An explicit list stays a list even if empty (no embedding): a typo never widens it to "any origin".
+  const origins = cfg.allowedOrigins?.map(normaliseOrigin).filter((o): o is string => o !== null) ?? null;
   return {
     triggerId: row.id,
     orgId: row.org_id,
@@ -72,8 +71,8 @@ export async function findButtonTrigger(deps: ServiceDeps, runnerId: string): Pr
     runnerName: row.name,
     label: cfg.label ?? `Run ${row.name}`,
     input: cfg.input === undefined ? {} : cfg.input,
-    allowedOrigins: origins?.length ? origins : null,
-    rateLimitPerMinute: cfg.rateLimitPerMinute ?? 10,
+    allowedOrigins: origins,
+    rateLimitPerMinute: cfg.rateLimitPerMinute ?? BUTTON_DEFAULT_RATE_LIMIT_PER_MINUTE,
   };
 }
 

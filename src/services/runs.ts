@@ -338,7 +338,12 @@ export async function createRun(
   runnerId: string,
   body: RunCreate,
   source: TriggerSource = { kind: 'api' },
-  opts: { startWorkflow?: boolean } = {},
+  /**
+   * `lookupFirst: false` skips the read of an earlier run with the same key before inserting: for keys
+   * that are almost always new (a cron fire's), it saves a transaction on the critical path; a key
+   * already used still answers the existing run, found after the insert skipped it.
+   */
+  opts: { startWorkflow?: boolean; lookupFirst?: boolean } = {},
 ): Promise<{ created: boolean; run: ReturnType<typeof serializeRun>; eagerlyStarted?: boolean; record?: RunRecord }> {
   const input = body.input === undefined ? {} : body.input;
   const key = body.idempotencyKey ?? null;
@@ -353,7 +358,7 @@ export async function createRun(
         })
       : null;
 
-  const existing = await findExisting();
+  const existing = opts.lookupFirst === false ? null : await findExisting();
   if (existing) return { created: false, run: existing };
 
   const runId = randomUUID();

@@ -47,7 +47,8 @@ export async function recordCronRun(
     t.runnerId,
     { input: cfg.input ?? {}, idempotencyKey: key },
     { kind: 'cron', triggerId: t.id },
-    { startWorkflow: false },
+    // A fire's key is new except on a retry of this activity: insert first (ON CONFLICT finds a retry's run).
+    { startWorkflow: false, lookupFirst: false },
   );
   // Informational: off the critical path.
   void deps.db.runnerTrigger

@@ -2,6 +2,7 @@ import type { RunnerTrigger } from '../generated/prisma/client';
 import type { PollConfig, SignatureConfigInput, TriggerKind } from '../shared/trigger-schemas';
 import { nextFireTimes } from './triggers-cron';
 import type { CronConfig } from './triggers-schedules';
+import { serializeButtonConfig, type ButtonConfig } from './triggers-button';
 
 /** The stored form of a webhook's signature settings: the secret encrypted, a masked hint to show. */
 export interface StoredSignature {
@@ -73,7 +74,7 @@ export function serializeTrigger(t: RunnerTrigger, reveal?: { token: string; url
     case 'poll':
       return { ...base, pollConfig: c.pollConfig as PollConfig, pollCursor: t.pollCursor ?? null, scheduleId: t.scheduleId, ...times };
     case 'button':
-      return { ...base, input: c.input ?? {}, ...times };
+      return { ...base, ...serializeButtonConfig(c as ButtonConfig), ...times };
     default:
       return { ...base, ...times };
   }

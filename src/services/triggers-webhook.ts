@@ -6,6 +6,7 @@ import { createRun } from './runs';
 import { requireSecretBox, SecretBoxError } from '../crypto/secret-box';
 import { hashWebhookToken, signingSecretContext, WEBHOOK_TOKEN_PREFIX } from './triggers';
 import type { WebhookConfig } from './triggers-serialize';
+import { takeWebhookToken } from './triggers-rate-limit';
 import { verifySignature, type Headers } from './triggers-signature';
 
 /**
@@ -32,11 +33,6 @@ const TOKEN_RE = new RegExp(`^${WEBHOOK_TOKEN_PREFIX}[A-Za-z0-9_-]{16,100}$`);
 /** Keys longer than this are hashed (the column holds 255 characters). */
 const MAX_KEY = 200;
 
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
 function idempotencyKey(triggerId: string, path: string | null, body: unknown, headers: Headers): string | null {
   if (!path) return null;
   let value: unknown;
@@ -52,23 +48,8 @@ function idempotencyKey(triggerId: string, path: string | null, body: unknown, h
   return raw.length <= MAX_KEY ? raw : `webhook:${triggerId}:sha256:${createHash('sha256').update(value).digest('hex')}`;
 }
 
-/** Builds the receiver; it keeps the per-trigger rate-limit buckets (one per API process). */
+/** Builds the receiver (its rate limit lives in PostgreSQL, shared by every API process). */
 export function createWebhookReceiver(deps: ServiceDeps) {
-  const buckets = new Map<string, Bucket>();
-
-  const takeToken = (triggerId: string, perMinute: number): number | null => {
-    const now = Date.now();
-    const rate = perMinute / 60_000;
-    const b = buckets.get(triggerId) ?? { tokens: perMinute, at: now };
-    b.tokens = Math.min(perMinute, b.tokens + (now - b.at) * rate);
-    b.at = now;
-    buckets.set(triggerId, b);
-    if (buckets.size > 50_000) buckets.clear();
-    if (b.tokens < 1) return Math.max(1, Math.ceil((1 - b.tokens) / rate / 1000));
-    b.tokens -= 1;
-    return null;
-  };
-
   return async function receive(d: WebhookDelivery): Promise<WebhookOutcome> {
     if (!TOKEN_RE.test(d.token)) throw AppError.notFound('Webhook');
     const rows = await deps.db.$queryRaw<
@@ -81,7 +62,7 @@ export function createWebhookReceiver(deps: ServiceDeps) {
     if (!t.enabled) throw AppError.conflict('This webhook trigger is paused');
     const cfg = t.config;
 
-    const retryAfter = takeToken(t.id, cfg.rateLimitPerMinute);
+    const retryAfter = await takeWebhookToken(deps.db, t.id, cfg.rateLimitPerMinute);
     if (retryAfter !== null) {
       throw new AppError('rate_limited', 'Too many deliveries for this webhook; slow down', {
         headers: { 'Retry-After': String(retryAfter) },

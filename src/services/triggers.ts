@@ -16,6 +16,7 @@ import { requireRunner } from './runners';
 import { requireSecretBox, secretContext, type SecretBox } from '../crypto/secret-box';
 import { maskSecret } from '../shared/mask';
 import { assertCronExpression } from './triggers-cron';
+import { applyButtonFields, type ButtonConfig } from './triggers-button';
 import { deleteTriggerSchedule, hasSchedule, upsertTriggerSchedule } from './triggers-schedules';
 import { serializeTrigger, type StoredSignature, type WebhookConfig } from './triggers-serialize';
 
@@ -28,7 +29,8 @@ export { serializeTrigger } from './triggers-serialize';
  * - webhook: `{signature, idempotencyKeyPath, rateLimitPerMinute, maxBodyBytes}`; the URL token is
  *   stored as its SHA-256 (`token_hash`) and shown once; the signing secret is encrypted;
  * - poll: `{pollConfig}` + a Temporal Schedule; the cursor lives in `poll_cursor`;
- * - button: `{input?}`; manual / api: `{}`.
+ * - button: `{input?, label?, allowedOrigins?, rateLimitPerMinute?}` (src/services/triggers-button.ts);
+ * - manual / api: `{}`.
  *
  * Schedule changes happen inside the database transaction that changes the row, so a Temporal failure
  * rolls the change back (503) and nothing is left half-done; the reconciler covers a crash in between.
@@ -141,7 +143,7 @@ export async function createTrigger(deps: ServiceDeps, orgId: string, runnerId: 
       data.scheduleId = scheduleIdForTrigger(id);
       break;
     case 'button':
-      data.config = (body.input !== undefined ? { input: body.input } : {}) as Prisma.InputJsonObject;
+      data.config = applyButtonFields({}, body) as Prisma.InputJsonObject;
       break;
     default:
       break;
@@ -193,7 +195,7 @@ export async function updateTrigger(
       .map((k) => ({ path: k, message: `does not apply to a ${kind} trigger` }));
     if (issues.length) throw AppError.validation(issues);
 
-    const config = { ...((existing.config ?? {}) as Record<string, unknown>) };
+    let config = { ...((existing.config ?? {}) as Record<string, unknown>) };
     const data: Prisma.RunnerTriggerUncheckedUpdateInput = {};
     let reveal: { token: string; url: string } | undefined;
     if (body.enabled !== undefined) data.enabled = body.enabled;
@@ -207,7 +209,7 @@ export async function updateTrigger(
       if (body.catchupWindowSeconds !== undefined) config.catchupWindowSeconds = body.catchupWindowSeconds;
       if (body.input !== undefined) config.input = body.input;
     } else if (kind === 'button') {
-      if (body.input !== undefined) config.input = body.input;
+      config = { ...applyButtonFields(config as ButtonConfig, body) };
     } else if (kind === 'webhook') {
       const w = config as unknown as WebhookConfig;
       if (body.signature === null) w.signature = null;

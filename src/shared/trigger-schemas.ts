@@ -263,11 +263,78 @@ export const webhookTriggerFields = {
   maxBodyBytes: z.number().int().min(1024).max(5 * 1024 * 1024).optional(),
 };
 
+/** A button's start limit per client per minute when none is set (src/services/button.ts). */
+export const BUTTON_DEFAULT_RATE_LIMIT_PER_MINUTE = 10;
+export const BUTTON_MAX_RATE_LIMIT_PER_MINUTE = 10_000;
+export const BUTTON_MAX_ALLOWED_ORIGINS = 50;
+
+/**
+ * The browser origin `v` names, normalised (`https://Shop.Example:443/` → `https://shop.example`), or why
+ * it is not one. An origin is what browsers send in `Origin`: `http` or `https`, a host and an optional
+ * port. A path, query, fragment, credentials or a wildcard would never match that header, so they are
+ * refused rather than silently never matching.
+ */
+export function parseOrigin(v: string): { origin: string } | { problem: string } {
+  const example = 'an origin such as "https://shop.example" or "http://localhost:8080"';
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return { problem: `"${v}" is not ${example}` };
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    return { problem: `"${v}" must start with http:// or https://` };
+  }
+  if (u.username || u.password) return { problem: `"${v}" must not contain credentials` };
+  if (u.hostname.includes('*')) return { problem: `"${v}": wildcards are not supported; list each origin` };
+  // Only scheme://host[:port], with at most a trailing slash: no path, query or fragment.
+  if (!/^https?:\/\/[^/?#]+\/?$/i.test(v)) {
+    return { problem: `"${v}" must be ${example}, without a path, query or fragment` };
+  }
+  return { origin: u.origin };
+}
+
+const originSchema = z
+  .string()
+  .max(300)
+  .superRefine((v, ctx) => {
+    const r = parseOrigin(v);
+    if ('problem' in r) ctx.addIssue({ code: 'custom', message: r.problem });
+  });
+
+export const buttonTriggerFields = {
+  input: runInput,
+  label: z
+    .string()
+    .trim()
+    .min(1)
+    .max(80)
+    .nullish()
+    .describe('button: the text on the button (default "Run <runner name>"); null resets it'),
+  allowedOrigins: z
+    .array(originSchema)
+    .max(BUTTON_MAX_ALLOWED_ORIGINS)
+    .nullish()
+    .describe(
+      'button: origins (scheme://host[:port]) whose pages may embed the button and start runs through embed.js; ' +
+        'null or absent: any origin; []: no embedding (the hosted page only)',
+    ),
+  rateLimitPerMinute: z
+    .number()
+    .int()
+    .min(1)
+    .max(BUTTON_MAX_RATE_LIMIT_PER_MINUTE)
+    .optional()
+    .describe(
+      `button: starts per minute per client (default ${BUTTON_DEFAULT_RATE_LIMIT_PER_MINUTE}); ten times that per runner`,
+    ),
+};
+
 export const triggerCreateSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('cron'), enabled, ...cronTriggerFields }).strict(),
   z.object({ kind: z.literal('webhook'), enabled, ...webhookTriggerFields }).strict(),
   z.object({ kind: z.literal('poll'), enabled, pollConfig: pollConfigSchema }).strict(),
-  z.object({ kind: z.literal('button'), enabled, input: runInput }).strict(),
+  z.object({ kind: z.literal('button'), enabled, ...buttonTriggerFields }).strict(),
   z.object({ kind: z.literal('manual'), enabled }).strict(),
   z.object({ kind: z.literal('api'), enabled }).strict(),
 ]);
@@ -283,6 +350,9 @@ export const triggerUpdateSchema = z
     catchupWindowSeconds: z.number().int().min(10).max(7 * 86_400).optional(),
     input: runInput,
     ...webhookTriggerFields,
+    /** Button (`rateLimitPerMinute` is shared with webhooks; the button's own range is checked in the service). */
+    label: buttonTriggerFields.label,
+    allowedOrigins: buttonTriggerFields.allowedOrigins,
     /** Webhook: issue a new token (the old URL stops working); the response shows the new `url` once. */
     rotateToken: z.literal(true).optional(),
     /** Poll: replaces the poll config (validated against its template). */
@@ -298,7 +368,7 @@ export const UPDATABLE_BY_KIND: Record<TriggerKind, readonly string[]> = {
   cron: ['cronExpression', 'cronTimezone', 'overlapPolicy', 'catchupWindowSeconds', 'input'],
   webhook: ['signature', 'idempotencyKeyPath', 'rateLimitPerMinute', 'maxBodyBytes', 'rotateToken'],
   poll: ['pollConfig', 'pollCursor'],
-  button: ['input'],
+  button: ['input', 'label', 'allowedOrigins', 'rateLimitPerMinute'],
   manual: [],
   api: [],
 };
@@ -329,6 +399,12 @@ export const triggerResponseSchema = z
       .optional(),
     idempotencyKeyPath: z.string().nullable().optional(),
     rateLimitPerMinute: z.number().optional(),
+    label: z.string().nullable().optional().describe('button: the text on the button (null: "Run <runner name>")'),
+    allowedOrigins: z
+      .array(z.string())
+      .nullable()
+      .optional()
+      .describe('button: origins that may embed the button (null: any origin)'),
     maxBodyBytes: z.number().optional(),
     pollConfig: z.unknown().optional(),
     pollCursor: z.unknown().optional(),

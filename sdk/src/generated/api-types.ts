@@ -742,6 +742,12 @@ export type PostApiRunnersIdTriggersBody = {
   enabled?: boolean;
   /** the input of every run this trigger starts (default {}) */
   input?: unknown;
+  /** button: the text on the button (default "Run <runner name>"); null resets it */
+  label?: string | null;
+  /** button: origins (scheme://host[:port]) whose pages may embed the button and start runs through embed.js; null or absent: any origin; []: no embedding (the hosted page only) */
+  allowedOrigins?: string[] | null;
+  /** button: starts per minute per client (default 10); ten times that per runner */
+  rateLimitPerMinute?: number;
 } | {
   kind: "manual";
   enabled?: boolean;
@@ -777,6 +783,10 @@ export type PostApiRunnersIdTriggersResponse = {
   } | null;
   idempotencyKeyPath?: string | null;
   rateLimitPerMinute?: number;
+  /** button: the text on the button (null: "Run <runner name>") */
+  label?: string | null;
+  /** button: origins that may embed the button (null: any origin) */
+  allowedOrigins?: string[] | null;
   maxBodyBytes?: number;
   pollConfig?: unknown;
   pollCursor?: unknown;
@@ -820,6 +830,10 @@ export type GetApiRunnersIdTriggersResponse = {
     } | null;
     idempotencyKeyPath?: string | null;
     rateLimitPerMinute?: number;
+    /** button: the text on the button (null: "Run <runner name>") */
+    label?: string | null;
+    /** button: origins that may embed the button (null: any origin) */
+    allowedOrigins?: string[] | null;
     maxBodyBytes?: number;
     pollConfig?: unknown;
     pollCursor?: unknown;
@@ -858,6 +872,10 @@ export type GetApiRunnersIdTriggersTriggerIdResponse = {
   } | null;
   idempotencyKeyPath?: string | null;
   rateLimitPerMinute?: number;
+  /** button: the text on the button (null: "Run <runner name>") */
+  label?: string | null;
+  /** button: origins that may embed the button (null: any origin) */
+  allowedOrigins?: string[] | null;
   maxBodyBytes?: number;
   pollConfig?: unknown;
   pollCursor?: unknown;
@@ -887,6 +905,10 @@ export type PatchApiRunnersIdTriggersTriggerIdBody = {
   idempotencyKeyPath?: string | null;
   rateLimitPerMinute?: number;
   maxBodyBytes?: number;
+  /** button: the text on the button (default "Run <runner name>"); null resets it */
+  label?: string | null;
+  /** button: origins (scheme://host[:port]) whose pages may embed the button and start runs through embed.js; null or absent: any origin; []: no embedding (the hosted page only) */
+  allowedOrigins?: string[] | null;
   rotateToken?: true;
   pollConfig?: {
     provider?: string;
@@ -927,6 +949,10 @@ export type PatchApiRunnersIdTriggersTriggerIdResponse = {
   } | null;
   idempotencyKeyPath?: string | null;
   rateLimitPerMinute?: number;
+  /** button: the text on the button (null: "Run <runner name>") */
+  label?: string | null;
+  /** button: origins that may embed the button (null: any origin) */
+  allowedOrigins?: string[] | null;
   maxBodyBytes?: number;
   pollConfig?: unknown;
   pollCursor?: unknown;

@@ -78,9 +78,12 @@ export async function seedAnalytics(
            (ord + k) % 17 = 0, r.created_at + k * interval '3 seconds'
       FROM (SELECT id, org_id, runner_id, created_at, row_number() OVER () AS ord FROM runner_runs WHERE org_id = '${orgId}') r,
            generate_series(0, ${toolsPerRun - 1}) AS k`);
-  await db.$executeRawUnsafe('VACUUM ANALYZE runner_runs');
-  await db.$executeRawUnsafe('VACUUM ANALYZE model_calls');
-  await db.$executeRawUnsafe('VACUUM ANALYZE tool_calls');
+  // What autovacuum would have done by the time such a history exists (statistics, visibility map),
+  // for the base tables and the rollups the triggers filled while seeding.
+  for (const t of ['runner_runs', 'model_calls', 'tool_calls', 'run_counts_daily', 'model_usage_daily',
+    'model_usage_daily_principal', 'model_usage_principal_last_day', 'model_usage_daily_agent', 'tool_usage_daily']) {
+    await db.$executeRawUnsafe(`VACUUM ANALYZE ${t}`);
+  }
   return runnerIds;
 }
 
@@ -125,7 +128,7 @@ async function main(): Promise<void> {
     return r.json();
   };
 
-  const rows: { route: string; period: string; p50: number; p99: number; mean: number }[] = [];
+  const rows: { route: string; period: string; p50: number; p95: number; p99: number; mean: number }[] = [];
   for (const period of ['7d', '30d', '90d']) {
     for (const [route, p] of [
       ['runner', `/api/runners/${runnerIds[0]}/analytics?period=${period}`],
@@ -139,7 +142,7 @@ async function main(): Promise<void> {
         times.push(Number(process.hrtime.bigint() - t) / 1e6);
       }
       times.sort((a, b) => a - b);
-      rows.push({ route, period, p50: pct(times, 50), p99: pct(times, 99), mean: times.reduce((a, b) => a + b, 0) / times.length });
+      rows.push({ route, period, p50: pct(times, 50), p95: pct(times, 95), p99: pct(times, 99), mean: times.reduce((a, b) => a + b, 0) / times.length });
     }
   }
   const sample = (await get(`/api/analytics?period=90d`)) as { summary: unknown };
@@ -147,9 +150,13 @@ async function main(): Promise<void> {
 
   out('');
   out(`Analytics latency over HTTP (${RUNS} runs, ${CALLS} model calls, ${TOOL_CALLS} tool calls in one org; ${ITERATIONS} requests each)`);
-  out('| route | period | p50 ms | p99 ms | mean ms |');
-  out('| --- | --- | ---: | ---: | ---: |');
-  for (const r of rows) out(`| ${r.route === 'runner' ? 'GET /api/runners/:id/analytics' : 'GET /api/analytics'} | ${r.period} | ${r.p50.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.mean.toFixed(1)} |`);
+  out(`(load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs)`);
+  out('| route | period | p50 ms | p95 ms | p99 ms | mean ms |');
+  out('| --- | --- | ---: | ---: | ---: | ---: |');
+  for (const r of rows) {
+    const route = r.route === 'runner' ? 'GET /api/runners/:id/analytics' : 'GET /api/analytics';
+    out(`| ${route} | ${r.period} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.mean.toFixed(1)} |`);
+  }
   out(JSON.stringify({ bench: 'analytics', runs: RUNS, modelCalls: CALLS, toolCalls: TOOL_CALLS, iterations: ITERATIONS, results: rows }));
 
   server.close();

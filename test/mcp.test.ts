@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -5,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { connectFakeLlm } from './fixtures/fake-llm';
 import { startWebhookServer } from './fixtures/webhook-server';
 import { useTestContext, waitFor } from './harness';
 
@@ -472,6 +474,40 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
     expect((await fails('flapjack_get_analytics', { period: '1y' })).text).toMatch(/period/);
     expect((await fails('flapjack_get_runner_analytics', { runnerId: runner.id }, foreign)).api?.code).toBe('not_found');
 
+    await ok('flapjack_delete_runner', { runnerId: runner.id });
+  }, 240_000);
+
+  it('resumes a run really paused on its budget: it completes with one model call', async () => {
+    // The test stack's worker calls the scripted OpenAI-compatible server; the token routes this step's calls.
+    const openai = connectFakeLlm(ctx.env.fakeOpenAiOrigin, '/v1');
+    const token = `tok-${randomUUID()}`;
+    await openai.script(token, [{ text: 'resumed', usage: { inputTokens: 1000, outputTokens: 100 } }]);
+    const runner = await ok<{ id: string }>('flapjack_create_runner', { name: `budget ${transport}`, defaultModel: 'gpt-5.4' });
+    await ok('flapjack_add_runner_step', {
+      runnerId: runner.id,
+      name: 'think',
+      kind: 'agent',
+      orderIndex: 0,
+      preambleOverride: `Answer briefly. ${token}`,
+    });
+    // Far below one call's worst case: the run pauses before its first call.
+    await ok('flapjack_update_runner_budget', { runnerId: runner.id, enabled: true, budgetUsd: 0.000001, onExceed: 'pause' });
+    const run = await ok<{ id: string }>('flapjack_trigger_run', { runnerId: runner.id, input: { q: 'hi' } });
+    type RunView = { status: string; budgetUsd: number; output: unknown; events: { type: string }[] };
+    const getRun = () => ok<RunView>('flapjack_get_run', { runnerId: runner.id, runId: run.id });
+    const paused = await waitFor(getRun, (r) => r.status === 'paused_budget', 120_000, 250);
+    expect(paused.events.map((e) => e.type)).toEqual(['budget_paused']);
+    expect(await openai.requestsFor(token)).toHaveLength(0);
+    expect((await fails('flapjack_resume_run', { runnerId: runner.id, runId: run.id }, foreign)).api?.code).toBe('not_found');
+
+    const resumed = await ok<RunView>('flapjack_resume_run', { runnerId: runner.id, runId: run.id, additionalBudgetUsd: 1 });
+    expect(['running', 'completed']).toContain(resumed.status);
+    expect(resumed.budgetUsd).toBeCloseTo(1.000001, 8);
+    const done = await waitFor(getRun, (r) => r.status === 'completed', 120_000, 250);
+    expect(done.output).toEqual({ text: 'resumed' });
+    expect(done.events.map((e) => e.type)).toEqual(['budget_paused', 'budget_resumed']);
+    expect(await openai.requestsFor(token)).toHaveLength(1);
+    expect((await fails('flapjack_resume_run', { runnerId: runner.id, runId: run.id })).api).toMatchObject({ code: 'conflict', status: 409 });
     await ok('flapjack_delete_runner', { runnerId: runner.id });
   }, 240_000);
 

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -13,6 +13,7 @@ import {
   ValidationError,
   type FetchLike,
 } from '../sdk/src/index';
+import { connectFakeLlm } from './fixtures/fake-llm';
 import { useTestContext } from './harness';
 
 /** The SDK against the real stack: an in-process API listening on an ephemeral port, real Temporal and PostgreSQL. */
@@ -329,6 +330,37 @@ describe('triggers, webhook delivery, bulk runs, resume and analytics', () => {
     expect(oa.period).toBe('30d');
     expect(oa.summary.total_runs).toBeGreaterThanOrEqual(3);
     await expect(fj.getAnalytics({ period: '1y' as never })).rejects.toBeInstanceOf(ValidationError);
+    await fj.deleteRunner(runner.id);
+  }, 240_000);
+});
+
+describe('a run paused on its budget', () => {
+  it('waitForRun stops at paused_budget; resumeRun raises the budget and the run completes with one call', async () => {
+    // The test stack's worker calls the scripted OpenAI-compatible server; the token routes this step's calls.
+    const openai = connectFakeLlm(ctx.env.fakeOpenAiOrigin, '/v1');
+    const token = `tok-${randomUUID()}`;
+    await openai.script(token, [{ text: 'resumed', usage: { inputTokens: 1000, outputTokens: 100 } }]);
+    const runner = await fj.createRunner({ name: 'sdk budget', defaultModel: 'gpt-5.4' });
+    await fj.addRunnerStep(runner.id, { name: 'think', kind: 'agent', orderIndex: 0, preambleOverride: `Answer briefly. ${token}` });
+    // Far below one call's worst case: the run pauses before its first call.
+    await fj.updateRunnerBudget(runner.id, { enabled: true, budgetUsd: 0.000001, onExceed: 'pause' });
+    const run = await fj.triggerRun(runner.id, { input: { q: 'hi' } });
+
+    const paused = await fj.waitForRun(runner.id, run.id, { timeoutMs: 120_000 });
+    expect(paused.status).toBe('paused_budget');
+    expect(paused.budgetPausedAt).toEqual(expect.any(String));
+    expect(paused.error).toMatchObject({ code: 'budget_exceeded', step: 'think' });
+    expect(await openai.requestsFor(token)).toHaveLength(0);
+
+    const resumed = await fj.resumeRun(runner.id, run.id, { additionalBudgetUsd: 1 });
+    expect(['running', 'completed']).toContain(resumed.status);
+    expect(resumed.budgetUsd).toBeCloseTo(1.000001, 8);
+    const done = await fj.waitForRun(runner.id, run.id, { timeoutMs: 120_000 });
+    expect(done).toMatchObject({ status: 'completed', output: { text: 'resumed' }, budgetPausedAt: null, error: null });
+    expect(done.events?.map((e) => e.type)).toEqual(['budget_paused', 'budget_resumed']);
+    expect(await openai.requestsFor(token)).toHaveLength(1);
+    // Not paused any more: a second resume is a conflict.
+    await expect(fj.resumeRun(runner.id, run.id, { additionalBudgetUsd: 1 })).rejects.toBeInstanceOf(ConflictError);
     await fj.deleteRunner(runner.id);
   }, 240_000);
 });

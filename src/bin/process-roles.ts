@@ -21,6 +21,7 @@ import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/conn
 import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl, requireSecretBox } from './startup';
 import { agentWorkerOptions } from './agent-options';
 import { createRunWorker, installTemporalRuntime } from './worker-runtime';
+import { startWorkerStats } from './worker-stats';
 
 export const ROLES = ['api', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -117,8 +118,10 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
       egressAllowlist: env.FLAPJACK_EGRESS_ALLOWLIST,
       secrets,
       agent: agentWorkerOptions(env, log),
+      tuning: { maxCachedWorkflows: env.FLAPJACK_WORKER_MAX_CACHED_WORKFLOWS },
     }));
   }
+  const stopStats = worker ? startWorkerStats(worker, log, env.FLAPJACK_WORKER_STATS_INTERVAL_MS) : undefined;
 
   // Runs recorded but never started (a process died in between) are started by whoever runs workers.
   const reconciler = work
@@ -143,6 +146,7 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
     log.info(`shutting down ${[...roles].join(' and ')}`);
     if (reconciler) clearInterval(reconciler);
     if (scheduleReconciler) clearInterval(scheduleReconciler);
+    stopStats?.();
     // Activities get the worker's shutdown grace time; never hang past it.
     setTimeout(() => {
       log.warn('did not stop in time; exiting');

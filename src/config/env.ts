@@ -50,6 +50,13 @@ export const envSchema = z.object({
   FLAPJACK_RATE_LIMIT_PER_SEC: z.coerce.number().positive().default(200),
   FLAPJACK_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(1000),
   FLAPJACK_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
+  /**
+   * Workflow executions the worker keeps in memory between their tasks (LRU; the rest replay from
+   * history when they next have work). Bounds the memory of idle runs, e.g. runs paused on their budget.
+   */
+  FLAPJACK_WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(100_000).default(1000),
+  /** How often the worker logs its memory and cached workflow count (`worker stats`, info); 0: never. */
+  FLAPJACK_WORKER_STATS_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   /** Embedding model for knowledge vector search (OpenAI-compatible `/embeddings` at OPENAI_BASE_URL). */
   FLAPJACK_EMBEDDING_MODEL: z.string().min(1).optional(),
   /** A SearXNG-compatible JSON search endpoint for the agents' web tools; unset: no web tools offered. */

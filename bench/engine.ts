@@ -89,7 +89,8 @@ async function stopChild(child: ChildProcess, how: () => void): Promise<void> {
 }
 
 async function waitHealthy(base: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
+  // Generous: on a loaded machine tsx compiling the entry point and bundling the workflows takes minutes.
+  const deadline = Date.now() + 300_000;
   while (Date.now() < deadline) {
     try {
       const r = await fetch(`${base}/healthz`);

@@ -154,7 +154,11 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
   const base = { runId, orgId, runnerId, stepName: step.name, stepIndex };
   const prepareArgs: PrepareAgentStepArgs = { ...base, input: args.input, config, outputSchema: step.outputSchema, persist: args.persist };
   const prepareSummary = `${step.name}: prepare`;
-  const prepared: PreparedAgentStep = args.localBookkeeping
+  // Starting MCP servers (a process to spawn, a remote to reach) is the one part of preparing that is
+  // often slower than the bound: with MCP servers attached, preparation stays a regular activity rather
+  // than start them twice.
+  const prepareLocally = args.localBookkeeping === true && config.mcpServers.length === 0;
+  const prepared: PreparedAgentStep = prepareLocally
     ? await boundedLocalThenRemote('prepareAgentStep', prepareArgs, prepareSummary, prepareOptions)
     : await acts.prepareAgentStep.executeWithOptions({ ...prepareOptions, summary: prepareSummary }, [prepareArgs]);
   const { model, tools } = prepared;

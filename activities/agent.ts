@@ -34,6 +34,7 @@ import type { FailureType } from '../src/shared/failure-types';
 import { costOf, PRICE_TABLE_VERSION, priceOf, type PriceOverrides } from '../src/shared/pricing';
 import type { PersistBatch } from '../src/shared/run-types';
 import type { ResolvedStepConfig } from '../src/shared/step-config';
+import { EXCEEDED_LOCAL_BOUND } from '../src/shared/step-placement';
 import { recordToolCall } from './tool-ledger';
 
 export interface AgentLimits {
@@ -72,15 +73,46 @@ function toFailure(e: unknown, model: string): Error {
   }
 }
 
-/** Heartbeats every second while `fn` runs, with an AbortSignal that fires when the activity is cancelled. */
-async function heartbeating<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/**
+ * Heartbeats every second while `fn` runs, with an AbortSignal that fires when the activity is cancelled.
+ * A local attempt cannot heartbeat (cancellation reaches it through the workflow task); with `boundMs`
+ * its signal also fires at the bound, and the attempt fails with `EXCEEDED_LOCAL_BOUND` so the workflow
+ * continues it as a regular, heartbeating activity (see src/shared/step-placement.ts).
+ */
+async function heartbeating<T>(fn: (signal: AbortSignal) => Promise<T>, boundMs?: number): Promise<T> {
   const ctx = Context.current();
+  if (ctx.info.isLocal) return withinLocalBound(ctx, fn, boundMs);
   ctx.heartbeat();
   const timer = setInterval(() => ctx.heartbeat(), 1_000);
   try {
     return await fn(ctx.cancellationSignal);
   } finally {
     clearInterval(timer);
+  }
+}
+
+async function withinLocalBound<T>(ctx: Context, fn: (signal: AbortSignal) => Promise<T>, boundMs?: number): Promise<T> {
+  if (boundMs === undefined) return fn(ctx.cancellationSignal);
+  const bound = new AbortController();
+  const timer = setTimeout(() => bound.abort(new Error('local bound reached')), boundMs);
+  const exceeded = () =>
+    bound.signal.aborted && !ctx.cancellationSignal.aborted
+      ? ApplicationFailure.create({
+          type: EXCEEDED_LOCAL_BOUND,
+          nonRetryable: true,
+          message: `Took longer than ${boundMs} ms as a local activity; continuing as a regular activity`,
+        })
+      : null;
+  try {
+    const result = await fn(AbortSignal.any([ctx.cancellationSignal, bound.signal]));
+    // A result produced after the abort may be a tool's "aborted" error result: run it again instead.
+    const over = exceeded();
+    if (over) throw over;
+    return result;
+  } catch (e) {
+    throw exceeded() ?? e;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -191,7 +223,7 @@ export function createAgentActivities(deps: AgentActivityDeps) {
           maxIterations: limits.maxIterations,
           promptTokenEstimate: estimateTokens(system.length + userMessage.length + toolChars),
         };
-      });
+      }, args.localBoundMs);
     },
 
     async callModel(args: CallModelArgs): Promise<CallModelResult> {
@@ -209,8 +241,11 @@ export function createAgentActivities(deps: AgentActivityDeps) {
         return out;
       };
 
-      // A call already made (a retried activity, a worker that died after the call): never again.
-      const stored = await withSqlClient(deps.db, async (c) => {
+      // A call already made (a retried activity, a worker that died after the call): never again. The
+      // ledger row can only exist from an earlier attempt of this activity (attempts are dispatched at
+      // most once each), so the first attempt skips this read: one database round trip less per call.
+      // The ledger insert below resolves any race regardless (ON CONFLICT, the first answer wins).
+      const stored = Context.current().info.attempt <= 1 ? undefined : await withSqlClient(deps.db, async (c) => {
         const q = new Sql(c);
         const sets = resultSets<{ response: CallModelResult | null; cost_usd: string | null }>(
           await c.query(
@@ -284,11 +319,9 @@ export function createAgentActivities(deps: AgentActivityDeps) {
     async callTool(args: CallToolArgs): Promise<CallToolResult> {
       if (args.call.argumentsError) return { content: args.call.argumentsError, isError: true };
       const startedAt = Date.now();
-      return heartbeating(async (signal) => {
-        const r = await executeTool(
-          { id: args.call.id, name: args.call.name, arguments: args.call.arguments },
-          args.config,
-          {
+      const r = await heartbeating(
+        (signal) =>
+          executeTool({ id: args.call.id, name: args.call.name, arguments: args.call.arguments }, args.config, {
             runId: args.runId,
             orgId: args.orgId,
             runnerId: args.runnerId,
@@ -298,18 +331,21 @@ export function createAgentActivities(deps: AgentActivityDeps) {
             signal,
             tools: args.tools,
             record: args.record,
-          },
-        );
-        await recordToolCall(deps.db, {
-          runId: args.runId,
-          orgId: args.orgId,
-          stepName: args.stepName,
-          toolName: args.call.name,
-          isError: r.isError,
-          latencyMs: Date.now() - startedAt,
-        });
-        return { content: r.content, isError: r.isError, ...(r.recordPatch ? { recordPatch: r.recordPatch } : {}) };
+            // A local attempt cut at its bound is sent again as a regular activity: same key, like a retry.
+            idempotencyKey: `${args.runId}:${args.stepName}:${args.call.id ?? args.call.name}`,
+          }),
+        args.localBoundMs,
+      );
+      // Booked after the bound check: an attempt cut at the bound books nothing (its continuation does).
+      await recordToolCall(deps.db, {
+        runId: args.runId,
+        orgId: args.orgId,
+        stepName: args.stepName,
+        toolName: args.call.name,
+        isError: r.isError,
+        latencyMs: Date.now() - startedAt,
       });
+      return { content: r.content, isError: r.isError, ...(r.recordPatch ? { recordPatch: r.recordPatch } : {}) };
     },
   };
 }

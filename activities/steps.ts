@@ -72,46 +72,65 @@ export function createStepActivities(deps: {
   executors: StepExecutors;
   persistRun: (batch: PersistBatch) => Promise<void>;
 }) {
+  async function runStep(args: ExecuteStepArgs): Promise<unknown> {
+    const { step } = args;
+    switch (step.kind) {
+      case 'webhook': {
+        const headers = step.hasWebhookHeaders ? await loadWebhookHeaders(deps.db, deps.secrets, args) : undefined;
+        return deps.executors.executeWebhookStep({
+          runId: args.runId,
+          stepName: step.name,
+          url: step.webhookUrl ?? '',
+          headers,
+          input: args.input,
+          boundMs: args.localBoundMs,
+        });
+      }
+      case 'computer':
+        if (!step.computer) throw ApplicationFailure.nonRetryable('computer step has no code', 'sandbox_error');
+        return deps.executors.executeComputerStep({
+          runId: args.runId,
+          orgId: args.orgId,
+          stepName: step.name,
+          computer: step.computer,
+          input: args.input,
+        });
+      case 'agent':
+        throw ApplicationFailure.create({
+          type: 'agent_unavailable',
+          nonRetryable: true,
+          message: `Agent steps are not available in this version of the engine (step "${step.name}")`,
+        });
+      case 'condition':
+        throw ApplicationFailure.nonRetryable('condition steps are evaluated by the workflow', 'internal');
+    }
+  }
+
   return {
     async executeStep(args: ExecuteStepArgs): Promise<unknown> {
       const { step } = args;
-      if (args.persist) {
-        const batch = { ...args.persist, onlyIfActive: true };
-        await withDbRetries(() => deps.persistRun(batch));
+      // The workflow's pending writes (the step's start among them) go out while the step runs: the
+      // step does not read them, so waiting for them first only added a database round trip of latency.
+      // Both are awaited before the activity answers, so every write lands before the workflow's next one.
+      // (The write's error is caught at once and rethrown below: no rejection is left unhandled meanwhile.)
+      const pending = args.persist;
+      const persisted = pending
+        ? withDbRetries(() => deps.persistRun({ ...pending, onlyIfActive: true })).then(
+            () => null,
+            (e: unknown) => ({ error: e }),
+          )
+        : null;
+      let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+      try {
+        outcome = { ok: true, value: await runStep(args) };
+      } catch (e) {
+        outcome = { ok: false, error: e };
       }
-      let output: unknown;
-      switch (step.kind) {
-        case 'webhook': {
-          const headers = step.hasWebhookHeaders ? await loadWebhookHeaders(deps.db, deps.secrets, args) : undefined;
-          output = await deps.executors.executeWebhookStep({
-            runId: args.runId,
-            stepName: step.name,
-            url: step.webhookUrl ?? '',
-            headers,
-            input: args.input,
-            boundMs: args.localBoundMs,
-          });
-          break;
-        }
-        case 'computer':
-          if (!step.computer) throw ApplicationFailure.nonRetryable('computer step has no code', 'sandbox_error');
-          output = await deps.executors.executeComputerStep({
-            runId: args.runId,
-            orgId: args.orgId,
-            stepName: step.name,
-            computer: step.computer,
-            input: args.input,
-          });
-          break;
-        case 'agent':
-          throw ApplicationFailure.create({
-            type: 'agent_unavailable',
-            nonRetryable: true,
-            message: `Agent steps are not available in this version of the engine (step "${step.name}")`,
-          });
-        case 'condition':
-          throw ApplicationFailure.nonRetryable('condition steps are evaluated by the workflow', 'internal');
-      }
+      // A failed step, too, waits for its start to be recorded (its failure is written after it).
+      const writeFailed = persisted ? await persisted : null;
+      if (writeFailed) throw writeFailed.error;
+      if (!outcome.ok) throw outcome.error;
+      let output = outcome.value;
       output = output === undefined ? null : output;
       if (step.outputSchema) {
         const issues = validateAgainst(step.outputSchema, output, 'output');

@@ -61,7 +61,9 @@ interface Batch {
 
 /** Starts `node --import tsx <script>` (no tsx relay process, so the pid is the program's). */
 function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, ipc = false): ChildProcess {
-  const prof = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  // One directory per process, Node's default file names: every thread (main, tsx's loader, the SDK's
+  // workflow threads) writes its own profile; with a fixed --cpu-prof-name they overwrote each other.
+  const prof = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.join(CPU_PROF_DIR, name)}`] : [];
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', script], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
@@ -87,7 +89,8 @@ async function stopChild(child: ChildProcess, how: () => void): Promise<void> {
 }
 
 async function waitHealthy(base: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
+  // Generous: on a loaded machine tsx compiling the entry point and bundling the workflows takes minutes.
+  const deadline = Date.now() + 300_000;
   while (Date.now() < deadline) {
     try {
       const r = await fetch(`${base}/healthz`);
@@ -353,7 +356,7 @@ async function main(): Promise<void> {
       ]),
     );
     out(`plot: ${path.relative(process.cwd(), PLOT)}`);
-    if (CPU_PROF_DIR) out(`CPU profiles: ${CPU_PROF_DIR} (summarize with: npx tsx bench/cpu-profile-summary.ts ${CPU_PROF_DIR}/*.cpuprofile)`);
+    if (CPU_PROF_DIR) out(`CPU profiles: ${CPU_PROF_DIR} (summarize with: npx tsx bench/cpu-profile-summary.ts ${CPU_PROF_DIR}/engine/*.cpuprofile)`);
     out('');
     out('BENCH_JSON ' + JSON.stringify({ suite: 'engine', loadAverage: os.loadavg(), results, split, targets }));
   } finally {

@@ -4,6 +4,7 @@ import { connectFakeLlm, type FakeLlmRemote, type FakeReply, type RecordedReques
 import { startHttpTestServer, type HttpTestServer } from './fixtures/mcp-test-server';
 import { json, startWebhookServer } from './fixtures/webhook-server';
 import { useTestContext, waitFor } from './harness';
+import { recordHistory } from './record-history';
 
 /**
  * Agent steps end to end: the real provider code over HTTP against the scripted fake OpenAI and
@@ -155,6 +156,13 @@ describe('an agent step', () => {
     expect(Number(rows[0]?.costUsd)).toBeCloseTo((100 * 3 + 10 * 15) / 1e6, 8);
     expect(run.costUsd).toBeCloseTo((250 * 3 + 30 * 15) / 1e6, 6);
     expect(run.steps[0]?.details).toMatchObject({ provider: 'anthropic', modelCalls: 2, toolCalls: 1 });
+    // The shape (docs/run-shape.md): each model call is a regular activity; the step's preparation and its
+    // tool call are local activities (markers) inside the workflow tasks around them.
+    const events = (await ctx.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
+    const scheduled = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((n) => !!n);
+    expect(scheduled).toEqual(['callModel', 'callModel']);
+    expect(events.filter((e) => e.markerRecordedEventAttributes).length).toBeGreaterThanOrEqual(2);
+    await recordHistory(runId, 'agent-tool-round');
   });
 
   it('returns structured output after one repair round, asking through response_format', async () => {

@@ -7,12 +7,29 @@
  * Output: with `outputSchema`, the JSON value the model answered (validated, after at most one
  * repair round); without, `{text: <the final answer>}`.
  */
-import { ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
 import type { RunActivities } from '../activities/types';
-import type { AgentMessage, AgentStepRecord, CallModelResult } from '../src/shared/agent-types';
+import type {
+  AgentMessage,
+  AgentStepRecord,
+  CallModelResult,
+  CallToolArgs,
+  CallToolResult,
+  PrepareAgentStepArgs,
+  PreparedAgentStep,
+} from '../src/shared/agent-types';
 import { worstCaseCostOf } from '../src/shared/pricing';
 import type { PersistBatch, RunnerSnapshot, StepSnapshot } from '../src/shared/run-types';
 import { resolveStepConfig, type ResolvedStepConfig } from '../src/shared/step-config';
+import { EXCEEDED_LOCAL_BOUND, LOCAL_STEP_BOUND_MS } from '../src/shared/step-placement';
 
 /** Budget enforcement plugs in here (`run-runner.ts` passes it); the default does nothing. */
 export interface AgentStepHooks {
@@ -37,6 +54,12 @@ export interface AgentStepArgs {
   snapshot: RunnerSnapshot;
   /** Writes the workflow had pending (the step's start among them); they ride along with the first activity. */
   persist?: PersistBatch;
+  /**
+   * Run shape ≥ 2: the step's preparation and its tool calls run as bounded local activities (inside the
+   * workflow task that follows a model call), continued as regular activities if they reach the bound.
+   * Older runs schedule them as regular activities, as they did when they started.
+   */
+  localBookkeeping?: boolean;
 }
 
 const prepareOptions: ActivityOptions = {
@@ -57,6 +80,41 @@ const toolOptions: ActivityOptions = {
 };
 
 const acts = proxyActivities<RunActivities>(modelOptions);
+/** Preparation and tool calls inside the workflow task: they stop themselves at LOCAL_STEP_BOUND_MS. */
+const boundedLocalOptions: LocalActivityOptions = {
+  // The attempt stops itself at the bound; this only guards an attempt that cannot stop (e.g. an MCP
+  // server process still starting), which then continues as a regular activity too.
+  startToCloseTimeout: LOCAL_STEP_BOUND_MS + 5_000,
+  // One local attempt: its retry is the regular activity below.
+  retry: { maximumAttempts: 1 },
+};
+const localActs = proxyLocalActivities<RunActivities>(boundedLocalOptions);
+
+/**
+ * Runs a bounded local attempt of prepare or a tool call, then, if it reached the bound or failed in a
+ * way worth retrying, the same call as a regular activity (heartbeating, so a cancel reaches it within
+ * about a second, and retried by its own policy).
+ */
+async function boundedLocalThenRemote<A extends { localBoundMs?: number }, R>(
+  name: 'prepareAgentStep' | 'callTool',
+  args: A,
+  summary: string,
+  remoteOptions: ActivityOptions,
+): Promise<R> {
+  const run = (opts: ActivityOptions | LocalActivityOptions, a: A, local: boolean) =>
+    (local ? localActs : acts)[name].executeWithOptions(opts, [a as never]) as Promise<R>;
+  try {
+    return await run({ ...boundedLocalOptions, summary }, { ...args, localBoundMs: LOCAL_STEP_BOUND_MS }, true);
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    // A final failure (bad config, unknown model) ends here; anything else — the bound reached, a timeout
+    // on a starved machine, a database blip — goes on as a regular activity, which is also the retry.
+    const final = cause instanceof ApplicationFailure && cause.nonRetryable && cause.type !== EXCEEDED_LOCAL_BOUND;
+    if (final) throw err;
+    return run({ ...remoteOptions, summary: `${summary}, continued as an activity` }, args, false);
+  }
+}
 
 /** The config the step runs with, from the run's frozen snapshot (the spec's merge table). */
 export function stepConfigFromSnapshot(snapshot: RunnerSnapshot, step: StepSnapshot): ResolvedStepConfig {
@@ -94,9 +152,15 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
   const { step, runId, orgId, runnerId, stepIndex } = args;
   const config = stepConfigFromSnapshot(args.snapshot, step);
   const base = { runId, orgId, runnerId, stepName: step.name, stepIndex };
-  const prepared = await acts.prepareAgentStep.executeWithOptions({ ...prepareOptions, summary: `${step.name}: prepare` }, [
-    { ...base, input: args.input, config, outputSchema: step.outputSchema, persist: args.persist },
-  ]);
+  const prepareArgs: PrepareAgentStepArgs = { ...base, input: args.input, config, outputSchema: step.outputSchema, persist: args.persist };
+  const prepareSummary = `${step.name}: prepare`;
+  // Starting MCP servers (a process to spawn, a remote to reach) is the one part of preparing that is
+  // often slower than the bound: with MCP servers attached, preparation stays a regular activity rather
+  // than start them twice.
+  const prepareLocally = args.localBookkeeping === true && config.mcpServers.length === 0;
+  const prepared: PreparedAgentStep = prepareLocally
+    ? await boundedLocalThenRemote('prepareAgentStep', prepareArgs, prepareSummary, prepareOptions)
+    : await acts.prepareAgentStep.executeWithOptions({ ...prepareOptions, summary: prepareSummary }, [prepareArgs]);
   const { model, tools } = prepared;
   const messages: AgentMessage[] = [{ role: 'user', content: prepared.userMessage }];
   let record: AgentStepRecord = prepared.record;
@@ -129,11 +193,13 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
       }
       messages.push({ role: 'assistant', content: r.text, toolCalls: r.toolCalls });
       const results = await Promise.all(
-        r.toolCalls.map((call) =>
-          acts.callTool.executeWithOptions({ ...toolOptions, summary: `${step.name}: tool ${call.name}` }, [
-            { ...base, call, stepInput: args.input, config, tools, record: { plan: record.plan } },
-          ]),
-        ),
+        r.toolCalls.map((call) => {
+          const toolArgs: CallToolArgs = { ...base, call, stepInput: args.input, config, tools, record: { plan: record.plan } };
+          const summary = `${step.name}: tool ${call.name}`;
+          return args.localBookkeeping
+            ? boundedLocalThenRemote<CallToolArgs, CallToolResult>('callTool', toolArgs, summary, toolOptions)
+            : acts.callTool.executeWithOptions({ ...toolOptions, summary }, [toolArgs]);
+        }),
       );
       r.toolCalls.forEach((call, i) => {
         const res = results[i];

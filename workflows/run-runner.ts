@@ -209,7 +209,20 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
       let output: unknown;
       try {
         output = agentLoop
-          ? await runAgentStep({ runId, orgId, runnerId: args.runnerId, stepIndex: i, step, input, snapshot, persist: callArgs.persist }, budget)
+          ? await runAgentStep(
+              {
+                runId,
+                orgId,
+                runnerId: args.runnerId,
+                stepIndex: i,
+                step,
+                input,
+                snapshot,
+                persist: callArgs.persist,
+                localBookkeeping: (args.shape ?? 0) >= 2,
+              },
+              budget,
+            )
           : await executeStepActivity(callArgs, summary, has);
       } catch (err) {
         if (isCancellation(err)) throw err;

@@ -64,6 +64,8 @@ export interface ToolContext {
   tools: AgentToolDef[];
   /** The step's record so far (read-only; e.g. the current plan). */
   record?: Readonly<Pick<AgentStepRecord, 'plan'>>;
+  /** Sent as `Idempotency-Key` by HTTP tools: the same for every attempt of one tool call. */
+  idempotencyKey?: string;
 }
 
 export interface ToolCall {

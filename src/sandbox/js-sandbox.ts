@@ -44,18 +44,30 @@ export interface RunJavaScriptOptions {
 
 /* ---------- isolate pool (per key and memory limit) ---------- */
 
-const POOL = { maxIdlePerKey: 4, maxKeys: 256, maxUses: 200, maxHeapFraction: 0.5 } as const;
+/**
+ * A new isolate costs about 7 ms of CPU, a fresh context in a pooled one about 1.3 ms (measured on this
+ * machine under load). With 4 idle isolates per org, runs of one org in flight beyond 4 created and
+ * disposed isolates all the time (computer step 2.2 → 3.7 ms CPU at 50 in flight): keep up to 16, and at
+ * most 128 idle isolates over all keys (an idle isolate is a few MB).
+ */
+const POOL = { maxIdlePerKey: 16, maxIdleTotal: 128, maxKeys: 256, maxUses: 200, maxHeapFraction: 0.5 } as const;
 interface PooledIsolate {
   isolate: ivm.Isolate;
   uses: number;
 }
 const idle = new Map<string, PooledIsolate[]>();
+/** Entries in `idle`, over all keys. */
+let idleCount = 0;
 
 function acquire(key: string | undefined, memoryLimitMb: number): PooledIsolate {
   if (key !== undefined) {
     const list = idle.get(`${key}|${memoryLimitMb}`);
     let entry = list?.pop();
-    while (entry && entry.isolate.isDisposed) entry = list?.pop();
+    if (entry) idleCount--;
+    while (entry && entry.isolate.isDisposed) {
+      entry = list?.pop();
+      if (entry) idleCount--;
+    }
     if (entry) return entry;
   }
   return { isolate: new ivm.Isolate({ memoryLimit: memoryLimitMb }), uses: 0 };
@@ -82,11 +94,13 @@ function release(key: string | undefined, memoryLimitMb: number, entry: PooledIs
     isolate.dispose();
   } else {
     list.push(entry);
+    idleCount++;
   }
   idle.set(poolKey, list);
-  while (idle.size > POOL.maxKeys) {
+  while (idle.size > POOL.maxKeys || idleCount > POOL.maxIdleTotal) {
     const [oldest, entries] = idle.entries().next().value as [string, PooledIsolate[]];
     for (const e of entries) if (!e.isolate.isDisposed) e.isolate.dispose();
+    idleCount -= entries.length;
     idle.delete(oldest);
   }
 }

@@ -109,6 +109,8 @@ export interface PrepareAgentStepArgs extends AgentStepBase {
   outputSchema: Record<string, unknown> | null;
   /** Writes the workflow had pending (the step's start among them), applied first. */
   persist?: PersistBatch;
+  /** Set for a local-activity attempt: reaching it aborts the attempt (`EXCEEDED_LOCAL_BOUND`). */
+  localBoundMs?: number;
 }
 
 export interface CallModelArgs extends AgentStepBase {
@@ -142,6 +144,8 @@ export interface CallToolArgs extends AgentStepBase {
   config: ResolvedStepConfig;
   tools: AgentToolDef[];
   record: Pick<AgentStepRecord, 'plan'>;
+  /** Set for a local-activity attempt: reaching it aborts the attempt (`EXCEEDED_LOCAL_BOUND`). */
+  localBoundMs?: number;
 }
 
 export interface CallToolResult {

@@ -77,8 +77,10 @@ export interface RunnerSnapshot {
  * workflow change up to it without asking `patched()`, which costs each run a marker and a
  * search-attribute upsert per patch; runs started before it (no `shape`) still ask, so they replay.
  * Later changes gate on `shape >= 2`, … the same way (docs/run-shape.md).
+ * - 1: persist-with-step, finalize-with-last-step, local short steps, the agent loop (no patch markers);
+ * - 2: an agent step's preparation and tool calls run as bounded local activities.
  */
-export const RUN_SHAPE = 1;
+export const RUN_SHAPE = 2;
 
 export interface RunWorkflowInput {
   runId: string;

@@ -275,7 +275,11 @@ async function dispatch(def: AgentToolDef, args: Record<string, unknown>, config
       const out = await callHttpTool(
         { name: tool.name, url: tool.url, method: tool.method, headers },
         args,
-        { guard: ctx.deps.guard, ...(ctx.signal ? { signal: ctx.signal } : {}) },
+        {
+          guard: ctx.deps.guard,
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+          ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+        },
       );
       return { content: out.text, isError: out.isError, ...(out.status !== undefined ? { data: { status: out.status } } : {}) };
     }

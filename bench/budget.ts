@@ -21,6 +21,7 @@ import request from 'supertest';
 import { createApp } from '../api/app';
 import { createLogger } from '../src/config/logger';
 import { createDb } from '../src/db/client';
+import { withOrg } from '../src/db/scoped';
 import { applyMigrations, ensureDatabase } from '../src/db/migrate';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { resolveTemporalBinary } from '../src/dev/temporal-binary';
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
       resolveApiKey: createKeyResolver(db),
       rateLimit: { ratePerSec: 1e6, burst: 1e6 },
     });
-    const { key } = await createApiKey(db, `bench-${randomUUID()}`);
+    const { key, orgId } = await createApiKey(db, `bench-${randomUUID()}`);
     const api = {
       post: (p: string, b: unknown) => request(app).post(p).set('Authorization', `Bearer ${key}`).send(b as object),
       put: (p: string, b: unknown) => request(app).put(p).set('Authorization', `Bearer ${key}`).send(b as object),
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
     await api.put(`/api/runners/${runner}/budget`, { enabled: true, budgetUsd: 0.000001, onExceed: 'pause' });
 
     const countPaused = async () =>
-      Number((await db.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM runner_runs WHERE runner_id = '${runner}' AND status = 'paused_budget'`))[0]?.n ?? 0);
+      Number((await withOrg(db, orgId, (tx) => tx.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM runner_runs WHERE runner_id = '${runner}' AND status = 'paused_budget'`)))[0]?.n ?? 0);
     const waitPaused = async (n: number) => {
       const deadline = Date.now() + 20 * 60_000;
       while ((await countPaused()) < n) {
@@ -171,7 +172,7 @@ async function main(): Promise<void> {
     const deadline = Date.now() + 20 * 60_000;
     for (;;) {
       const done = Number(
-        (await db.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM runner_runs WHERE runner_id = '${runner}' AND status = 'completed'`))[0]?.n ?? 0,
+        (await withOrg(db, orgId, (tx) => tx.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM runner_runs WHERE runner_id = '${runner}' AND status = 'completed'`)))[0]?.n ?? 0,
       );
       if (done >= PAUSED) break;
       if (Date.now() > deadline) throw new Error(`only ${done} of ${PAUSED} resumed runs completed`);

@@ -57,12 +57,12 @@ const tools: ToolFx[] = [];
 
 async function insertAll(orgId: string, rs: RunFx[], cs: CallFx[], ts: ToolFx[]) {
   for (const r of rs) {
-    await ctx.db.$executeRaw`
+    await ctx.systemDb.$executeRaw`
       INSERT INTO runner_runs (id, org_id, runner_id, status, snapshot, created_at)
       VALUES (${r.id}::uuid, ${orgId}::uuid, ${r.runnerId}::uuid, ${r.status}, '{}'::jsonb, ${new Date(r.at)})`;
   }
   for (const c of cs) {
-    await ctx.db.$executeRaw`
+    await ctx.systemDb.$executeRaw`
       INSERT INTO model_calls (id, org_id, runner_id, run_id, step_name, call_key, provider, model, input_tokens,
                                output_tokens, cost_usd, api_key_id, trigger_kind, trigger_id, agent_id, created_at)
       VALUES (gen_random_uuid(), ${orgId}::uuid, ${c.runnerId}::uuid, ${c.runId}::uuid, 's', ${randomUUID()}, 'openai',
@@ -70,7 +70,7 @@ async function insertAll(orgId: string, rs: RunFx[], cs: CallFx[], ts: ToolFx[])
               ${c.trigger?.kind ?? null}, ${c.trigger?.id ?? null}::uuid, ${c.agentId}::uuid, ${new Date(c.at)})`;
   }
   for (const t of ts) {
-    await ctx.db.$executeRaw`
+    await ctx.systemDb.$executeRaw`
       INSERT INTO tool_calls (org_id, runner_id, run_id, step_name, call_key, tool_name, is_error, created_at)
       VALUES (${orgId}::uuid, ${t.runnerId}::uuid, ${t.runId}::uuid, 's', ${randomUUID()}, ${t.tool}, ${t.isError}, ${new Date(t.at)})`;
   }

@@ -59,11 +59,11 @@ async function makeRunner(name: string) {
 
 // Until the trigger CRUD is on main, the button trigger row is written directly.
 async function addButton(runnerId: string, config: Prisma.InputJsonObject = {}) {
-  const t = await ctx.db.runnerTrigger.create({ data: { runnerId, orgId: ctx.orgA, kind: 'button', config } });
+  const t = await ctx.systemDb.runnerTrigger.create({ data: { runnerId, orgId: ctx.orgA, kind: 'button', config } });
   return t.id;
 }
 
-const runsOf = (runnerId: string) => ctx.db.runnerRun.findMany({ where: { runnerId }, orderBy: { createdAt: 'asc' } });
+const runsOf = (runnerId: string) => ctx.systemDb.runnerRun.findMany({ where: { runnerId }, orderBy: { createdAt: 'asc' } });
 
 describe('button trigger', () => {
   it('is 404 without an enabled button trigger, and never exposes an API key', async () => {
@@ -75,7 +75,7 @@ describe('button trigger', () => {
     expect(page.status).toBe(200);
     expect(page.text).not.toMatch(/fj_live_/);
     expect(page.headers['content-security-policy']).toMatch(/default-src 'none'/);
-    await ctx.db.runnerTrigger.update({ where: { id: triggerId }, data: { enabled: false } });
+    await ctx.systemDb.runnerTrigger.update({ where: { id: triggerId }, data: { enabled: false } });
     expect((await request(ctx.app).get(`/api/runners/${runnerId}/button`)).status).toBe(404);
     expect((await request(ctx.app).get(`/api/runners/${runnerId}/embed.js`)).status).toBe(404);
     expect((await request(ctx.app).get(`/api/runners/not-a-uuid/button`)).status).toBe(404);

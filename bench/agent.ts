@@ -25,6 +25,7 @@ import { createRunWorker, installTemporalRuntime, WORKFLOWS_PATH } from '../src/
 import { createLogger } from '../src/config/logger';
 import { createSecretBox, generateSecretKey } from '../src/crypto/secret-box';
 import { createDb } from '../src/db/client';
+import { withOrg } from '../src/db/scoped';
 import { createApiKey, createKeyResolver } from '../src/services/api-keys';
 import type { RecordedRequest } from '../test/fixtures/fake-llm';
 import { startFakeOpenAI } from '../test/fixtures/fake-openai';
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
     cleanups.unshift(() => new Promise<void>((r) => api.close(() => r())));
     const base = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
-    const { key } = await createApiKey(db, `bench-agent-${randomUUID()}`);
+    const { key, orgId } = await createApiKey(db, `bench-agent-${randomUUID()}`);
     const headers = { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' };
     const post = async (p: string, body: unknown) => {
       const r = await fetch(base + p, { method: 'POST', headers, body: JSON.stringify(body) });
@@ -138,7 +139,7 @@ async function main(): Promise<void> {
       const run = await post(`/api/runners/${runnerId}/runs`, { input: { q: 'bench' } });
       const result = (await client.workflow.getHandle(run.id).result()) as { status: string; error: unknown };
       if (result.status !== 'completed') throw new Error(`run ${run.id} ended ${result.status}: ${JSON.stringify(result.error)}`);
-      const step = await db.runnerRunStep.findFirst({ where: { runId: run.id } });
+      const step = await withOrg(db, orgId, (tx) => tx.runnerRunStep.findFirst({ where: { runId: run.id } }));
       if (!step?.startedAt || !step.completedAt) throw new Error(`run ${run.id}: step times missing`);
       const calls = fake.requests.filter((r) => String(r.headers['idempotency-key'] ?? '').startsWith(`${run.id}:`));
       if (calls.length !== expectedCalls) throw new Error(`run ${run.id}: ${calls.length} model calls, expected ${expectedCalls}`);

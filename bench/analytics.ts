@@ -15,6 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { Client as PgClient } from 'pg';
 import { createApp } from '../api/app';
 import { createLogger } from '../src/config/logger';
 import { createDb } from '../src/db/client';
@@ -31,8 +32,12 @@ const RUNNERS = 20;
 const out = (s: string) => process.stdout.write(s + '\n');
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 
+/**
+ * Seeds as the database owner on its own connection, like a migration: bulk rows for one org, then
+ * VACUUM ANALYZE, which only the owner may run (the app's pool acts as flapjack_app, docs/tenancy.md).
+ */
 export async function seedAnalytics(
-  db: ReturnType<typeof createDb>,
+  db: Pick<PgClient, 'query'>,
   orgId: string,
   n: { runs: number; calls: number; toolCalls: number },
 ): Promise<string[]> {
@@ -40,23 +45,23 @@ export async function seedAnalytics(
   const agentIds = Array.from({ length: 10 }, () => randomUUID());
   const keyIds = Array.from({ length: 50 }, () => randomUUID());
   const cronId = randomUUID();
-  await db.$executeRawUnsafe(
+  await db.query(
     `INSERT INTO runners (id, org_id, name) SELECT id::uuid, '${orgId}', 'bench-runner-' || ord
        FROM unnest(ARRAY['${runnerIds.join("','")}']) WITH ORDINALITY AS t(id, ord)`,
   );
-  await db.$executeRawUnsafe(
+  await db.query(
     `INSERT INTO agents (id, org_id, name) SELECT id::uuid, '${orgId}', 'bench-agent-' || ord
        FROM unnest(ARRAY['${agentIds.join("','")}']) WITH ORDINALITY AS t(id, ord)`,
   );
   // Runs spread evenly over the last 90 days; 80% completed, 15% failed, the rest cancelled.
-  await db.$executeRawUnsafe(`
+  await db.query(`
     INSERT INTO runner_runs (id, org_id, runner_id, status, snapshot, created_at)
     SELECT gen_random_uuid(), '${orgId}', (ARRAY['${runnerIds.join("','")}']::uuid[])[1 + i % ${RUNNERS}],
            CASE WHEN i % 20 < 16 THEN 'completed' WHEN i % 20 < 19 THEN 'failed' ELSE 'cancelled' END,
            '{}'::jsonb, now() - (i::double precision / ${n.runs}) * interval '90 days'
       FROM generate_series(0, ${n.runs - 1}) AS i`);
   const perRun = Math.max(1, Math.round(n.calls / n.runs));
-  await db.$executeRawUnsafe(`
+  await db.query(`
     INSERT INTO model_calls (id, org_id, runner_id, run_id, step_name, call_key, provider, model, input_tokens,
                              output_tokens, cost_usd, api_key_id, trigger_kind, trigger_id, agent_id, created_at)
     SELECT gen_random_uuid(), r.org_id, r.runner_id, r.id, 'step' || (k % 3), r.id || ':' || k,
@@ -71,7 +76,7 @@ export async function seedAnalytics(
       FROM (SELECT id, org_id, runner_id, created_at, row_number() OVER () AS ord FROM runner_runs WHERE org_id = '${orgId}') r,
            generate_series(0, ${perRun - 1}) AS k`);
   const toolsPerRun = Math.max(1, Math.round(n.toolCalls / n.runs));
-  await db.$executeRawUnsafe(`
+  await db.query(`
     INSERT INTO tool_calls (org_id, runner_id, run_id, step_name, call_key, tool_name, is_error, created_at)
     SELECT r.org_id, r.runner_id, r.id, 'step0', r.id || ':t' || k,
            (ARRAY['github.list_prs','search_knowledge','sql.query','http.get_weather','web_search','plan'])[1 + (ord + k) % 6],
@@ -82,7 +87,7 @@ export async function seedAnalytics(
   // for the base tables and the rollups the triggers filled while seeding.
   for (const t of ['runner_runs', 'model_calls', 'tool_calls', 'run_counts_daily', 'model_usage_daily',
     'model_usage_daily_principal', 'model_usage_principal_last_day', 'model_usage_daily_agent', 'tool_usage_daily']) {
-    await db.$executeRawUnsafe(`VACUUM ANALYZE ${t}`);
+    await db.query(`VACUUM ANALYZE ${t}`);
   }
   return runnerIds;
 }
@@ -106,11 +111,14 @@ async function main(): Promise<void> {
   const db = createDb(databaseUrl, { poolSize: 4 });
   const { key, orgId } = await createApiKey(db, `bench-${randomUUID()}`);
   const t0 = Date.now();
-  const runnerIds = await seedAnalytics(db, orgId, { runs: RUNS, calls: CALLS, toolCalls: TOOL_CALLS });
-  const counts = await db.$queryRawUnsafe<{ runs: bigint; calls: bigint; tools: bigint }[]>(
+  const owner = new PgClient({ connectionString: databaseUrl });
+  await owner.connect();
+  const runnerIds = await seedAnalytics(owner, orgId, { runs: RUNS, calls: CALLS, toolCalls: TOOL_CALLS });
+  const counts = await owner.query<{ runs: string; calls: string; tools: string }>(
     'SELECT (SELECT count(*) FROM runner_runs) AS runs, (SELECT count(*) FROM model_calls) AS calls, (SELECT count(*) FROM tool_calls) AS tools',
   );
-  log(`seeded ${JSON.stringify(counts[0], (_k, v) => (typeof v === 'bigint' ? Number(v) : v))} in ${Date.now() - t0} ms`);
+  await owner.end();
+  log(`seeded ${JSON.stringify(counts.rows[0], (_k, v: unknown) => (typeof v === 'string' ? Number(v) : v))} in ${Date.now() - t0} ms`);
 
   // The app needs a Temporal client object for its deps; the analytics routes never use it.
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });

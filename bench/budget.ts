@@ -22,6 +22,7 @@ import { Client, Connection } from '@temporalio/client';
 import request from 'supertest';
 import { createApp } from '../api/app';
 import { createLogger } from '../src/config/logger';
+import { withOrg } from '../src/db/scoped';
 import { generateSecretKey } from '../src/crypto/secret-box';
 import { createDb } from '../src/db/client';
 import { REPO_ROOT } from '../src/dev/temporal-server';
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
       resolveApiKey: createKeyResolver(db),
       rateLimit: { ratePerSec: 1e6, burst: 1e6 },
     });
-    const { key } = await createApiKey(db, `bench-${randomUUID()}`);
+    const { key, orgId } = await createApiKey(db, `bench-${randomUUID()}`);
     const api = {
       post: (p: string, b: unknown) => request(app).post(p).set('Authorization', `Bearer ${key}`).send(b as object),
       put: (p: string, b: unknown) => request(app).put(p).set('Authorization', `Bearer ${key}`).send(b as object),
@@ -147,7 +148,7 @@ async function main(): Promise<void> {
 
     const count = async (status: string) =>
       Number(
-        (await db.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM runner_runs WHERE runner_id = '${runner}' AND status = '${status}'`))[0]
+        (await withOrg(db, orgId, (tx) => tx.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM runner_runs WHERE runner_id = '${runner}' AND status = '${status}'`)))[0]
           ?.n ?? 0,
       );
     const waitCount = async (status: string, n: number) => {

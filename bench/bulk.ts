@@ -14,6 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { createDb } from '../src/db/client';
+import { withOrg } from '../src/db/scoped';
 import { REPO_ROOT } from '../src/dev/temporal-server';
 import { createApiKey } from '../src/services/api-keys';
 import { generateSecretKey } from '../src/crypto/secret-box';
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
 
     const db = createDb(databaseUrl, { poolSize: 2 });
     cleanups.push(() => db.$disconnect());
-    const { key } = await createApiKey(db, `bench-bulk-${randomUUID()}`);
+    const { key, orgId } = await createApiKey(db, `bench-bulk-${randomUUID()}`);
     const port = await freePort();
     const env = {
       DATABASE_URL: databaseUrl,
@@ -142,9 +143,9 @@ async function main(): Promise<void> {
     let counts: Record<string, number> = {};
     let startedAllMs: number | null = null;
     for (;;) {
-      const rows = await db.$queryRaw<{ status: string; n: number; started: number }[]>`
+      const rows = await withOrg(db, orgId, (tx) => tx.$queryRaw<{ status: string; n: number; started: number }[]>`
         SELECT status, count(*)::int AS n, count(workflow_started_at)::int AS started
-          FROM runner_runs WHERE runner_id = ${runner.id}::uuid GROUP BY status`;
+          FROM runner_runs WHERE runner_id = ${runner.id}::uuid GROUP BY status`);
       counts = Object.fromEntries(rows.map((r) => [r.status, r.n]));
       const started = rows.reduce((a, r) => a + r.started, 0);
       if (startedAllMs === null && started >= ITEMS) startedAllMs = performance.now() - t0;

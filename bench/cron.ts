@@ -22,6 +22,7 @@ import { createApp } from '../api/app';
 import { createRunWorker, installTemporalRuntime, WORKFLOWS_PATH } from '../src/bin/worker-runtime';
 import { createLogger } from '../src/config/logger';
 import { createDb } from '../src/db/client';
+import { withOrg } from '../src/db/scoped';
 import { createApiKey, createKeyResolver } from '../src/services/api-keys';
 import { startBenchDatabase, startBenchTemporal } from './stack';
 
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
 
     const services = { db, log, temporal: { client, taskQueue, namespace } };
     const app = createApp({ services, resolveApiKey: createKeyResolver(db) });
-    const { key } = await createApiKey(db, `bench-${randomUUID()}`);
+    const { key, orgId } = await createApiKey(db, `bench-${randomUUID()}`);
     const auth = { Authorization: `Bearer ${key}` };
     const runner = await request(app).post('/api/runners').set(auth).send({ name: 'bench-cron' });
     await request(app)
@@ -96,7 +97,9 @@ async function main(): Promise<void> {
     const seen = new Map<string, { fireStart: number; rowCreated: number; runStart: number; scheduled: number }>();
     while (seen.size < FIRES && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 1000));
-      const rows = await db.runnerRun.findMany({ where: { runnerId: runner.body.id }, orderBy: { createdAt: 'asc' } });
+      const rows = await withOrg(db, orgId, (tx) =>
+        tx.runnerRun.findMany({ where: { runnerId: runner.body.id }, orderBy: { createdAt: 'asc' } }),
+      );
       for (const row of rows) {
         if (seen.has(row.id) || seen.size >= FIRES) continue;
         const scheduled = Date.parse((row.idempotencyKey ?? '').split(':').slice(2).join(':'));

@@ -52,7 +52,7 @@ const getRun = async (runnerId: string, runId: string): Promise<RunBody> =>
 const settled = (runnerId: string, runId: string, timeoutMs = 60_000) =>
   waitFor(() => getRun(runnerId, runId), (b) => ['completed', 'failed', 'cancelled'].includes(b.status), timeoutMs, 150);
 
-const ledger = (runId: string) => ctx.db.modelCall.findMany({ where: { runId }, orderBy: { callIndex: 'asc' } });
+const ledger = (runId: string) => ctx.systemDb.modelCall.findMany({ where: { runId }, orderBy: { callIndex: 'asc' } });
 
 /** One agent step (inline unless `agentId` is given), scripted by a token in its preamble. */
 async function oneStepRun(
@@ -108,7 +108,7 @@ describe('an agent step', () => {
     const rows = await ledger(runId);
     expect(rows).toHaveLength(1);
     const row = rows[0];
-    const key = await ctx.db.apiKey.findFirst({ where: { orgId: ctx.orgA } });
+    const key = await ctx.systemDb.apiKey.findFirst({ where: { orgId: ctx.orgA } });
     expect(row).toMatchObject({
       callKey: `${runId}:ask:1`,
       stepName: 'ask',

@@ -116,7 +116,7 @@ describe('an agent step on a worker configured from its environment', () => {
     expect(run.status).toBe('completed');
     expect(run.output).toEqual({ text: 'finished' });
 
-    const rows = await ctx.db.modelCall.findMany({ where: { runId }, orderBy: { callIndex: 'asc' } });
+    const rows = await ctx.systemDb.modelCall.findMany({ where: { runId }, orderBy: { callIndex: 'asc' } });
     expect(rows.map((r) => r.callKey)).toEqual([`${runId}:think:1`, `${runId}:think:2`]);
     // gpt-5.4: $2.50 in, $15 out per million.
     const expected = (500 * 2.5 + 50 * 15 + 700 * 2.5 + 60 * 15) / 1e6;

@@ -57,12 +57,12 @@ const tools: ToolFx[] = [];
 
 async function insertAll(orgId: string, rs: RunFx[], cs: CallFx[], ts: ToolFx[]) {
   for (const r of rs) {
-    await ctx.db.$executeRaw`
+    await ctx.systemDb.$executeRaw`
       INSERT INTO runner_runs (id, org_id, runner_id, status, snapshot, created_at)
       VALUES (${r.id}::uuid, ${orgId}::uuid, ${r.runnerId}::uuid, ${r.status}, '{}'::jsonb, ${new Date(r.at)})`;
   }
   for (const c of cs) {
-    await ctx.db.$executeRaw`
+    await ctx.systemDb.$executeRaw`
       INSERT INTO model_calls (id, org_id, runner_id, run_id, step_name, call_key, provider, model, input_tokens,
                                output_tokens, cost_usd, api_key_id, trigger_kind, trigger_id, agent_id, created_at)
       VALUES (gen_random_uuid(), ${orgId}::uuid, ${c.runnerId}::uuid, ${c.runId}::uuid, 's', ${randomUUID()}, 'openai',
@@ -70,7 +70,7 @@ async function insertAll(orgId: string, rs: RunFx[], cs: CallFx[], ts: ToolFx[])
               ${c.trigger?.kind ?? null}, ${c.trigger?.id ?? null}::uuid, ${c.agentId}::uuid, ${new Date(c.at)})`;
   }
   for (const t of ts) {
-    await ctx.db.$executeRaw`
+    await ctx.systemDb.$executeRaw`
       INSERT INTO tool_calls (org_id, runner_id, run_id, step_name, call_key, tool_name, is_error, created_at)
       VALUES (${orgId}::uuid, ${t.runnerId}::uuid, ${t.runId}::uuid, 's', ${randomUUID()}, ${t.tool}, ${t.isError}, ${new Date(t.at)})`;
   }
@@ -333,13 +333,13 @@ describe('analytics follow runs and ledger rows that change', () => {
   };
   /** Sets the status in the database (one statement for all ids) and in the fixtures. */
   const setStatus = async (ids: string[], status: string) => {
-    const n = await ctx.db.$executeRaw`UPDATE runner_runs SET status = ${status} WHERE id = ANY(${ids}::uuid[])`;
+    const n = await ctx.systemDb.$executeRaw`UPDATE runner_runs SET status = ${status} WHERE id = ANY(${ids}::uuid[])`;
     expect(n).toBe(ids.length);
     for (const r of runs) if (ids.includes(r.id)) r.status = status;
   };
   /** Deletes a run; its ledger and tool rows go with it (ON DELETE CASCADE), in the fixtures too. */
   const deleteRun = async (id: string) => {
-    expect(await ctx.db.$executeRaw`DELETE FROM runner_runs WHERE id = ${id}::uuid`).toBe(1);
+    expect(await ctx.systemDb.$executeRaw`DELETE FROM runner_runs WHERE id = ${id}::uuid`).toBe(1);
     runs.splice(runs.findIndex((r) => r.id === id), 1);
     for (const list of [calls, tools] as { runId: string }[][]) {
       for (let i = list.length - 1; i >= 0; i--) if (list[i]?.runId === id) list.splice(i, 1);
@@ -355,7 +355,7 @@ describe('analytics follow runs and ledger rows that change', () => {
     const statuses = ['running', 'pending', 'running', 'completed'];
     at.forEach((t, i) => moved.push({ id: randomUUID(), runnerId: moverId, status: statuses[i] as string, at: t }));
     // One INSERT statement for all four, as a bulk import writes them.
-    await ctx.db.$executeRaw`
+    await ctx.systemDb.$executeRaw`
       INSERT INTO runner_runs (id, org_id, runner_id, status, snapshot, created_at)
       SELECT id, ${ctx.orgA}::uuid, ${moverId}::uuid, status, '{}'::jsonb, at
         FROM unnest(${moved.map((r) => r.id)}::uuid[], ${moved.map((r) => r.status)}::text[],
@@ -399,14 +399,14 @@ describe('analytics follow runs and ledger rows that change', () => {
     r = await ctx.api.get(`/api/runners/${moverId}/analytics?period=7d`);
     expect(today(r.body.daily)).toEqual(expect.objectContaining({ total_runs: 2, completed: 0, failed: 1 }));
     await setStatus([b, c, d], 'completed'); // one statement, three days (d was completed already)
-    await ctx.db.$executeRaw`UPDATE runner_runs SET current_step = 1 WHERE id = ${a}::uuid`; // not a count
+    await ctx.systemDb.$executeRaw`UPDATE runner_runs SET current_step = 1 WHERE id = ${a}::uuid`; // not a count
     r = await ctx.api.get(`/api/runners/${moverId}/analytics?period=7d`);
     expect(today(r.body.daily)).toEqual(expect.objectContaining({ total_runs: 2, completed: 1, failed: 1 }));
     expect(r.body.daily.at(-2)).toEqual(expect.objectContaining({ total_runs: 1, completed: 1, failed: 0 }));
     await setStatus([a], 'paused_budget'); // failed → paused: out of failed
     // A run whose creation time changes day moves its counts to the other day.
     const twoDaysAgo = startOfTodayUtc - 2 * DAY + 1;
-    await ctx.db.$executeRaw`UPDATE runner_runs SET created_at = ${new Date(twoDaysAgo)} WHERE id = ${c}::uuid`;
+    await ctx.systemDb.$executeRaw`UPDATE runner_runs SET created_at = ${new Date(twoDaysAgo)} WHERE id = ${c}::uuid`;
     (runs.find((x) => x.id === c) as RunFx).at = twoDaysAgo;
     r = await ctx.api.get(`/api/runners/${moverId}/analytics?period=7d`);
     expect(r.body.daily.at(-2)).toEqual(expect.objectContaining({ total_runs: 0, completed: 0 }));

@@ -161,9 +161,9 @@ describe('API keys and start-up (real processes)', () => {
         await stop(second);
       }
 
-      const rows = await ctx.db.apiKey.findMany({ where: { secretHash: hashApiKey(key) } });
+      const rows = await ctx.systemDb.apiKey.findMany({ where: { secretHash: hashApiKey(key) } });
       expect(rows).toHaveLength(1);
-      const org = await ctx.db.org.findUnique({ where: { name: 'default' } });
+      const org = await ctx.systemDb.org.findUnique({ where: { name: 'default' } });
       expect(rows[0]?.orgId).toBe(org?.id);
     }, 90_000);
   });
@@ -184,9 +184,9 @@ describe('API keys and start-up (real processes)', () => {
       expect(key).toMatch(/^fj_live_[A-Za-z0-9_-]{24,}$/);
       expect(r.stderr).not.toContain(key);
 
-      const org = await ctx.db.org.findUnique({ where: { name: orgName } });
+      const org = await ctx.systemDb.org.findUnique({ where: { name: orgName } });
       expect(org).not.toBeNull();
-      const rows = await ctx.db.$queryRaw<
+      const rows = await ctx.systemDb.$queryRaw<
         Record<string, unknown>[]
       >`SELECT * FROM api_keys WHERE org_id = ${org?.id}::uuid`;
       expect(rows).toHaveLength(1);
@@ -207,7 +207,7 @@ describe('API keys and start-up (real processes)', () => {
         .set('Authorization', `Bearer ${key}`)
         .send({ name: 'via cli key' });
       expect(created.status).toBe(201);
-      expect((await ctx.db.runner.findUnique({ where: { id: created.body.id } }))?.orgId).toBe(org?.id);
+      expect((await ctx.systemDb.runner.findUnique({ where: { id: created.body.id } }))?.orgId).toBe(org?.id);
     }, 60_000);
   });
 

@@ -136,7 +136,7 @@ const start = async (runnerId: string) => {
 const waitStatus = (runnerId: string, runId: string, status: string, ms = 60_000) =>
   waitFor(() => getRun(runnerId, runId), (b) => b.status === status, ms, 200);
 const ledger = (runId: string) =>
-  ctx.db.modelCall.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } });
+  ctx.systemDb.modelCall.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } });
 const calledWith = (token: string) => fake.requests.filter((q) => q.raw.includes(token));
 
 describe('onExceed: pause', () => {

@@ -22,7 +22,7 @@ const schema = {
 };
 
 async function statusCounts(runnerId: string): Promise<Record<string, number>> {
-  const rows = await ctx.db.$queryRaw<{ status: string; n: number }[]>`
+  const rows = await ctx.systemDb.$queryRaw<{ status: string; n: number }[]>`
     SELECT status, count(*)::int AS n FROM runner_runs WHERE runner_id = ${runnerId}::uuid GROUP BY status`;
   return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
@@ -81,7 +81,7 @@ describe('POST /api/runners/:id/runs/bulk', () => {
       expect(r.status).toBe(422);
       expect(r.body.error.details[0].path).toBe('items');
     }
-    expect(await ctx.db.runnerRun.count({ where: { runnerId } })).toBe(0);
+    expect(await ctx.systemDb.runnerRun.count({ where: { runnerId } })).toBe(0);
   }, 60_000);
 
   it('is 404 for a runner of another org, and the status lookup only sees the caller’s runs', async () => {
@@ -105,14 +105,14 @@ describe('POST /api/runners/:id/runs/bulk', () => {
     const res = await createRunsBulk(deadDeps, ctx.orgA, runnerId, items);
     expect(res.created).toBe(300);
     await runStarterFor(deadDeps).idle();
-    const stranded = await ctx.db.runnerRun.count({ where: { runnerId, status: 'pending', workflowStartedAt: null } });
+    const stranded = await ctx.systemDb.runnerRun.count({ where: { runnerId, status: 'pending', workflowStartedAt: null } });
     expect(stranded).toBe(300);
 
     const t0 = Date.now();
     const started = await reconcilePendingRuns(ctx.services, 0, 250);
     process.stderr.write(`[bulk] reconciler started ${started} runs in ${Date.now() - t0} ms\n`);
     expect(started).toBeGreaterThanOrEqual(300);
-    expect(await ctx.db.runnerRun.count({ where: { runnerId, workflowStartedAt: null } })).toBe(0);
+    expect(await ctx.systemDb.runnerRun.count({ where: { runnerId, workflowStartedAt: null } })).toBe(0);
     await waitFor(
       () => statusCounts(runnerId),
       (c) => c.completed === 300,
@@ -161,7 +161,7 @@ describe('POST /api/runners/:id/runs/bulk', () => {
     process.stderr.write(`[bulk] 2,000 items answered in ${ms} ms\n`);
 
     // Every recorded run has its pending step rows and its snapshot; nothing is lost.
-    expect(await ctx.db.runnerRun.count({ where: { runnerId, triggerKind: 'bulk' } })).toBe(1990);
+    expect(await ctx.systemDb.runnerRun.count({ where: { runnerId, triggerKind: 'bulk' } })).toBe(1990);
 
     // The same items again: nothing new, each valid item maps to its existing run.
     const again = await ctx.api.post(`/api/runners/${runnerId}/runs/bulk`, { items });
@@ -169,7 +169,7 @@ describe('POST /api/runners/:id/runs/bulk', () => {
     expect(again.body.created).toBe(0);
     expect(again.body.existing).toBe(1990);
     expect(again.body.data.map((d: { id: string }) => d.id)).toEqual(r.body.data.map((d: { id: string }) => d.id));
-    expect(await ctx.db.runnerRun.count({ where: { runnerId } })).toBe(1990);
+    expect(await ctx.systemDb.runnerRun.count({ where: { runnerId } })).toBe(1990);
 
     // All 1,990 workflows are started in the background and run to completion.
     const done = await waitFor(

@@ -63,7 +63,7 @@ async function addButton(runnerId: string, config: Record<string, unknown> = {})
   return t.body.id as string;
 }
 
-const runsOf = (runnerId: string) => ctx.db.runnerRun.findMany({ where: { runnerId }, orderBy: { createdAt: 'asc' } });
+const runsOf = (runnerId: string) => ctx.systemDb.runnerRun.findMany({ where: { runnerId }, orderBy: { createdAt: 'asc' } });
 
 describe('button trigger', () => {
   it('is 404 without an enabled button trigger, and never exposes an API key', async () => {
@@ -192,7 +192,7 @@ describe('button trigger', () => {
       ['allowedOrigins.1', 'allowedOrigins.2', 'allowedOrigins.3', 'allowedOrigins.4', 'label', 'rateLimitPerMinute'].sort(),
     );
     expect(JSON.stringify(bad.body.error.details)).toContain('https://shop.example/checkout');
-    expect(await ctx.db.runnerTrigger.count({ where: { runnerId } })).toBe(0);
+    expect(await ctx.systemDb.runnerTrigger.count({ where: { runnerId } })).toBe(0);
 
     const created = await ctx.api.post(`/api/runners/${runnerId}/triggers`, {
       kind: 'button',

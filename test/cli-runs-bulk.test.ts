@@ -72,7 +72,7 @@ async function makeRunner() {
   return r.body.id as string;
 }
 
-const countRuns = (runnerId: string) => ctx.db.runnerRun.count({ where: { runnerId } });
+const countRuns = (runnerId: string) => ctx.systemDb.runnerRun.count({ where: { runnerId } });
 
 describe('npm run cli -- runs bulk', () => {
   it('feeds a JSONL file, reports invalid lines, waits for the runs, and a rerun starts nothing new', async () => {
@@ -111,7 +111,7 @@ describe('npm run cli -- runs bulk', () => {
     const first = await cli(['--runner', runnerId, '--file', file, '--key-field', 'id', '--cast', '--wait']);
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^40 items: 40 created, 0 existing, 0 invalid, 0 failed, 40 completed/);
-    const runs = await ctx.db.runnerRun.findMany({ where: { runnerId }, orderBy: { idempotencyKey: 'asc' } });
+    const runs = await ctx.systemDb.runnerRun.findMany({ where: { runnerId }, orderBy: { idempotencyKey: 'asc' } });
     expect(runs).toHaveLength(40);
     expect(runs.find((r) => r.idempotencyKey === 'row-7')?.input).toEqual({ id: 'row-7', n: 7, city: 'Paris, France' });
 

@@ -146,7 +146,7 @@ describe('runs of a deleted runner', () => {
       expect(c.body.error.code).toBe('not_found');
     }
     // The rows stay (a soft delete): only the API forgets them.
-    const row = await ctx.db.$queryRawUnsafe<{ n: number }[]>(
+    const row = await ctx.systemDb.$queryRawUnsafe<{ n: number }[]>(
       'SELECT count(*)::int AS n FROM runner_runs WHERE id = $1::uuid',
       run.body.id,
     );

@@ -5,6 +5,7 @@ import request from 'supertest';
 import { createApp, type AppDeps } from '../api/app';
 import { createLogger } from '../src/config/logger';
 import { createDb, type PrismaClient } from '../src/db/client';
+import { SYSTEM_ROLE } from '../src/db/roles';
 import { createApiKey, createKeyResolver } from '../src/services/api-keys';
 import type { ServiceDeps } from '../src/services/deps';
 import { createSecretBox } from '../src/crypto/secret-box';
@@ -14,7 +15,10 @@ export { testEnv, type TestEnv } from './test-env';
 
 export interface TestContext {
   env: TestEnv;
+  /** The app's client: connections act as flapjack_app with no org until withOrg/withSystem. */
   db: PrismaClient;
+  /** A client whose connections act as flapjack_system (every org): for seeding and inspecting rows in tests. */
+  systemDb: PrismaClient;
   services: ServiceDeps;
   client: Client;
   app: ReturnType<typeof createApp>;
@@ -49,6 +53,7 @@ afterAll(async () => {
 export async function createTestContext(overrides: Partial<AppDeps> = {}): Promise<TestContext> {
   const env = testEnv();
   const db = createDb(env.databaseUrl, { poolSize: 10 });
+  const systemDb = createDb(env.databaseUrl, { poolSize: 3, sessionRole: SYSTEM_ROLE });
   const connection = await Connection.connect({ address: env.temporalAddress });
   const client = new Client({ connection, namespace: env.namespace });
   const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -89,6 +94,7 @@ export async function createTestContext(overrides: Partial<AppDeps> = {}): Promi
   const ctx: TestContext = {
     env,
     db,
+    systemDb,
     services,
     client,
     app,
@@ -101,6 +107,7 @@ export async function createTestContext(overrides: Partial<AppDeps> = {}): Promi
     close: async () => {
       await connection.close();
       await db.$disconnect();
+      await systemDb.$disconnect();
     },
   };
   open.push(ctx);

@@ -97,7 +97,7 @@ describe('POST /api/knowledge/upload', () => {
       language: 'english',
     });
     expect(r.body.chunks).toBeGreaterThan(1);
-    const rows = await ctx.db.knowledgeChunk.findMany({ where: { docId: r.body.id }, orderBy: { ordinal: 'asc' } });
+    const rows = await ctx.systemDb.knowledgeChunk.findMany({ where: { docId: r.body.id }, orderBy: { ordinal: 'asc' } });
     expect(rows).toHaveLength(r.body.chunks);
     for (const c of rows) expect(c.content.length).toBeLessThanOrEqual(1200);
   });
@@ -322,7 +322,7 @@ describe('documents and isolation', () => {
     expect((await search('zucchini')).body.data).toHaveLength(1);
     expect((await ctx.api.delete(`/api/knowledge/${tmp.body.id}`)).status).toBe(204);
     expect((await search('zucchini')).body.data).toEqual([]);
-    expect(await ctx.db.knowledgeChunk.count({ where: { docId: tmp.body.id } })).toBe(0);
+    expect(await ctx.systemDb.knowledgeChunk.count({ where: { docId: tmp.body.id } })).toBe(0);
     expect((await ctx.api.get(`/api/knowledge/${tmp.body.id}`)).status).toBe(404);
     expect((await ctx.api.delete(`/api/knowledge/${tmp.body.id}`)).status).toBe(404);
   });

@@ -80,7 +80,7 @@ describe('/api/mcp-servers', () => {
   it('stores env and headers encrypted, bound to the org', async () => {
     const list = seen(await ctx.api.get('/api/mcp-servers'));
     const github = list.body.data.find((m: { slug: string }) => m.slug === 'github');
-    const row = await ctx.db.mcpServer.findUniqueOrThrow({ where: { id: github.id } });
+    const row = await ctx.systemDb.mcpServer.findUniqueOrThrow({ where: { id: github.id } });
     expect(row.envEncrypted).toMatch(/^v1:[\w-]+:[\w-]+:[\w-]+$/);
     expect(row.envEncrypted).not.toContain(SECRET_ENV);
     const full = await loadMcpConnectionConfig(ctx.services, ctx.orgA, github.id);
@@ -130,7 +130,7 @@ describe('/api/mcp-servers', () => {
     const sw = seen(await ctx.api.patch(`/api/mcp-servers/${c.body.id}`, { transport: 'http', url: 'https://s.example/mcp' }));
     expect(sw.status).toBe(200);
     expect(sw.body).toMatchObject({ transport: 'http', command: null, args: null, env: null, url: 'https://s.example/mcp' });
-    const row = await ctx.db.mcpServer.findUniqueOrThrow({ where: { id: c.body.id } });
+    const row = await ctx.systemDb.mcpServer.findUniqueOrThrow({ where: { id: c.body.id } });
     expect(row.envEncrypted).toBeNull();
   });
 
@@ -184,7 +184,7 @@ describe('/api/integrations', () => {
       readOnly: true,
       allowedSchemas: ['public', 'sales'],
     });
-    const row = await ctx.db.integration.findUniqueOrThrow({ where: { id: r.body.id } });
+    const row = await ctx.systemDb.integration.findUniqueOrThrow({ where: { id: r.body.id } });
     expect(row.connectionEncrypted.startsWith('v1:')).toBe(true);
     expect(row.connectionEncrypted).not.toContain(SECRET_PASSWORD);
     expect((await loadIntegrationConnection(ctx.services, ctx.orgA, r.body.id)).connectionString).toBe(SECRET_CONN);
@@ -245,7 +245,7 @@ describe('/api/tools', () => {
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({ name: 'lookup_order', method: 'POST', headers: { 'X-Api-Key': '****hjkl' } });
     expect(r.body.parameters.required).toEqual(['orderId']);
-    const row = await ctx.db.tool.findUniqueOrThrow({ where: { id: r.body.id } });
+    const row = await ctx.systemDb.tool.findUniqueOrThrow({ where: { id: r.body.id } });
     expect(row.headersEncrypted).not.toContain(SECRET_TOOL_HEADER);
     expect((await loadToolWithHeaders(ctx.services, ctx.orgA, r.body.id)).headers).toEqual({ 'X-Api-Key': SECRET_TOOL_HEADER });
   });

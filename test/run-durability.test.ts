@@ -173,7 +173,7 @@ describe('a worker killed mid-run', () => {
       const done = await waitFor(() => getRun(runnerId, c.body.id), (b) => b.status === 'completed', 90_000, 250);
       expect(done.output).toEqual({ done: true });
       expect(done.steps.map((s: { status: string }) => s.status)).toEqual(['completed', 'completed', 'completed']);
-      const rows = await ctx.db.runnerRunStep.findMany({ where: { runId: c.body.id } });
+      const rows = await ctx.systemDb.runnerRunStep.findMany({ where: { runId: c.body.id } });
       expect(rows).toHaveLength(3);
       const handle = ctx.client.workflow.getHandle(c.body.id);
       await waitFor(async () => (await handle.describe()).status.name, (s) => s === 'COMPLETED', 10_000);

@@ -97,7 +97,7 @@ describe('a webhook → condition → computer pipeline', () => {
     expect(req?.headers['x-api-token']).toBe('secret-token-123');
     expect(req?.body).toEqual({ url: 'https://example.com', tags: 2 });
     // The header value is stored encrypted, in the step and in the run's snapshot.
-    const stored = await ctx.db.$queryRaw<{ step: string; snap: string }[]>`
+    const stored = await ctx.systemDb.$queryRaw<{ step: string; snap: string }[]>`
       SELECT (SELECT webhook_headers::text FROM runner_steps WHERE runner_id = ${runnerId}::uuid AND name = 'discovery') AS step,
              (SELECT snapshot::text FROM runner_runs WHERE id = ${run.id}::uuid) AS snap`;
     expect(stored[0]?.step).toMatch(/^"v1:/);

@@ -4,7 +4,9 @@ import { withSqlClient } from '../src/db/scoped';
 import { resultSets, Sql } from '../src/db/sql-batch';
 import { testEnv } from './test-env';
 
-const db = createDb(testEnv().databaseUrl, { poolSize: 2 });
+// One connection: the probe table below is a temporary table (the app role may not create tables), and
+// every query of this file must see it.
+const db = createDb(testEnv().databaseUrl, { poolSize: 1 });
 afterAll(() => db.$disconnect());
 
 const hostile = [
@@ -46,7 +48,7 @@ describe('Sql literals (values inlined into multi-statement batches)', () => {
   });
 
   it('rolls back the whole batch when one statement fails', async () => {
-    await db.$executeRawUnsafe('CREATE TABLE IF NOT EXISTS sql_batch_probe (v text)');
+    await db.$executeRawUnsafe('CREATE TEMP TABLE IF NOT EXISTS sql_batch_probe (v text)');
     await expect(
       withSqlClient(db, (c) => c.query(`BEGIN; INSERT INTO sql_batch_probe VALUES ('kept?'); SELECT 1/0; COMMIT`))).rejects.toThrow(/division by zero/);
     const rows = await db.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM sql_batch_probe`;

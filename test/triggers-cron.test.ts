@@ -205,7 +205,7 @@ describe('cron triggers', () => {
     expect(run?.idempotencyKey).toMatch(new RegExp(`^cron:${r.body.id}:\\d{4}-`));
     const full = await ctx.api.get(`/api/runners/${runnerId}/runs/${run?.id}`);
     expect(full.body.output).toEqual({ got: { from: 'cron' } });
-    const row = await ctx.db.runnerRun.findUniqueOrThrow({ where: { id: run?.id } });
+    const row = await ctx.systemDb.runnerRun.findUniqueOrThrow({ where: { id: run?.id } });
     expect(row.triggerId).toBe(r.body.id);
     const desc = await ctx.client.workflow.getHandle(run?.id as string).describe();
     expect(desc.typedSearchAttributes.get(TriggerKindKey)).toBe('cron');

@@ -126,7 +126,7 @@ describe('poll triggers', () => {
     const handle = ctx.client.schedule.getHandle(`trigger-${triggerId}`);
     const getTrigger = async () => (await ctx.api.get(`/api/runners/${runnerId}/triggers/${triggerId}`)).body;
     const pollRuns = async () =>
-      (await ctx.db.runnerRun.findMany({ where: { runnerId, triggerId }, orderBy: { createdAt: 'asc' } })).map((r) => ({
+      (await ctx.systemDb.runnerRun.findMany({ where: { runnerId, triggerId }, orderBy: { createdAt: 'asc' } })).map((r) => ({
         key: r.idempotencyKey,
         kind: r.triggerKind,
         input: r.input,
@@ -163,7 +163,7 @@ describe('poll triggers', () => {
 
     // Every run ran to completion on the run queue.
     const done = await waitFor(
-      async () => ctx.db.runnerRun.findMany({ where: { runnerId, triggerId } }),
+      async () => ctx.systemDb.runnerRun.findMany({ where: { runnerId, triggerId } }),
       (rows) => rows.every((r) => r.status === 'completed'),
       30_000,
     );

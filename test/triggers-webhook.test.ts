@@ -50,7 +50,7 @@ describe('webhook triggers', () => {
     expect(JSON.stringify(again.body)).not.toContain(hook.token);
     const runner = await ctx.api.get(`/api/runners/${runnerId}`);
     expect(JSON.stringify(runner.body)).not.toContain(hook.token);
-    const row = await ctx.db.runnerTrigger.findUniqueOrThrow({ where: { id: hook.id } });
+    const row = await ctx.systemDb.runnerTrigger.findUniqueOrThrow({ where: { id: hook.id } });
     expect(row.tokenHash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(row)).not.toContain(hook.token);
   });
@@ -62,7 +62,7 @@ describe('webhook triggers', () => {
       signature: { preset: 'github', secret },
       idempotencyKeyPath: 'header:X-GitHub-Delivery',
     });
-    const stored = await ctx.db.runnerTrigger.findUniqueOrThrow({ where: { id: hook.id } });
+    const stored = await ctx.systemDb.runnerTrigger.findUniqueOrThrow({ where: { id: hook.id } });
     expect(JSON.stringify(stored.config)).not.toContain(secret);
     const shown = await ctx.api.get(`/api/runners/${runnerId}/triggers/${hook.id}`);
     expect(shown.body.signature).toEqual({ preset: 'github', secret: `****${secret.slice(-4)}` });
@@ -91,7 +91,7 @@ describe('webhook triggers', () => {
     const runs = await runsOf(runnerId);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ id: ok.body.runId, triggerKind: 'webhook', input: JSON.parse(raw) });
-    const row = await ctx.db.runnerRun.findUniqueOrThrow({ where: { id: ok.body.runId } });
+    const row = await ctx.systemDb.runnerRun.findUniqueOrThrow({ where: { id: ok.body.runId } });
     expect(row.triggerId).toBe(hook.id);
     const done = await waitFor(
       async () => (await ctx.api.get(`/api/runners/${runnerId}/runs/${ok.body.runId}`)).body,

@@ -2,7 +2,7 @@ import { RUNS_BULK_USAGE, runsBulkCommand } from '../cli/runs-bulk';
 import { createDb } from '../db/client';
 import { createApiKey } from '../services/api-keys';
 import { readStackInfo } from '../dev/stack-file';
-import { checkDatabase, die, loadEnvOrDie } from './startup';
+import { checkDatabase, checkMigrated, die, loadEnvOrDie } from './startup';
 
 const USAGE = `usage: npm run cli -- <command>
 
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
       readStackInfo()?.databaseUrl ??
       die('DATABASE_URL is not set and no dev stack is running: start one with `npm start`, or set DATABASE_URL');
     await checkDatabase(url);
+    await checkMigrated(url);
     const db = createDb(url, { poolSize: 1 });
     const { key, orgId } = await createApiKey(db, org, flag(args, 'name') ?? 'cli');
     await db.$disconnect();

@@ -18,7 +18,7 @@ import { createOpenAiEmbedder } from '../knowledge/embed';
 import { reconcilePendingRuns } from '../services/runs';
 import { reconcileTriggerSchedules } from '../services/triggers-schedules';
 import { connectTemporalClient, temporalSettingsFromEnv } from '../temporal/connection';
-import { checkDatabase, die, loadEnvOrDie, requireDatabaseUrl, requireSecretBox } from './startup';
+import { checkDatabase, checkMigrated, die, loadEnvOrDie, requireDatabaseUrl, requireSecretBox } from './startup';
 import { agentWorkerOptions } from './agent-options';
 import { createRunWorker, installTemporalRuntime } from './worker-runtime';
 import { startWorkerStats } from './worker-stats';
@@ -47,6 +47,7 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
   const dbUrl = requireDatabaseUrl(env);
   const secrets = requireSecretBox(env);
   await checkDatabase(dbUrl);
+  await checkMigrated(dbUrl);
   const temporal = await temporalSettingsFromEnv(env);
   const unreachable = (e: Error) => die(`Temporal at ${temporal.address} is unreachable: ${e.message}`);
   const db = createDb(dbUrl, { poolSize: api && work ? 30 : 20 });

@@ -1,4 +1,6 @@
+import { Client } from 'pg';
 import { ConfigError, loadEnv, type Env } from '../config/env';
+import { APP_ROLE, SYSTEM_ROLE } from '../db/roles';
 import { createSecretBox, type SecretBox } from '../crypto/secret-box';
 import { errorMessage, probeDatabase } from '../dev/process';
 import { maskConnectionString as maskUrl } from '../shared/mask';
@@ -46,4 +48,32 @@ export async function checkDatabase(url: string, timeoutMs = 5_000): Promise<voi
   await probeDatabase(url, timeoutMs).catch((e: unknown) =>
     die(`cannot connect to the database at ${maskUrl(url)}: ${errorMessage(e) || String((e as { code?: string }).code)}`),
   );
+}
+
+/**
+ * The app's connections start as flapjack_app and switch to flapjack_system for the listed cross-org
+ * paths (docs/tenancy.md); both roles come from the migrations. Without them every query would fail
+ * with a cryptic "invalid value for parameter role", so say what to do instead.
+ */
+export async function checkMigrated(url: string): Promise<void> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    const r = await client.query<{ rolname: string }>(
+      `SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[]) AND pg_has_role(session_user, oid, 'MEMBER')`,
+      [[APP_ROLE, SYSTEM_ROLE]],
+    );
+    const missing = [APP_ROLE, SYSTEM_ROLE].filter((role) => !r.rows.some((row) => row.rolname === role));
+    if (missing.length) {
+      die(
+        `the database at ${maskUrl(url)} is not migrated (its user cannot act as ${missing.join(' and ')}): ` +
+          'run `npm run migrate` with the same DATABASE_URL',
+      );
+    }
+  } catch (e) {
+    die(`cannot check the database at ${maskUrl(url)}: ${errorMessage(e)}`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }

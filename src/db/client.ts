@@ -1,6 +1,7 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
+import { APP_ROLE, type DbRole } from './roles';
 
 export type Db = PrismaClient;
 export type { PrismaClient };
@@ -8,20 +9,29 @@ export type { PrismaClient };
 export interface DbOptions {
   /** Upper bound of pooled connections (pg Pool `max`). */
   poolSize?: number;
+  /**
+   * The role every connection starts as. APP_ROLE (the default) sees no org's rows until `withOrg` names
+   * one. SYSTEM_ROLE sees every org: for test and benchmark harnesses that seed and inspect rows across
+   * orgs, never for the API or the worker (their cross-org reads go through `withSystem`).
+   */
+  sessionRole?: DbRole;
 }
 
 const pools = new WeakMap<PrismaClient, Pool>();
 
 /**
  * Builds the Prisma client on the pg driver adapter (no Rust query engine at run time) over a pg Pool
- * that the hot paths can also use directly (`sqlPool`): one set of connections for both.
+ * that the hot paths can also use directly (`sqlPool`): one set of connections for both. Connections act as
+ * `flapjack_app` with no org until a scope says otherwise (src/db/scoped.ts).
  */
 export function createDb(databaseUrl: string, opts: DbOptions = {}): PrismaClient {
+  const { url, options } = withSessionRole(databaseUrl, opts.sessionRole ?? APP_ROLE);
   const pool = new Pool({
-    connectionString: databaseUrl,
+    connectionString: url,
     max: opts.poolSize ?? 10,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
+    options,
   });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
@@ -35,6 +45,26 @@ export function createDb(databaseUrl: string, opts: DbOptions = {}): PrismaClien
     },
   });
   return db;
+}
+
+/**
+ * Default deny, set in the startup packet (no extra round trip): a query outside withOrg/withSystem runs
+ * as a role without BYPASSRLS and with no org, so row-level security shows it nothing. An `options`
+ * parameter already in the URL is kept, with our role last so that it wins (the URL's would otherwise
+ * replace ours entirely).
+ */
+function withSessionRole(databaseUrl: string, role: DbRole): { url: string; options: string } {
+  const ours = `-c role=${role}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(databaseUrl);
+  } catch {
+    return { url: databaseUrl, options: ours };
+  }
+  const theirs = parsed.searchParams.get('options');
+  if (theirs === null) return { url: databaseUrl, options: ours };
+  parsed.searchParams.delete('options');
+  return { url: parsed.toString(), options: `${theirs} ${ours}` };
 }
 
 /** The pg Pool under a client made by `createDb`. */

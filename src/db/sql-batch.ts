@@ -1,5 +1,5 @@
 import type { PoolClient } from 'pg';
-import { APP_ROLE } from './scoped';
+import { APP_ROLE, SYSTEM_ROLE } from './roles';
 
 /**
  * Builds SQL text with values inlined as literals, for sending several statements in one round trip
@@ -32,6 +32,16 @@ export class Sql {
   /** The statements that open an org-scoped (RLS) transaction. */
   beginOrg(orgId: string): string {
     return `BEGIN; SELECT set_config('role', ${this.lit(APP_ROLE)}, true), set_config('app.org_id', ${this.lit(orgId)}, true)`;
+  }
+
+  /** The statements that open a cross-org transaction (use through `systemBatch`, which names the reason). */
+  beginSystem(reason: string): string {
+    return `BEGIN; SELECT set_config('role', ${this.lit(SYSTEM_ROLE)}, true), set_config('app.system_reason', ${this.lit(reason)}, true)`;
+  }
+
+  /** A uuid[] literal. */
+  uuids(ids: readonly string[]): string {
+    return `ARRAY[${ids.map((id) => this.lit(id)).join(', ')}]::uuid[]`;
   }
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../errors/app-error';
+import { systemBatch } from '../db/scoped';
 import type { ServiceDeps } from './deps';
 import { createRun } from './runs';
 import { createSecretBox, generateSecretKey, type SecretBox } from '../crypto/secret-box';
@@ -52,13 +53,18 @@ function normaliseOrigin(o: string): string | null {
   return 'origin' in r ? r.origin : null;
 }
 
-/** The runner's enabled button trigger, or 404 (public routes: looked up as the table owner). */
+/** The runner's enabled button trigger, or 404 (public routes: the runner id names the org, so across orgs). */
 export async function findButtonTrigger(deps: ServiceDeps, runnerId: string): Promise<ButtonTrigger> {
-  const rows = await deps.db.$queryRaw<{ id: string; org_id: string; config: unknown; name: string }[]>`
-    SELECT t.id, t.org_id, t.config, r.name FROM runner_triggers t JOIN runners r ON r.id = t.runner_id
-     WHERE t.runner_id = ${runnerId}::uuid AND t.kind = 'button' AND t.enabled AND r.deleted_at IS NULL
-     ORDER BY t.created_at LIMIT 1`;
-  const row = rows[0];
+  const [found] = await systemBatch<{ id: string; org_id: string; config: unknown; name: string }>(
+    deps.db,
+    'button lookup',
+    (q) => [
+      `SELECT t.id, t.org_id, t.config, r.name FROM runner_triggers t JOIN runners r ON r.id = t.runner_id
+        WHERE t.runner_id = ${q.lit(runnerId)}::uuid AND t.kind = 'button' AND t.enabled AND r.deleted_at IS NULL
+        ORDER BY t.created_at LIMIT 1`,
+    ],
+  );
+  const row = found?.rows[0];
   if (!row) throw AppError.notFound('Button');
   const parsed = buttonConfigSchema.safeParse(row.config ?? {});
   const cfg = parsed.success ? parsed.data : {};
@@ -154,9 +160,10 @@ export async function startButtonRun(deps: ServiceDeps, b: ButtonTrigger, input:
 /** The status of one run started by a button, for whoever holds its status token. */
 export async function buttonRunStatus(deps: ServiceDeps, runnerId: string, runId: string, token: string) {
   if (!verifyStatusToken(deps, runId, token)) throw AppError.notFound('Run');
-  const rows = await deps.db.$queryRaw<{ status: string }[]>`
-    SELECT status FROM runner_runs WHERE id = ${runId}::uuid AND runner_id = ${runnerId}::uuid`;
-  const row = rows[0];
+  const [found] = await systemBatch<{ status: string }>(deps.db, 'button run status', (q) => [
+    `SELECT status FROM runner_runs WHERE id = ${q.lit(runId)}::uuid AND runner_id = ${q.lit(runnerId)}::uuid`,
+  ]);
+  const row = found?.rows[0];
   if (!row) throw AppError.notFound('Run');
   return { runId, status: row.status };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { withOrg, withSqlClient, type Tx } from '../db/scoped';
+import { systemBatch, withOrg, withSqlClient, withSystem, type Tx } from '../db/scoped';
 import { resultSets, Sql } from '../db/sql-batch';
 import { AppError } from '../errors/app-error';
 import { RUN_SHAPE, type RunnerSnapshot, type RunWorkflowInput, type StepSnapshot } from '../shared/run-types';
@@ -492,11 +492,15 @@ export async function cancelRun(deps: ServiceDeps, orgId: string, runnerId: stri
   return getRun(deps, orgId, runnerId, runId);
 }
 
-/** Records that these runs' workflows exist (one statement, as the table owner: the ids come from us). */
+/**
+ * Records that these runs' workflows exist: one statement in one round trip, across orgs (the run
+ * starter batches the starts of every org, and the ids come from this process, not from a caller).
+ */
 export async function markWorkflowsStarted(deps: Pick<ServiceDeps, 'db' | 'log'>, ids: string[]): Promise<void> {
   if (!ids.length) return;
-  await deps.db.$executeRaw`UPDATE runner_runs SET workflow_started_at = COALESCE(workflow_started_at, now())
-                             WHERE id = ANY(${ids}::uuid[])`.catch((err: unknown) =>
+  await systemBatch(deps.db, 'workflow start bookkeeping', (q) => [
+    `UPDATE runner_runs SET workflow_started_at = COALESCE(workflow_started_at, now()) WHERE id = ANY(${q.uuids(ids)})`,
+  ]).catch((err: unknown) =>
     deps.log.warn({ err, count: ids.length }, 'could not mark started runs; the reconciler will re-check them'),
   );
 }
@@ -505,8 +509,8 @@ const reconciling = new WeakSet<object>();
 
 /**
  * Starts the workflows of runs that were recorded but never started (the API died in between, a
- * bulk import's background starts were cut short, or Temporal was briefly unreachable). Runs as the
- * table owner across orgs. Reads pages of `pageSize` stale runs (keyset on `created_at, id`, so a run
+ * bulk import's background starts were cut short, or Temporal was briefly unreachable). Reads across
+ * orgs (`withSystem`). Reads pages of `pageSize` stale runs (keyset on `created_at, id`, so a run
  * that cannot be started does not stall the pass), starts each page with `concurrency` starts in
  * flight and marks the started ones in one statement. At most one pass per database client at a time.
  */
@@ -523,13 +527,13 @@ export async function reconcilePendingRuns(
     let after: { createdAt: Date; id: string } | null = null;
     for (;;) {
       const page: { id: string; org_id: string; runner_id: string; input: unknown; snapshot: unknown; trigger_kind: string; created_at: Date }[] =
-        await deps.db.$queryRaw`
+        await withSystem(deps.db, 'pending-run reconciler', (tx) => tx.$queryRaw`
         SELECT id, org_id, runner_id, input, snapshot, trigger_kind, created_at FROM runner_runs
         WHERE status = 'pending' AND workflow_started_at IS NULL
           AND created_at < now() - make_interval(secs => ${olderThanMs / 1000})
           AND (${after?.createdAt ?? null}::timestamptz IS NULL
                OR (created_at, id) > (${after?.createdAt ?? null}::timestamptz, ${after?.id ?? null}::uuid))
-        ORDER BY created_at, id LIMIT ${pageSize}`;
+        ORDER BY created_at, id LIMIT ${pageSize}`);
       const ok: string[] = [];
       let next = 0;
       await Promise.all(

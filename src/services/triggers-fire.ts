@@ -1,4 +1,4 @@
-import { withOrg } from '../db/scoped';
+import { orgBatch, withOrg } from '../db/scoped';
 import { AppError } from '../errors/app-error';
 import type { RecordCronRunResult, PollItem, RunStartSpec } from '../shared/trigger-defs';
 import type { ServiceDeps } from './deps';
@@ -31,28 +31,32 @@ export async function recordCronRun(
   deps: ServiceDeps,
   a: { orgId: string; runnerId: string; triggerId: string; scheduledAt: string },
 ): Promise<RecordCronRunResult> {
-  // One plain read on the fire's critical path (the org is checked explicitly instead of through RLS).
-  const t = await deps.db.runnerTrigger.findUnique({
-    where: { id: a.triggerId },
-    include: { runner: { select: { deletedAt: true } } },
-  });
-  if (!t || t.kind !== 'cron' || t.orgId !== a.orgId) return { skipped: 'trigger deleted' };
-  if (t.runner.deletedAt) return { skipped: 'runner deleted' };
+  // One org-scoped read in one round trip on the fire's critical path.
+  const [found] = await orgBatch<{ id: string; kind: string; enabled: boolean; config: CronConfig; runner_id: string; runner_deleted: boolean }>(
+    deps.db,
+    a.orgId,
+    (q) => [
+      `SELECT t.id, t.kind, t.enabled, t.config, t.runner_id, r.deleted_at IS NOT NULL AS runner_deleted
+         FROM runner_triggers t JOIN runners r ON r.id = t.runner_id WHERE t.id = ${q.lit(a.triggerId)}::uuid`,
+    ],
+  );
+  const t = found?.rows[0];
+  if (!t || t.kind !== 'cron') return { skipped: 'trigger deleted' };
+  if (t.runner_deleted) return { skipped: 'runner deleted' };
   if (!t.enabled) return { skipped: 'trigger disabled' };
-  const cfg = t.config as unknown as CronConfig;
+  const cfg = t.config;
   const key = cronRunKey(t.id, a.scheduledAt);
   const res = await createRun(
     deps,
     a.orgId,
-    t.runnerId,
+    t.runner_id,
     { input: cfg.input ?? {}, idempotencyKey: key },
     { kind: 'cron', triggerId: t.id },
     // A fire's key is new except on a retry of this activity: insert first (ON CONFLICT finds a retry's run).
     { startWorkflow: false, lookupFirst: false },
   );
   // Informational: off the critical path.
-  void deps.db.runnerTrigger
-    .updateMany({ where: { id: t.id }, data: { lastFiredAt: new Date() } })
+  void orgBatch(deps.db, a.orgId, (q) => [`UPDATE runner_triggers SET last_fired_at = now() WHERE id = ${q.lit(t.id)}`])
     .catch((err: unknown) => deps.log.warn({ err, triggerId: t.id }, 'could not record lastFiredAt'));
   if (res.created && res.record) {
     const snap = res.record.snapshot as { runner: { name: string } };

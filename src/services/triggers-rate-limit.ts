@@ -1,4 +1,5 @@
 import type { PrismaClient } from '../db/client';
+import { orgBatch } from '../db/scoped';
 
 /**
  * The per-token rate limit of inbound webhooks, kept in PostgreSQL so that it holds across every API
@@ -14,21 +15,32 @@ import type { PrismaClient } from '../db/client';
 
 const WINDOW_S = 60;
 
-/** Takes one delivery from the trigger's budget: null when accepted, else the seconds to wait. */
-export async function takeWebhookToken(db: PrismaClient, triggerId: string, perMinute: number): Promise<number | null> {
-  const step = WINDOW_S / perMinute;
-  const taken = await db.$queryRaw<{ id: string }[]>`
-    UPDATE runner_triggers
-       SET rate_limit_tat = greatest(coalesce(rate_limit_tat, now()), now()) + make_interval(secs => ${step}::float8)
-     WHERE id = ${triggerId}::uuid
-       AND greatest(coalesce(rate_limit_tat, now()), now()) + make_interval(secs => ${step}::float8)
-           <= now() + make_interval(secs => ${WINDOW_S}::float8)
-    RETURNING id`;
-  if (taken.length) return null;
-  // Refused (the rare path): when the next delivery fits, for Retry-After.
-  const rows = await db.$queryRaw<{ wait: number | null }[]>`
-    SELECT extract(epoch FROM rate_limit_tat + make_interval(secs => ${step - WINDOW_S}::float8) - now())::float8
-           AS wait
-      FROM runner_triggers WHERE id = ${triggerId}::uuid`;
-  return Math.max(1, Math.ceil(rows[0]?.wait ?? 1));
+/**
+ * Takes one delivery from the trigger's budget: null when accepted, else the seconds to wait. One round
+ * trip, scoped to the trigger's org (row-level security): the UPDATE and, for Retry-After, the read of the
+ * bucket go in the same batch.
+ */
+export async function takeWebhookToken(
+  db: PrismaClient,
+  orgId: string,
+  triggerId: string,
+  perMinute: number,
+): Promise<number | null> {
+  const step = Number(WINDOW_S / perMinute);
+  if (!Number.isFinite(step) || step <= 0) throw new Error(`invalid webhook rate limit: ${perMinute}`);
+  const [taken, bucket] = await orgBatch<{ id?: string; wait?: number | null }>(db, orgId, (q) => {
+    const id = q.lit(triggerId);
+    return [
+      `UPDATE runner_triggers
+          SET rate_limit_tat = greatest(coalesce(rate_limit_tat, now()), now()) + make_interval(secs => ${step}::float8)
+        WHERE id = ${id}::uuid
+          AND greatest(coalesce(rate_limit_tat, now()), now()) + make_interval(secs => ${step}::float8)
+              <= now() + make_interval(secs => ${WINDOW_S}::float8)
+        RETURNING id`,
+      `SELECT extract(epoch FROM rate_limit_tat + make_interval(secs => ${step - WINDOW_S}::float8) - now())::float8 AS wait
+         FROM runner_triggers WHERE id = ${id}::uuid`,
+    ];
+  });
+  if (taken?.rows.length) return null;
+  return Math.max(1, Math.ceil(bucket?.rows[0]?.wait ?? 1));
 }

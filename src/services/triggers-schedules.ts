@@ -15,6 +15,7 @@ import {
 } from '../shared/trigger-defs';
 import { normalizeCron, type OverlapPolicy, type PollConfig } from '../shared/trigger-schemas';
 import { OrgIdKey, RunnerIdKey, TriggerKindKey } from '../shared/workflow-defs';
+import { withOrg, withSystem } from '../db/scoped';
 import type { ServiceDeps } from './deps';
 
 /**
@@ -151,15 +152,15 @@ export interface ReconcileReport {
 /**
  * Repairs drift between trigger rows and Temporal Schedules, both ways: a cron/poll trigger of a live
  * runner whose schedule is missing or stale gets it (re)created or updated; a `trigger-*` schedule
- * whose trigger is gone (or whose runner was deleted) is deleted. Runs as the table owner across orgs
+ * whose trigger is gone (or whose runner was deleted) is deleted. Reads across orgs (`withSystem`)
  * (at worker start and on the worker's reconcile interval).
  */
 export async function reconcileTriggerSchedules(deps: ServiceDeps): Promise<ReconcileReport> {
   const report: ReconcileReport = { created: 0, updated: 0, deleted: 0 };
-  const rows = await deps.db.$queryRaw<TriggerRow[]>`
+  const rows = await withSystem(deps.db, 'schedule reconciler', (tx) => tx.$queryRaw<TriggerRow[]>`
     SELECT t.id, t.org_id AS "orgId", t.runner_id AS "runnerId", t.kind, t.enabled, t.config
       FROM runner_triggers t JOIN runners r ON r.id = t.runner_id
-     WHERE t.kind IN ('cron', 'poll') AND r.deleted_at IS NULL`;
+     WHERE t.kind IN ('cron', 'poll') AND r.deleted_at IS NULL`);
   const wanted = new Map(rows.map((r) => [scheduleIdForTrigger(r.id), r]));
 
   for (const [scheduleId, t] of wanted) {
@@ -175,7 +176,9 @@ export async function reconcileTriggerSchedules(deps: ServiceDeps): Promise<Reco
     }
     if (actualHash === expectedHash && paused === !t.enabled) continue;
     await upsertTriggerSchedule(deps, t);
-    await deps.db.runnerTrigger.update({ where: { id: t.id }, data: { scheduleId } }).catch(() => undefined);
+    await withOrg(deps.db, t.orgId, (tx) => tx.runnerTrigger.update({ where: { id: t.id }, data: { scheduleId } })).catch(
+      () => undefined,
+    );
     if (actualHash === undefined) report.created++;
     else report.updated++;
     deps.log.info({ triggerId: t.id, scheduleId, created: actualHash === undefined }, 'reconciler repaired a trigger schedule');
@@ -185,9 +188,9 @@ export async function reconcileTriggerSchedules(deps: ServiceDeps): Promise<Reco
     if (!s.scheduleId.startsWith(TRIGGER_SCHEDULE_PREFIX) || wanted.has(s.scheduleId)) continue;
     // A trigger created after our read above already has its row committed (rows come first): re-check.
     const triggerId = s.scheduleId.slice(TRIGGER_SCHEDULE_PREFIX.length);
-    const live = await deps.db.$queryRaw<{ id: string }[]>`
+    const live = await withSystem(deps.db, 'schedule reconciler', (tx) => tx.$queryRaw<{ id: string }[]>`
       SELECT t.id FROM runner_triggers t JOIN runners r ON r.id = t.runner_id
-       WHERE t.id::text = ${triggerId} AND r.deleted_at IS NULL AND t.kind IN ('cron', 'poll')`;
+       WHERE t.id::text = ${triggerId} AND r.deleted_at IS NULL AND t.kind IN ('cron', 'poll')`);
     if (live.length) continue;
     await deleteTriggerSchedule(deps, s.scheduleId);
     report.deleted++;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppError } from '../errors/app-error';
+import { orgBatch, systemBatch } from '../db/scoped';
 import { evaluatePath } from '../shared/jsonpath';
 import type { ServiceDeps } from './deps';
 import { createRun } from './runs';
@@ -52,17 +53,20 @@ function idempotencyKey(triggerId: string, path: string | null, body: unknown, h
 export function createWebhookReceiver(deps: ServiceDeps) {
   return async function receive(d: WebhookDelivery): Promise<WebhookOutcome> {
     if (!TOKEN_RE.test(d.token)) throw AppError.notFound('Webhook');
-    const rows = await deps.db.$queryRaw<
-      { id: string; org_id: string; runner_id: string; kind: string; enabled: boolean; config: WebhookConfig }[]
-    >`SELECT t.id, t.org_id, t.runner_id, t.kind, t.enabled, t.config
-        FROM runner_triggers t JOIN runners r ON r.id = t.runner_id
-       WHERE t.token_hash = ${hashWebhookToken(d.token)} AND r.deleted_at IS NULL`;
-    const t = rows[0];
+    // The token names the org, so the lookup reads across orgs (one round trip).
+    const [found] = await systemBatch<
+      { id: string; org_id: string; runner_id: string; kind: string; enabled: boolean; config: WebhookConfig }
+    >(deps.db, 'webhook trigger lookup', (q) => [
+      `SELECT t.id, t.org_id, t.runner_id, t.kind, t.enabled, t.config
+         FROM runner_triggers t JOIN runners r ON r.id = t.runner_id
+        WHERE t.token_hash = ${q.lit(hashWebhookToken(d.token))} AND r.deleted_at IS NULL`,
+    ]);
+    const t = found?.rows[0];
     if (!t || t.kind !== 'webhook') throw AppError.notFound('Webhook');
     if (!t.enabled) throw AppError.conflict('This webhook trigger is paused');
     const cfg = t.config;
 
-    const retryAfter = await takeWebhookToken(deps.db, t.id, cfg.rateLimitPerMinute);
+    const retryAfter = await takeWebhookToken(deps.db, t.org_id, t.id, cfg.rateLimitPerMinute);
     if (retryAfter !== null) {
       throw new AppError('rate_limited', 'Too many deliveries for this webhook; slow down', {
         headers: { 'Retry-After': String(retryAfter) },
@@ -98,8 +102,7 @@ export function createWebhookReceiver(deps: ServiceDeps) {
       { kind: 'webhook', triggerId: t.id },
     );
     if (created) {
-      void deps.db.runnerTrigger
-        .update({ where: { id: t.id }, data: { lastFiredAt: new Date() } })
+      void orgBatch(deps.db, t.org_id, (q) => [`UPDATE runner_triggers SET last_fired_at = now() WHERE id = ${q.lit(t.id)}`])
         .catch((err: unknown) => deps.log.warn({ err, triggerId: t.id }, 'could not record lastFiredAt'));
     }
     return { runId: run.id, created };

@@ -50,7 +50,7 @@ beforeAll(async () => {
     apis.push({ port, child: flapjackChild({ entry: 'api', name: `api-${n}`, env: { ...env, PORT: String(port) }, logDir, port }) });
   }
   await Promise.all([...workers.map((w) => w.start()), ...apis.map((a) => a.child.start())]);
-}, 240_000);
+}, 600_000);
 
 afterAll(async () => {
   if (retried) process.stderr.write(`scale-out: ${retried} run start(s) answered 503/429 and were sent again\n`);

@@ -57,7 +57,21 @@ export function flapjackChild(spec: ChildSpec): FlapjackChild {
     }
   };
 
+  // The entry points fail fast (5 s) when Temporal or PostgreSQL does not answer at start-up; on a
+  // starved machine that happens right after a restart, so a start that exits is tried twice more.
   const start = async (): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await startOnce();
+        return;
+      } catch (e) {
+        if (attempt >= 3 || !(e instanceof ExitedDuringStartError)) throw e;
+        await sleep(2_000);
+      }
+    }
+  };
+
+  const startOnce = async (): Promise<void> => {
     if (child && child.exitCode === null && child.signalCode === null) throw new Error(`${spec.name} is already running`);
     starts++;
     tail.length = 0;
@@ -76,7 +90,7 @@ export function flapjackChild(spec: ChildSpec): FlapjackChild {
     c.stderr?.on('data', (b: Buffer) => keep(b, markReady));
     exited = new Promise<void>((r) => c.once('exit', () => r()));
     const died = exited.then(() => {
-      throw new Error(`${spec.name} exited during start-up (code ${String(c.exitCode)}). Last output:\n${tail.join('\n')}`);
+      throw new ExitedDuringStartError(`${spec.name} exited during start-up (code ${String(c.exitCode)}). Last output:\n${tail.join('\n')}`);
     });
     died.catch(() => undefined); // a later kill must not surface as an unhandled rejection
     const deadline = Date.now() + 300_000;
@@ -114,6 +128,10 @@ export function flapjackChild(spec: ChildSpec): FlapjackChild {
     kill,
     stop,
   };
+}
+
+class ExitedDuringStartError extends Error {
+  override readonly name = 'ExitedDuringStartError';
 }
 
 async function waitHealthy(port: number, alive: () => boolean): Promise<void> {

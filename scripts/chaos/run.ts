@@ -27,6 +27,13 @@ export async function runChaos(o: ChaosOptions): Promise<ScenarioReport[]> {
   const stack = await startChaosStack({ say: o.say });
   const reports: ScenarioReport[] = [];
   let failed = false;
+  // Ctrl-C must not leave the API, the worker and the Temporal server behind.
+  const interrupted = () => {
+    o.say('interrupted: stopping the stack');
+    void stack.close(true).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     for (const s of o.scenarios) {
       const r =
@@ -43,6 +50,8 @@ export async function runChaos(o: ChaosOptions): Promise<ScenarioReport[]> {
     failed = true;
     throw e;
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     await stack.close(failed);
   }
   return reports;

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { createDb } from '../src/db/client';
 import { withSqlClient } from '../src/db/scoped';
 import { resultSets, Sql } from '../src/db/sql-batch';
+import { startTcpProxy } from './fixtures/tcp-proxy';
 import { testEnv } from './test-env';
 
 // One connection: the probe table below is a temporary table (the app role may not create tables), and
@@ -57,5 +58,34 @@ describe('Sql literals (values inlined into multi-statement batches)', () => {
     await withSqlClient(db, async (c) => {
       for (let i = 0; i < 3; i++) expect((await c.query('SELECT 1 AS x')).rows[0]).toEqual({ x: 1 });
     });
+  });
+});
+
+describe('withSqlClient when the database connection is cut', () => {
+  it('rejects, and does not crash the process, when the connection is reset while checked out', async () => {
+    const url = new URL(testEnv().databaseUrl);
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    url.hostname = proxy.host;
+    url.port = String(proxy.port);
+    const cut = createDb(url.toString(), { poolSize: 1 });
+    try {
+      await expect(
+        withSqlClient(cut, async (c) => {
+          await c.query('BEGIN');
+          // The reset arrives while no query is running: the client emits 'error' with nobody listening
+          // but withSqlClient (before the fix this was an uncaught exception that killed the worker).
+          proxy.pause();
+          await new Promise((r) => setTimeout(r, 300));
+          await c.query('SELECT 1');
+        }),
+      ).rejects.toThrow();
+      proxy.resume();
+      // The broken connection was discarded: the next checkout works.
+      const out = await withSqlClient(cut, (c) => c.query('SELECT 2 AS x'));
+      expect(out.rows[0]).toEqual({ x: 2 });
+    } finally {
+      await cut.$disconnect();
+      await proxy.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it, beforeAll } from '@jest/globals';
 import request from 'supertest';
-import { useTestContext, waitFor, type TestContext } from './harness';
+import { echoStep, MARK, seed, snapshot, type Org } from './fixtures/tenancy-seed';
+import { useTestContext } from './harness';
 
 /**
  * Tenancy audit: two orgs with full runners; every route of /api/openapi.json is called with the other
@@ -11,61 +12,6 @@ import { useTestContext, waitFor, type TestContext } from './harness';
  */
 
 const ctx = useTestContext();
-const MARK = 'tenancy-marker-7c1e';
-
-interface Org {
-  key: string;
-  ids: Record<string, string>;
-}
-
-const echoStep = { name: 'echo', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return {got: input};' } };
-
-async function seed(c: TestContext, key: string, suffix: string): Promise<Org> {
-  const api = c.as(key);
-  const ok = <T extends { status: number; body: { id?: string } }>(r: T, expected = 201): T => {
-    if (r.status !== expected) throw new Error(`seed ${suffix}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r;
-  };
-  const runner = ok(await api.post('/api/runners', { name: `${MARK}-runner-${suffix}` })).body.id as string;
-  const step = ok(await api.post(`/api/runners/${runner}/steps`, echoStep)).body.id as string;
-  const hook = ok(await api.post(`/api/runners/${runner}/triggers`, { kind: 'webhook' })).body as { id: string; token: string };
-  const cron = ok(await api.post(`/api/runners/${runner}/triggers`, { kind: 'cron', cronExpression: '0 9 * * 1' })).body.id as string;
-  const agent = ok(await api.post('/api/agents', { name: `${MARK}-agent-${suffix}` })).body.id as string;
-  const mcp = ok(
-    await api.post('/api/mcp-servers', { slug: `srv-${suffix}`, transport: 'http', url: 'https://mcp.example.com/mcp', headers: { Authorization: `${MARK}-secret` } }),
-  ).body.id as string;
-  const integ = ok(await api.post('/api/integrations', { name: `${MARK}-db-${suffix}`, kind: 'postgres', connectionString: 'postgres://u:p@db.example.com/x' })).body
-    .id as string;
-  const tool = ok(await api.post('/api/tools', { name: `tool_${suffix}`, url: 'https://api.example.com' })).body.id as string;
-  const skill = ok(await api.post('/api/skills', { name: `skill-${suffix}`, instructions: `${MARK} be brief` })).body.id as string;
-  ok(await api.post(`/api/runners/${runner}/mcps`, { mcpServerId: mcp }));
-  ok(await api.post(`/api/runners/${runner}/integrations`, { integrationId: integ }));
-  ok(await api.post(`/api/runners/${runner}/tools`, { toolId: tool }));
-  ok(await api.post(`/api/runners/${runner}/skills`, { skillId: skill }));
-  ok(await api.put(`/api/runners/${runner}/web-config`, { enabled: true }), 200);
-  ok(await api.put(`/api/runners/${runner}/plan-config`, { enabled: true }), 200);
-  ok(await api.put(`/api/runners/${runner}/budget`, { enabled: true, budgetUsd: 5, onExceed: 'pause' }), 200);
-  const kb = ok(
-    await request(c.app)
-      .post('/api/knowledge/upload')
-      .set('Authorization', `Bearer ${key}`)
-      .field('scopeType', 'runner')
-      .field('scopeId', runner)
-      .field('title', `${MARK} kb ${suffix}`)
-      .attach('file', Buffer.from(`${MARK} refunds are issued within 14 days (${suffix}).`), { filename: 'kb.txt', contentType: 'text/plain' }),
-  ).body.id as string;
-  const run = (await api.post(`/api/runners/${runner}/runs`, { input: { who: suffix } })).body.id as string;
-  await waitFor(
-    async () => (await api.get(`/api/runners/${runner}/runs/${run}`)).body.status as string,
-    (s) => s === 'completed' || s === 'failed',
-    120_000,
-    250,
-  );
-  return {
-    key,
-    ids: { runner, step, trigger: hook.id, token: hook.token, cron, agent, mcp, integ, tool, skill, kb, run },
-  };
-}
 
 /** How each route of the OpenAPI document is called by the intruder `b` against the victim `a`. */
 interface Call {
@@ -191,39 +137,6 @@ for (const cfg of ['web-config', 'plan-config', 'budget']) {
       expect: 'denied',
     },
   ];
-}
-
-/** Everything a can read about itself, to compare before and after the intruder's calls. */
-async function snapshot(c: TestContext, a: Org): Promise<string> {
-  const api = c.as(a.key);
-  const r = a.ids.runner;
-  const paths = [
-    `/api/runners/${r}`,
-    `/api/runners/${r}/steps`,
-    `/api/runners/${r}/triggers`,
-    `/api/runners/${r}/runs`,
-    `/api/runners/${r}/mcps`,
-    `/api/runners/${r}/integrations`,
-    `/api/runners/${r}/tools`,
-    `/api/runners/${r}/skills`,
-    `/api/runners/${r}/web-config`,
-    `/api/runners/${r}/plan-config`,
-    `/api/runners/${r}/budget`,
-    `/api/agents/${a.ids.agent}`,
-    `/api/mcp-servers/${a.ids.mcp}`,
-    `/api/integrations/${a.ids.integ}`,
-    `/api/tools/${a.ids.tool}`,
-    `/api/skills/${a.ids.skill}`,
-    `/api/knowledge/${a.ids.kb}`,
-    '/api/runners',
-  ];
-  const out: unknown[] = [];
-  for (const p of paths) {
-    const res = await api.get(p);
-    expect([p, res.status]).toEqual([p, 200]);
-    out.push([p, res.body]);
-  }
-  return JSON.stringify(out);
 }
 
 let A: Org;

@@ -105,6 +105,13 @@ export async function orgBatch<R>(db: PrismaClient, orgId: string, build: (q: Sq
 export async function withSqlClient<T>(db: PrismaClient, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await sqlPool(db).connect();
   let broken = false;
+  // A checked-out pg client has no 'error' listener (the pool only watches idle ones): when the
+  // connection is reset mid-transaction, the ROLLBACK below fails to write and the client emits
+  // 'error', which unhandled killed the whole worker (found by `npm run chaos`, docs/RELIABILITY.md).
+  const onError = () => {
+    broken = true;
+  };
+  client.on('error', onError);
   try {
     return await fn(client);
   } catch (e) {
@@ -113,6 +120,7 @@ export async function withSqlClient<T>(db: PrismaClient, fn: (client: PoolClient
     });
     throw e;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }

@@ -99,7 +99,7 @@ async function startRuns(runnerId: string, n: number, from: number): Promise<Map
 }
 
 const statuses = async (runnerId: string, ids: string[]) =>
-  ctx.db.runnerRun.findMany({ where: { runnerId, id: { in: ids } }, select: { id: true, status: true } });
+  ctx.systemDb.runnerRun.findMany({ where: { runnerId, id: { in: ids } }, select: { id: true, status: true } });
 
 /** Worker identities (`<pid>@<host>`) that completed workflow tasks or started activities of a run. */
 async function identities(runId: string): Promise<Set<string>> {

@@ -62,21 +62,26 @@ export interface AgentStepArgs {
   localBookkeeping?: boolean;
 }
 
+/**
+ * Attempts are sized to ride out a database or network outage of about a minute (1+2+4+8+15+15+15 s
+ * between attempts): final errors (bad config, unknown model) are non-retryable and end the step at once,
+ * so only transient failures use them. `npm run chaos` found 3 attempts too few for a 10 s outage.
+ */
 const prepareOptions: ActivityOptions = {
   startToCloseTimeout: '3m',
   heartbeatTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 3 },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 8 },
 };
 /** Model calls retry 429/5xx/network inside the activity first (honouring Retry-After), then here. */
 const modelOptions: ActivityOptions = {
   startToCloseTimeout: '15m',
   heartbeatTimeout: '10s',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 6 },
 };
 const toolOptions: ActivityOptions = {
   startToCloseTimeout: '5m',
   heartbeatTimeout: '15s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '20s', maximumAttempts: 3 },
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 8 },
 };
 
 const acts = proxyActivities<RunActivities>(modelOptions);

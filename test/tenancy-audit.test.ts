@@ -1,6 +1,5 @@
 import { describe, expect, it, beforeAll } from '@jest/globals';
-import request from 'supertest';
-import { useTestContext, waitFor, type TestContext } from './harness';
+import { request, useTestContext, waitFor, type TestContext } from './harness';
 
 /**
  * Tenancy audit: two orgs with full runners; every route of /api/openapi.json is called with the other
@@ -253,7 +252,7 @@ describe('tenancy audit over /api/openapi.json', () => {
       const [method, ] = op.split(' ') as [string, string];
       for (const call of (CALLS[op] ?? (() => []))(A, B)) {
         calls++;
-        let req = (request(ctx.app) as unknown as Record<string, (p: string) => request.Test>)[method]!(call.path);
+        let req = request(ctx.app)[method as 'get' | 'post' | 'put' | 'patch' | 'delete'](call.path);
         if (call.auth !== 'none') req = req.set('Authorization', `Bearer ${B.key}`);
         if (call.body !== undefined) req = req.send(call.body as object);
         const res = await req;

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import request from 'supertest';
 import { signForTest, type SignatureSettings } from '../src/services/triggers-signature';
-import { useTestContext, waitFor } from './harness';
+import { request, useTestContext, waitFor } from './harness';
 
 /** Inbound webhook triggers: public route, signatures over the raw body, redelivery, limits, rotation. */
 const ctx = useTestContext();

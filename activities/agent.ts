@@ -12,7 +12,7 @@
  *   of the ledger) in one transaction.
  * - `callTool`: one tool call through `executeTool`; a tool error is a result the model sees.
  */
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { buildToolset, executeTool, knowledgeContext } from '../src/agent/tools';
 import type { ToolContext, ToolsetDeps } from '../src/agent/tool-types';
 import type { PrismaClient } from '../src/db/client';
@@ -30,7 +30,7 @@ import type {
   PrepareAgentStepArgs,
   PreparedAgentStep,
 } from '../src/shared/agent-types';
-import type { FailureType } from '../src/shared/failure-types';
+import { failure, type FailureCode } from '../src/shared/failure-codes';
 import { costOf, PRICE_TABLE_VERSION, priceOf, type PriceOverrides } from '../src/shared/pricing';
 import type { PersistBatch } from '../src/shared/run-types';
 import type { ResolvedStepConfig } from '../src/shared/step-config';
@@ -55,8 +55,8 @@ export interface AgentActivityDeps {
   persistRun: (batch: PersistBatch) => Promise<void>;
 }
 
-const fail = (type: FailureType, message: string, nonRetryable = true, details?: unknown[]) =>
-  ApplicationFailure.create({ type, message, nonRetryable, details });
+const fail = (code: FailureCode, message: string, nonRetryable = true, details?: unknown[]) =>
+  failure(code, message, { retryable: !nonRetryable, ...(details ? { details } : {}) });
 
 /** Maps a provider failure to the step's failure (retryable ones go back to the activity's retry policy). */
 function toFailure(e: unknown, model: string): Error {
@@ -97,11 +97,7 @@ async function withinLocalBound<T>(ctx: Context, fn: (signal: AbortSignal) => Pr
   const timer = setTimeout(() => bound.abort(new Error('local bound reached')), boundMs);
   const exceeded = () =>
     bound.signal.aborted && !ctx.cancellationSignal.aborted
-      ? ApplicationFailure.create({
-          type: EXCEEDED_LOCAL_BOUND,
-          nonRetryable: true,
-          message: `Took longer than ${boundMs} ms as a local activity; continuing as a regular activity`,
-        })
+      ? failure(EXCEEDED_LOCAL_BOUND, `Took longer than ${boundMs} ms as a local activity; continuing as a regular activity`)
       : null;
   try {
     const result = await fn(AbortSignal.any([ctx.cancellationSignal, bound.signal]));

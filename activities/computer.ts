@@ -2,7 +2,8 @@
  * The `computer` step: run the step's JavaScript in the sandbox. Every sandbox failure (time or memory limit,
  * an exception, a syntax error, non-JSON output) is deterministic, so it is non-retryable.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { failure } from '../src/shared/failure-codes';
 import { SandboxError, runJavaScript } from '../src/sandbox/js-sandbox';
 
 export interface ComputerConfig {
@@ -27,11 +28,10 @@ export function createComputerActivities() {
   async function executeComputerStep(args: ExecuteComputerStepArgs): Promise<unknown> {
     const { computer } = args;
     if ((computer.runtime as string) !== 'javascript') {
-      throw ApplicationFailure.create({
-        type: 'sandbox_error',
-        nonRetryable: true,
-        message: `Unsupported computer runtime "${String(computer.runtime)}": only "javascript" is available`,
-      });
+      throw failure(
+        'sandbox_error',
+        `Unsupported computer runtime "${String(computer.runtime)}": only "javascript" is available`,
+      );
     }
     const ctx = Context.current();
     const cancellation = ctx.cancellationSignal;
@@ -50,7 +50,7 @@ export function createComputerActivities() {
     } catch (err) {
       if (cancellation.aborted) throw cancellation.reason;
       if (err instanceof SandboxError) {
-        throw ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: true });
+        throw failure(err.type, err.message);
       }
       throw err;
     } finally {

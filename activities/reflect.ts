@@ -12,7 +12,7 @@
  * - Best effort: a provider that is not configured or a model that fails is logged and reported, never
  *   turning the run's outcome into anything else (the run is already recorded as failed).
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { failure } from '../src/shared/failure-codes';
 import type { Logger } from '../src/config/logger';
 import type { PrismaClient } from '../src/db/client';
 import { withOrg } from '../src/db/scoped';
@@ -157,7 +157,7 @@ export function createReflectActivities(deps: ReflectDeps) {
       const err = e as { retryable?: boolean; message?: string };
       if (err.retryable) throw e; // 429/5xx/network: let the activity's retry policy try again
       deps.log.warn({ runId: args.runId, model, err: err.message }, 'reflectOnFailure: the model call failed');
-      throw ApplicationFailure.create({ type: 'reflection_failed', nonRetryable: true, message: `Reflection failed: ${err.message ?? 'model error'}` });
+      throw failure('reflection_failed', `Reflection failed: ${err.message ?? 'model error'}`);
     }
 
     const lesson = cleanLesson(response.text);

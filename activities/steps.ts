@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { failure } from '../src/shared/failure-codes';
 import type { PrismaClient } from '../src/db/client';
 import { withOrg } from '../src/db/scoped';
 import { validateAgainst } from '../src/validation/json-schema';
@@ -46,11 +46,10 @@ async function loadWebhookHeaders(
     return openWebhookHeaders(box, args.orgId, stored) ?? {};
   } catch (e) {
     // No key on this worker, or a different one: retrying cannot help.
-    throw ApplicationFailure.create({
-      type: 'step_failed',
-      nonRetryable: true,
-      message: `The headers of step "${args.step.name}" cannot be decrypted on this worker: ${(e as Error).message}`,
-    });
+    throw failure(
+      'step_failed',
+      `The headers of step "${args.step.name}" cannot be decrypted on this worker: ${(e as Error).message}`,
+    );
   }
 }
 
@@ -87,7 +86,7 @@ export function createStepActivities(deps: {
         });
       }
       case 'computer':
-        if (!step.computer) throw ApplicationFailure.nonRetryable('computer step has no code', 'sandbox_error');
+        if (!step.computer) throw failure('sandbox_error', 'computer step has no code');
         return deps.executors.executeComputerStep({
           runId: args.runId,
           orgId: args.orgId,
@@ -96,13 +95,9 @@ export function createStepActivities(deps: {
           input: args.input,
         });
       case 'agent':
-        throw ApplicationFailure.create({
-          type: 'agent_unavailable',
-          nonRetryable: true,
-          message: `Agent steps are not available in this version of the engine (step "${step.name}")`,
-        });
+        throw failure('agent_unavailable', `Agent steps are not available in this version of the engine (step "${step.name}")`);
       case 'condition':
-        throw ApplicationFailure.nonRetryable('condition steps are evaluated by the workflow', 'internal');
+        throw failure('internal', 'condition steps are evaluated by the workflow');
     }
   }
 
@@ -135,13 +130,11 @@ export function createStepActivities(deps: {
       if (step.outputSchema) {
         const issues = validateAgainst(step.outputSchema, output, 'output');
         if (issues.length > 0) {
-          throw ApplicationFailure.create({
-            type: 'output_schema_mismatch',
-            nonRetryable: true,
-            message: `Output of step "${step.name}" does not match its outputSchema: ${issues
-              .slice(0, 5)
-              .map((i) => `${i.path} ${i.message}`)
-              .join('; ')}`,
+          const listed = issues
+            .slice(0, 5)
+            .map((i) => `${i.path} ${i.message}`)
+            .join('; ');
+          throw failure('output_schema_mismatch', `Output of step "${step.name}" does not match its outputSchema: ${listed}`, {
             details: [issues],
           });
         }

@@ -1,10 +1,10 @@
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import pino from 'pino';
 import type { Logger } from '../src/config/logger';
 import type { PrismaClient } from '../src/db/client';
 import { AppError } from '../src/errors/app-error';
-import { McpClientError } from '../src/mcp-client/client';
+import { McpClientError, type McpClientErrorKind } from '../src/mcp-client/client';
+import { failure, type FailureCode } from '../src/shared/failure-codes';
 import type { EgressGuard } from '../src/net/egress';
 import type { ServiceDeps } from '../src/services/deps';
 import type { SecretBox } from '../src/crypto/secret-box';
@@ -33,14 +33,24 @@ export interface TriggerActivityDeps {
   faults?: { beforePollCursorAdvance?: (triggerId: string) => void | Promise<void> };
 }
 
+const MCP_FAILURE_CODES: Record<McpClientErrorKind, FailureCode> = {
+  invalid_config: 'mcp_invalid_config',
+  egress_refused: 'mcp_egress_refused',
+  connect: 'mcp_connect',
+  timeout: 'mcp_timeout',
+  protocol: 'mcp_protocol',
+  closed: 'mcp_closed',
+};
+
 /** AppErrors that no retry can fix (validation, not found) end the activity at once. */
 function permanent<T>(p: Promise<T>): Promise<T> {
   return p.catch((e: unknown) => {
-    if (e instanceof AppError && e.status < 500) throw ApplicationFailure.create({ type: e.code, message: e.message, nonRetryable: true });
-    if (e instanceof PollError) throw ApplicationFailure.create({ type: 'poll_failed', message: e.message, nonRetryable: !e.retryable });
+    // The API's code (not_found, validation_failed, …) stays in the details for the Web UI.
+    if (e instanceof AppError && e.status < 500) throw failure('trigger_rejected', e.message, { details: [{ code: e.code }] });
+    if (e instanceof PollError) throw failure('poll_failed', e.message, { retryable: e.retryable });
     if (e instanceof McpClientError) {
       const fatal = e.kind === 'invalid_config' || e.kind === 'egress_refused';
-      throw ApplicationFailure.create({ type: `mcp_${e.kind}`, message: e.message, nonRetryable: fatal });
+      throw failure(MCP_FAILURE_CODES[e.kind], e.message, { retryable: !fatal });
     }
     throw e;
   });
@@ -49,7 +59,7 @@ function permanent<T>(p: Promise<T>): Promise<T> {
 export function createTriggerActivities(deps: TriggerActivityDeps): TriggerActivities {
   const log = deps.log ?? pino({ level: 'warn', name: 'trigger-activities' });
   const services = (): ServiceDeps => {
-    if (!deps.client) throw ApplicationFailure.create({ type: 'misconfigured', message: 'This worker has no Temporal client for trigger runs', nonRetryable: true });
+    if (!deps.client) throw failure('worker_misconfigured', 'This worker has no Temporal client for trigger runs');
     return {
       db: deps.db,
       log,

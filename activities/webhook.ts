@@ -9,7 +9,8 @@
  * Header values are never logged or put in error messages: they often carry secrets. For the same reason
  * messages name only the target's host, never its path or query (e.g. Slack hook URLs are secrets).
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { type ApplicationFailure, Context } from '@temporalio/activity';
+import { failure } from '../src/shared/failure-codes';
 import { HttpError, postJson } from '../src/net/http-client';
 import type { EgressGuard } from '../src/net/egress';
 import { EXCEEDED_LOCAL_BOUND } from '../src/shared/step-placement';
@@ -111,11 +112,10 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
       // Cancelled: let Temporal's CancelledFailure propagate.
       if (cancellation.aborted) throw cancellation.reason;
       if (bounded && err instanceof HttpError && err.kind === 'timeout') {
-        throw ApplicationFailure.create({
-          type: EXCEEDED_LOCAL_BOUND,
-          nonRetryable: true,
-          message: `Webhook POST to ${host} took longer than ${attemptTimeoutMs} ms; continuing as a regular activity`,
-        });
+        throw failure(
+          EXCEEDED_LOCAL_BOUND,
+          `Webhook POST to ${host} took longer than ${attemptTimeoutMs} ms; continuing as a regular activity`,
+        );
       }
       throw toFailure(err, host);
     } finally {
@@ -128,10 +128,7 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
       try {
         return JSON.parse(bodyText) as unknown;
       } catch {
-        throw ApplicationFailure.create({
-          type: 'webhook_invalid_response',
-          nonRetryable: true,
-          message: `Webhook POST to ${host} returned HTTP ${status} with a body that is not JSON`,
+        throw failure('webhook_invalid_response', `Webhook POST to ${host} returned HTTP ${status} with a body that is not JSON`, {
           details: [{ status, contentType: response.headers['content-type'] ?? null, body: snippet(bodyText) }],
         });
       }
@@ -139,10 +136,8 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
     const retryable = status >= 500;
     const what =
       status >= 300 && status < 400 ? 'a redirect, which is not followed' : retryable ? 'a server error' : 'an error';
-    throw ApplicationFailure.create({
-      type: 'webhook_http_error',
-      nonRetryable: !retryable,
-      message: `Webhook POST to ${host} returned HTTP ${status} (${what})`,
+    throw failure('webhook_http_error', `Webhook POST to ${host} returned HTTP ${status} (${what})`, {
+      retryable,
       details: [{ status, body: snippet(bodyText) }],
     });
   }
@@ -156,29 +151,23 @@ function snippet(text: string): string {
 
 function toFailure(err: unknown, host: string): ApplicationFailure {
   if (!(err instanceof HttpError)) {
-    return ApplicationFailure.create({
-      type: 'webhook_http_error',
-      nonRetryable: false,
-      message: `Webhook POST to ${host} failed: ${err instanceof Error ? err.message : String(err)}`,
-      cause: err instanceof Error ? err : undefined,
+    return failure('webhook_http_error', `Webhook POST to ${host} failed: ${err instanceof Error ? err.message : String(err)}`, {
+      retryable: true,
+      ...(err instanceof Error ? { cause: err } : {}),
     });
   }
   switch (err.kind) {
     case 'egress_refused':
-      return ApplicationFailure.create({ type: 'egress_refused', nonRetryable: true, message: err.message });
+      return failure('egress_refused', err.message);
     case 'timeout':
-      return ApplicationFailure.create({ type: 'webhook_timeout', nonRetryable: false, message: err.message });
+      return failure('webhook_timeout', err.message, { retryable: true });
     case 'too_large':
-      return ApplicationFailure.create({ type: 'webhook_invalid_response', nonRetryable: true, message: err.message });
+      return failure('webhook_invalid_response', err.message);
     case 'invalid_url':
     case 'invalid_request':
-      return ApplicationFailure.create({
-        type: 'webhook_http_error',
-        nonRetryable: true,
-        message: `Webhook POST to ${host} could not be sent: ${err.message}`,
-      });
+      return failure('webhook_http_error', `Webhook POST to ${host} could not be sent: ${err.message}`);
     case 'aborted':
     case 'network':
-      return ApplicationFailure.create({ type: 'webhook_http_error', nonRetryable: false, message: err.message });
+      return failure('webhook_http_error', err.message, { retryable: true });
   }
 }

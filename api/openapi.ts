@@ -48,6 +48,12 @@ export function buildOpenApi(registry: RouteRegistry, info: { version: string })
         : { description: r.description };
     }
     const errorContent = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
+    // Every body is read as JSON first (api/middleware/json-body.ts), multipart uploads aside.
+    const jsonBody = spec.body || (spec.rawBody && spec.rawBody.contentType === 'application/json');
+    if (jsonBody) {
+      responses['400'] ??= { description: 'The body is not valid JSON (invalid_json)', content: errorContent };
+      responses['413'] ??= { description: 'The body is over the size limit (payload_too_large)', content: errorContent };
+    }
     if (!spec.public) responses['401'] = { description: 'Missing or invalid API key', content: errorContent };
     if (spec.body || spec.query) responses['422'] = { description: 'Validation failed; details name each bad field', content: errorContent };
     responses['429'] = { description: 'Rate limited (see Retry-After)', content: errorContent };

@@ -1,4 +1,4 @@
-import { createApp } from './app';
+import { currentOpenApiDocument } from './openapi-document';
 
 /**
  * `docs/api.md`, the REST reference kept in the repository: the conventions and the environment (from the
@@ -121,15 +121,5 @@ export function renderApiReference(openapi: { paths: Record<string, Record<strin
 
 /** The reference of the API as this checkout builds it (no database or Temporal needed: nothing is called). */
 export function currentApiReference(): string {
-  const app = createApp({
-    services: {
-      db: {} as never,
-      log: { info: () => undefined, warn: () => undefined, error: () => undefined } as never,
-      temporal: { client: {} as never, taskQueue: 'docs', namespace: 'docs' },
-    },
-    resolveApiKey: async () => null,
-  });
-  const openapi = (app.locals as { openapi?: unknown }).openapi;
-  if (!openapi) throw new Error('createApp did not expose its OpenAPI document in app.locals.openapi');
-  return renderApiReference(openapi as Parameters<typeof renderApiReference>[0]);
+  return renderApiReference(currentOpenApiDocument() as Parameters<typeof renderApiReference>[0]);
 }

@@ -58,7 +58,13 @@ export function tsType(schema: unknown): string {
       return 'null';
     case 'array': {
       if (Array.isArray(s.prefixItems)) return `[${s.prefixItems.map(tsType).join(', ')}]`;
-      return `${wrap(tsType(s.items))}[]`;
+      // A union of object literals starts with `{` yet needs parentheses before `[]`.
+      const items = (s.items ?? {}) as Json;
+      const isUnion =
+        Array.isArray(items.anyOf ?? items.oneOf) ||
+        (Array.isArray(items.enum) && items.enum.length > 1) ||
+        Array.isArray(items.type);
+      return isUnion ? `(${tsType(items)})[]` : `${wrap(tsType(items))}[]`;
     }
     case 'object':
       return objectType(s);

@@ -2,11 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import request from 'supertest';
 import { createApp } from '../api/app';
 import { createKeyResolver } from '../src/services/api-keys';
 import { connectFakeLlm, type FakeLlmRemote } from './fixtures/fake-llm';
-import { useTestContext, waitFor } from './harness';
+import { request, useTestContext, waitFor } from './harness';
 
 /**
  * Agent steps on a worker process of our own (`npm run worker`'s entry point, on a task queue of this

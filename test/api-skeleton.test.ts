@@ -1,11 +1,11 @@
+import type supertest from 'supertest';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import request from 'supertest';
 import { describe, expect, it } from '@jest/globals';
 import type { RouteRegistry } from '../api/route';
 import { createApiKey } from '../src/services/api-keys';
 import type { ServiceDeps } from '../src/services/deps';
-import { useTestContext } from './harness';
+import { request, useTestContext } from './harness';
 
 /** Routes that fail on purpose (registered through `extraRoutes`, no app code edited). */
 function failingRoutes(reg: RouteRegistry, deps: ServiceDeps): void {
@@ -31,8 +31,8 @@ describe('API skeleton', () => {
   const limited = useTestContext({ rateLimit: { ratePerSec: 1, burst: 2 } });
 
   /** Every response this file sees, checked at the end for leaked stack traces. */
-  const seen: { what: string; res: request.Response }[] = [];
-  async function track(what: string, t: request.Test): Promise<request.Response> {
+  const seen: { what: string; res: supertest.Response }[] = [];
+  async function track(what: string, t: supertest.Test): Promise<supertest.Response> {
     const res = await t;
     seen.push({ what, res });
     return res;
@@ -48,7 +48,7 @@ describe('API skeleton', () => {
     new RegExp(REPO_ROOT.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
   ];
 
-  function expectErrorShape(res: request.Response, status: number, code: string) {
+  function expectErrorShape(res: supertest.Response, status: number, code: string) {
     expect(res.status).toBe(status);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.body).toEqual({ error: expect.objectContaining({ code, message: expect.any(String) }) });
@@ -196,7 +196,7 @@ describe('API skeleton', () => {
   describe('rate limiting', () => {
     it('answers 429 rate_limited with Retry-After once the bucket is empty', async () => {
       const statuses: number[] = [];
-      let last: request.Response | undefined;
+      let last: supertest.Response | undefined;
       for (let i = 0; i < 3; i++) {
         last = await track('limited', limited.api.get('/api/runners'));
         statuses.push(last.status);

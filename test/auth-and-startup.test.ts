@@ -3,11 +3,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import request from 'supertest';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { API_KEY_RE } from '../src/config/env';
 import { hashApiKey } from '../src/services/api-keys';
-import { useTestContext } from './harness';
+import { request, useTestContext } from './harness';
 
 /**
  * The real entry points as real processes: the bootstrap key, the CLI that mints keys, and the

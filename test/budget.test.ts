@@ -2,13 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import request from 'supertest';
 import { createApp } from '../api/app';
 import { createKeyResolver } from '../src/services/api-keys';
 import { priceOf, worstCaseCostOf } from '../src/shared/pricing';
 import { startFakeOpenAI, type FakeLlmServer, type FakeReply } from './fixtures/fake-openai';
 import { json, startWebhookServer } from './fixtures/webhook-server';
-import { useTestContext, waitFor } from './harness';
+import { request, useTestContext, waitFor } from './harness';
 
 /**
  * Budgets, end to end: the real API, Temporal and PostgreSQL, and a worker process of our own (so it can

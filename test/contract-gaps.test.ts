@@ -1,6 +1,5 @@
-import request from 'supertest';
 import { describe, expect, it } from '@jest/globals';
-import { useTestContext, waitFor } from './harness';
+import { request, useTestContext, waitFor } from './harness';
 
 /** The contract gaps of issue 7: bodies, PATCH shape, duplicate step names, runs of deleted runners, filters. */
 const ctx = useTestContext();

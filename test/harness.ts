@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll } from '@jest/globals';
 import { Client, Connection } from '@temporalio/client';
-import request from 'supertest';
+import type { Server } from 'node:http';
+import supertest from 'supertest';
 import { createApp, type AppDeps } from '../api/app';
+import { createResponseChecker, type ResponseChecker } from '../api/openapi-conformance';
+import { currentOpenApiDocument, openApiOf } from '../api/openapi-document';
 import { createLogger } from '../src/config/logger';
 import { createDb, type PrismaClient } from '../src/db/client';
 import { SYSTEM_ROLE } from '../src/db/roles';
@@ -13,6 +16,48 @@ import { testEnv, type TestEnv } from './test-env';
 
 export { testEnv, type TestEnv } from './test-env';
 
+type App = ReturnType<typeof createApp>;
+const METHODS = ['get', 'post', 'put', 'patch', 'delete', 'options'] as const;
+type Method = (typeof METHODS)[number];
+
+const checkers = new WeakMap<object, ResponseChecker>();
+let defaultChecker: ResponseChecker | undefined;
+
+/** The checker of an app's own OpenAPI document (a plain server: the document this checkout builds). */
+function checkerFor(app: App | Server): ResponseChecker {
+  const doc = openApiOf(app);
+  if (!doc) return (defaultChecker ??= createResponseChecker(currentOpenApiDocument()));
+  let c = checkers.get(app);
+  if (!c) {
+    c = createResponseChecker(doc);
+    checkers.set(app, c);
+  }
+  return c;
+}
+
+/**
+ * supertest for an app, with every answer checked against the app's OpenAPI document: an undocumented
+ * route, status, content type or field fails the request's promise (see api/openapi-conformance.ts).
+ * Every request the integration tests make goes through here.
+ */
+export function request(app: App | Server): Record<Method, (path: string) => supertest.Test> {
+  const agent = supertest(app);
+  const checker = checkerFor(app);
+  const call = (method: Method) => (path: string) =>
+    agent[method](path).expect((res: supertest.Response) => {
+      const problem = checker.check({
+        method,
+        path,
+        status: res.status,
+        contentType: res.headers['content-type'] as string | undefined,
+        text: typeof res.text === 'string' ? res.text : '',
+        body: res.body as unknown,
+      });
+      if (problem) throw new Error(`OpenAPI conformance: ${problem}`);
+    });
+  return Object.fromEntries(METHODS.map((m) => [m, call(m)])) as Record<Method, (path: string) => supertest.Test>;
+}
+
 export interface TestContext {
   env: TestEnv;
   /** The app's client: connections act as flapjack_app with no org until withOrg/withSystem. */
@@ -21,7 +66,7 @@ export interface TestContext {
   systemDb: PrismaClient;
   services: ServiceDeps;
   client: Client;
-  app: ReturnType<typeof createApp>;
+  app: App;
   /** An API key of a fresh org, and one of a second org for isolation checks. */
   keyA: string;
   orgA: string;
@@ -29,11 +74,11 @@ export interface TestContext {
   orgB: string;
   /** supertest bound to the app with org A's key. */
   api: {
-    get(path: string): request.Test;
-    post(path: string, body?: unknown): request.Test;
-    patch(path: string, body?: unknown): request.Test;
-    put(path: string, body?: unknown): request.Test;
-    delete(path: string): request.Test;
+    get(path: string): supertest.Test;
+    post(path: string, body?: unknown): supertest.Test;
+    patch(path: string, body?: unknown): supertest.Test;
+    put(path: string, body?: unknown): supertest.Test;
+    delete(path: string): supertest.Test;
   };
   as(key: string): TestContext['api'];
   /** Closes the context's connections (done for you after the file's last test). */

@@ -1,4 +1,3 @@
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createApp } from '../api/app';
 import { createDb } from '../src/db/client';
@@ -6,7 +5,7 @@ import { createKeyResolver } from '../src/services/api-keys';
 import type { ServiceDeps } from '../src/services/deps';
 import { connectTemporalClient } from '../src/temporal/connection';
 import { startTcpProxy } from './fixtures/tcp-proxy';
-import { useTestContext, waitFor } from './harness';
+import { request, useTestContext, waitFor } from './harness';
 
 /**
  * /healthz against dependencies that really go away: the app talks to PostgreSQL and Temporal

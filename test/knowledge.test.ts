@@ -1,8 +1,7 @@
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { hasVectorColumn } from '../src/knowledge/store';
 import { retrieveKnowledge } from '../src/services/knowledge';
-import { createTestContext, type TestContext } from './harness';
+import { createTestContext, request, type TestContext } from './harness';
 
 /** Knowledge upload, chunking, full-text retrieval, scoping and limits. */
 

@@ -1,6 +1,5 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createApp } from '../api/app';
 import { createKeyResolver } from '../src/services/api-keys';
@@ -8,7 +7,7 @@ import { createSecretBox, generateSecretKey } from '../src/crypto/secret-box';
 import { loadIntegrationConnection } from '../src/services/integrations';
 import { loadMcpConnectionConfig } from '../src/services/mcp-servers';
 import { loadToolWithHeaders } from '../src/services/tools';
-import { createTestContext, type TestContext } from './harness';
+import { createTestContext, request, type TestContext } from './harness';
 
 /** CRUD of the org-level resources runners and agents connect to, and what happens to their secrets. */
 

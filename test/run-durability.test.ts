@@ -1,13 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createApp } from '../api/app';
 import { createKeyResolver } from '../src/services/api-keys';
 import { reconcilePendingRuns } from '../src/services/runs';
 import { json, startWebhookServer } from './fixtures/webhook-server';
-import { useTestContext, waitFor } from './harness';
+import { request, useTestContext, waitFor } from './harness';
 
 const ctx = useTestContext();
 let hooks: Awaited<ReturnType<typeof startWebhookServer>>;

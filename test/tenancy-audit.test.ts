@@ -1,7 +1,6 @@
 import { describe, expect, it, beforeAll } from '@jest/globals';
-import request from 'supertest';
 import { echoStep, MARK, seed, snapshot, type Org } from './fixtures/tenancy-seed';
-import { useTestContext } from './harness';
+import { request, useTestContext } from './harness';
 
 /**
  * Tenancy audit: two orgs with full runners; every route of /api/openapi.json is called with the other
@@ -166,7 +165,7 @@ describe('tenancy audit over /api/openapi.json', () => {
       const [method, ] = op.split(' ') as [string, string];
       for (const call of (CALLS[op] ?? (() => []))(A, B)) {
         calls++;
-        let req = (request(ctx.app) as unknown as Record<string, (p: string) => request.Test>)[method]!(call.path);
+        let req = request(ctx.app)[method as 'get' | 'post' | 'put' | 'patch' | 'delete'](call.path);
         if (call.auth !== 'none') req = req.set('Authorization', `Bearer ${B.key}`);
         if (call.body !== undefined) req = req.send(call.body as object);
         const res = await req;

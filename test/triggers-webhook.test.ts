@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import request from 'supertest';
 import { createApp } from '../api/app';
 import { createKeyResolver } from '../src/services/api-keys';
 import { signForTest, type SignatureSettings } from '../src/services/triggers-signature';
-import { useTestContext, waitFor } from './harness';
+import { request, useTestContext, waitFor } from './harness';
 
 /** Inbound webhook triggers: public route, signatures over the raw body, redelivery, limits, rotation. */
 const ctx = useTestContext();

@@ -16,6 +16,7 @@ import {
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
+import { failure } from '../src/shared/failure-codes';
 import type { RunActivities } from '../activities/types';
 import type {
   AgentMessage,
@@ -126,11 +127,7 @@ export function stepConfigFromSnapshot(snapshot: RunnerSnapshot, step: StepSnaps
   const d = snapshot.definitions;
   const agent = step.agentId ? (snapshot.agents?.[step.agentId] ?? null) : null;
   if (step.agentId && !agent) {
-    throw ApplicationFailure.create({
-      type: 'step_failed',
-      nonRetryable: true,
-      message: `Step "${step.name}" references agent ${step.agentId}, which this run's snapshot does not hold`,
-    });
+    throw failure('step_failed', `Step "${step.name}" references agent ${step.agentId}, which this run's snapshot does not hold`);
   }
   return resolveStepConfig(
     {
@@ -152,7 +149,7 @@ const REPAIR_PROMPT = (errors: string[]) =>
   `Your answer does not match the required JSON Schema:\n- ${errors.join('\n- ')}\n` +
   'Answer again with only the corrected JSON value.';
 
-/** Runs one agent step; returns its output. Failures are ApplicationFailures with a type from FAILURE_TYPES. */
+/** Runs one agent step; returns its output. Failures are made by `failure()` (src/shared/failure-codes.ts). */
 export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = noopAgentStepHooks): Promise<unknown> {
   const { step, runId, orgId, runnerId, stepIndex } = args;
   const config = stepConfigFromSnapshot(args.snapshot, step);
@@ -190,11 +187,10 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
     if (r.toolCalls.length > 0) {
       if (callIndex >= prepared.maxIterations) {
         // No call is left to read the tools' results: running them would be wasted work.
-        throw ApplicationFailure.create({
-          type: 'agent_iteration_limit',
-          nonRetryable: true,
-          message: `Step "${step.name}" made ${prepared.maxIterations} model calls (its limit) without a final answer`,
-        });
+        throw failure(
+          'agent_iteration_limit',
+          `Step "${step.name}" made ${prepared.maxIterations} model calls (its limit) without a final answer`,
+        );
       }
       messages.push({ role: 'assistant', content: r.text, toolCalls: r.toolCalls });
       const results = await Promise.all(
@@ -220,12 +216,12 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
     if (r.output?.ok) return r.output.value;
     const errors = r.output && !r.output.ok ? r.output.errors : ['the model gave no answer'];
     if (repaired || callIndex >= prepared.maxIterations) {
-      throw ApplicationFailure.create({
-        type: 'output_schema_mismatch',
-        nonRetryable: true,
-        message: `Output of step "${step.name}" does not match its outputSchema${repaired ? ' after one repair round' : ''}: ${errors.slice(0, 5).join('; ')}`,
-        details: [errors],
-      });
+      const round = repaired ? ' after one repair round' : '';
+      throw failure(
+        'output_schema_mismatch',
+        `Output of step "${step.name}" does not match its outputSchema${round}: ${errors.slice(0, 5).join('; ')}`,
+        { details: [errors] },
+      );
     }
     repaired = true;
     messages.push({ role: 'assistant', content: r.text }, { role: 'user', content: REPAIR_PROMPT(errors) });

@@ -11,7 +11,6 @@
  * history, so the worker may evict the workflow from its cache and replay it when the resume arrives.
  */
 import {
-  ApplicationFailure,
   condition,
   proxyActivities,
   setCurrentDetails,
@@ -19,6 +18,7 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { RunActivities } from '../activities/types';
+import { failure } from '../src/shared/failure-codes';
 import { BudgetAccount, formatUsd, toUnits, toUsd, type RunEvent } from '../src/shared/budget';
 import type { BudgetSnapshot, PersistOp } from '../src/shared/run-types';
 import type { RunStatus } from '../src/shared/status';
@@ -160,13 +160,11 @@ export function createBudgetController(budget: BudgetSnapshot | null, io: Budget
     async beforeModelCall(call) {
       if (!budget || account.limitUnits === null) return;
       if (call.worstCaseUsd === null) {
-        throw ApplicationFailure.create({
-          type: 'unpriced_model',
-          nonRetryable: true,
-          message:
-            `Model "${call.model}" has no known price, so step "${call.stepName}" cannot run under the run's ` +
+        throw failure(
+          'unpriced_model',
+          `Model "${call.model}" has no known price, so step "${call.stepName}" cannot run under the run's ` +
             `${formatUsd(limitUsd() ?? 0)} budget (add the model to the price table, or disable the budget)`,
-        });
+        );
       }
       for (;;) {
         const check = account.check(call.worstCaseUsd);
@@ -177,10 +175,7 @@ export function createBudgetController(budget: BudgetSnapshot | null, io: Budget
         }
         if (budget.onExceed === 'fail') {
           const message = exceededMessage(call, check, toUsd(account.spentUnits), limitUsd());
-          throw ApplicationFailure.create({
-            type: 'budget_exceeded',
-            nonRetryable: true,
-            message,
+          throw failure('budget_exceeded', message, {
             details: [
               {
                 step: call.stepName,

@@ -13,7 +13,7 @@ import {
   type LocalActivityOptions,
 } from '@temporalio/workflow';
 import type { RunActivities } from '../activities/types';
-import { isFailureType } from '../src/shared/failure-types';
+import { isFailureCode } from '../src/shared/failure-codes';
 import { firstMatch, isTruthyConditionValue, resolveInput } from '../src/shared/jsonpath';
 import type {
   ExecuteStepArgs,
@@ -172,7 +172,7 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
       try {
         input = resolveInput(step.inputMapping, context);
       } catch (e) {
-        const error = { code: 'input_mapping_error', message: (e as Error).message, step: step.name };
+        const error: StepError = { code: 'input_mapping_error', message: (e as Error).message, step: step.name };
         context.steps[step.name] = { output: null, status: 'failed' };
         pending.push({ op: 'stepFinished', index: i, status: 'failed', input: null, error });
         skipFrom(i + 1);
@@ -248,7 +248,7 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
   } catch (err) {
     if (!isCancellation(err)) throw err;
     await CancellationScope.nonCancellable(async () => {
-      const error = { code: 'cancelled', message: 'The run was cancelled', step: undefined as string | undefined };
+      const error: StepError = { code: 'cancelled', message: 'The run was cancelled' };
       let from = currentStep ?? 0;
       if (inFlight) {
         const s = steps[inFlight.index];
@@ -268,7 +268,7 @@ function toStepError(err: unknown, step: StepSnapshot): StepError {
   let cause: unknown = err;
   if (err instanceof ActivityFailure && err.cause) cause = err.cause;
   if (cause instanceof ApplicationFailure) {
-    return { code: isFailureType(cause.type) ? cause.type : 'step_failed', message: cause.message, step: step.name };
+    return { code: isFailureCode(cause.type) ? cause.type : 'step_failed', message: cause.message, step: step.name };
   }
   if (cause instanceof TimeoutFailure) {
     return {

@@ -18,5 +18,6 @@ export function registerAgentRoutes(reg: RouteRegistry, deps: ServiceDeps): void
     get: (orgId, id) => getAgent(deps, orgId, id),
     update: (orgId, id, body) => updateAgent(deps, orgId, id, body),
     remove: (orgId, id) => deleteAgent(deps, orgId, id),
+    deleteConflict: 'A step of a runner still uses the agent',
   });
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { type z } from 'zod';
 import type { ServiceDeps } from '../../src/services/deps';
 import {
   attachResource,
@@ -34,7 +34,7 @@ import { errorResponseSchema, listQuerySchema, listResponseSchema } from '../../
 import type { RouteRegistry } from '../route';
 import { requireUuid } from './params';
 
-const noContent = { description: 'Done', schema: z.undefined().optional() };
+const noContent = { description: 'Done' };
 const notFound = (what: string) => ({ description: `No such ${what} in your org`, schema: errorResponseSchema });
 
 /**
@@ -56,6 +56,8 @@ export function registerCrudRoutes<C extends z.ZodType, U extends z.ZodType>(
     get: (orgId: string, id: string) => Promise<unknown>;
     update: (orgId: string, id: string, body: z.infer<U>) => Promise<unknown>;
     remove: (orgId: string, id: string) => Promise<void>;
+    /** When deleting can be refused (the resource is still in use), what the 409 says. */
+    deleteConflict?: string;
   },
 ): void {
   const lower = o.label.charAt(0).toLowerCase() + o.label.slice(1);
@@ -99,7 +101,11 @@ export function registerCrudRoutes<C extends z.ZodType, U extends z.ZodType>(
       summary: `Update ${/^[aeiou]/i.test(o.label) ? 'an' : 'a'} ${lower}`,
       tag: o.tag,
       body: o.updateSchema,
-      responses: { 200: { description: `The ${lower}`, schema: o.responseSchema }, 404: nf },
+      responses: {
+        200: { description: `The ${lower}`, schema: o.responseSchema },
+        404: nf,
+        409: { description: 'Name taken', schema: errorResponseSchema },
+      },
     },
     async ({ principal, params, body }) => ({
       status: 200,
@@ -112,7 +118,9 @@ export function registerCrudRoutes<C extends z.ZodType, U extends z.ZodType>(
       path: `${o.path}/:id`,
       summary: `Delete ${/^[aeiou]/i.test(o.label) ? 'an' : 'a'} ${lower}`,
       tag: o.tag,
-      responses: { 204: noContent, 404: nf },
+      responses: o.deleteConflict
+        ? { 204: noContent, 404: nf, 409: { description: o.deleteConflict, schema: errorResponseSchema } }
+        : { 204: noContent, 404: nf },
     },
     async ({ principal, params }) => {
       await o.remove(principal.orgId, requireUuid(params.id, o.label));

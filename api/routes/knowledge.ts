@@ -151,7 +151,7 @@ export function registerKnowledgeRoutes(reg: RouteRegistry, deps: ServiceDeps, o
       path: '/api/knowledge/:id',
       summary: 'Delete a knowledge document and its chunks',
       tag: 'knowledge',
-      responses: { 204: { description: 'Deleted', schema: z.undefined().optional() }, 404: notFound },
+      responses: { 204: { description: 'Deleted' }, 404: notFound },
     },
     async ({ principal, params }) => {
       await deleteKnowledgeDoc(deps, principal.orgId, requireUuid(params.id, 'Knowledge document'));

@@ -69,7 +69,7 @@ export function registerRunnerRoutes(reg: RouteRegistry, deps: ServiceDeps): voi
       path: '/api/runners/:id',
       summary: 'Delete a runner (and its schedules; runs in flight finish)',
       tag: 'runners',
-      responses: { 204: { description: 'Deleted', schema: z.undefined().optional() }, 404: notFound },
+      responses: { 204: { description: 'Deleted' }, 404: notFound },
     },
     async ({ principal, params }) => {
       await deleteRunner(deps, principal.orgId, requireUuid(params.id, 'Runner'));

@@ -24,6 +24,7 @@ export function registerRunRoutes(reg: RouteRegistry, deps: ServiceDeps): void {
         201: { description: 'The new run (status pending or running)', schema: runResponseSchema },
         200: { description: 'The existing run for this idempotencyKey', schema: runResponseSchema },
         404: notFound,
+        409: { description: 'A concurrent request with this idempotencyKey is still creating the run; retry', schema: errorResponseSchema },
       },
     },
     async ({ req, principal, params, body }) => {

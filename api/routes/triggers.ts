@@ -55,7 +55,13 @@ export function registerTriggerRoutes(reg: RouteRegistry, deps: ServiceDeps): vo
       ignoresAuthorization: true,
       rawBody: { contentType: 'application/json', schema: z.unknown() },
       responses: {
-        202: { description: 'The run was started (or, for a redelivery, the first run)', schema: z.object({ runId: z.uuid() }) },
+        202: {
+          description: 'The run was started (or, for a redelivery, the first run)',
+          schema: z.object({
+            runId: z.uuid(),
+            duplicate: z.literal(true).optional().describe('a redelivery: runId is the run the first delivery started'),
+          }),
+        },
         401: { description: 'Missing or invalid signature; nothing was started', schema: errorResponseSchema },
         404: { description: 'Unknown webhook token', schema: errorResponseSchema },
         409: { description: 'The trigger is paused', schema: errorResponseSchema },
@@ -141,7 +147,7 @@ export function registerTriggerRoutes(reg: RouteRegistry, deps: ServiceDeps): vo
       path: '/api/runners/:id/triggers/:triggerId',
       summary: 'Delete a trigger (and its schedule)',
       tag: 'triggers',
-      responses: { 204: { description: 'Deleted', schema: z.undefined().optional() }, 404: notFound },
+      responses: { 204: { description: 'Deleted' }, 404: notFound },
     },
     async ({ principal, params }) => {
       await deleteTrigger(deps, principal.orgId, requireUuid(params.id, 'Runner'), requireUuid(params.triggerId, 'Trigger'));

@@ -108,8 +108,15 @@ export class FlapjackClient {
 
   /* ------------------------------------------------------------------ triggers */
 
-  /** Adds a trigger: `{kind: 'cron', cronExpression, cronTimezone?}`, `{kind: 'webhook'}` (answers `token` and `url`), `{kind: 'poll', pollConfig}`, `{kind: 'button'}`. */
-  addRunnerTrigger(runnerId: string, params: T.TriggerCreateParams, opts?: RequestOptions): Promise<T.TriggerCreated> {
+  /**
+   * Adds a trigger: `{kind: 'cron', cronExpression, cronTimezone?}`, `{kind: 'webhook'}` (answers `token` and `url`),
+   * `{kind: 'poll', pollConfig}`, `{kind: 'button'}`. The answer is typed for the kind asked for.
+   */
+  addRunnerTrigger<P extends T.TriggerCreateParams>(
+    runnerId: string,
+    params: P,
+    opts?: RequestOptions,
+  ): Promise<Extract<T.TriggerCreated, { kind: P['kind'] }>> {
     return this.req({ method: 'POST', path: `/api/runners/${enc(runnerId)}/triggers`, body: params }, opts);
   }
   updateRunnerTrigger(runnerId: string, triggerId: string, params: T.TriggerUpdateParams, opts?: RequestOptions): Promise<T.Trigger> {

@@ -33,6 +33,8 @@ export type RunBulkStatus = Api.PostApiRunnersIdRunsBulkStatusResponse;
 /* ---------- triggers ---------- */
 export type Trigger = Api.GetApiRunnersIdTriggersTriggerIdResponse;
 export type TriggerKind = Trigger['kind'];
+/** A trigger of one kind (a trigger's fields depend on its kind: narrow on `kind`). */
+export type TriggerOf<K extends TriggerKind> = Extract<Trigger, { kind: K }>;
 export type TriggerCreateParams = Api.PostApiRunnersIdTriggersBody;
 export type TriggerUpdateParams = Api.PatchApiRunnersIdTriggersTriggerIdBody;
 /** A trigger just created: webhook triggers also carry `token` and `url` (shown once). */

@@ -14,7 +14,6 @@ const csv = z
 
 /** Every environment variable the processes read, parsed once in each `main`. */
 export const envSchema = z.object({
-  NODE_ENV: z.string().default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   DATABASE_URL: z

@@ -16,7 +16,7 @@ import {
   pollConfigSchema,
   TRIGGER_KINDS,
   triggerCreateSchema,
-  triggerResponseSchema,
+  triggerObjectResponseSchema,
   triggerUpdateSchema,
   webhookTriggerFields,
 } from '../shared/trigger-schemas';
@@ -61,7 +61,7 @@ export function registerTriggerTools({ server, deps, orgId, log }: McpToolContex
         'button (optional input, label, allowedOrigins, rateLimitPerMinute), manual or api. ' +
         'Example: {"runnerId": "4f1c…-uuid", "kind": "cron", "cronExpression": "0 9 * * 1", "cronTimezone": "Europe/Paris"}',
       input: z.object({ runnerId, ...triggerCreateArgs }).strict(),
-      output: triggerResponseSchema,
+      output: triggerObjectResponseSchema,
     },
     (a) => {
       const [ids, body] = splitIds(a, 'runnerId');
@@ -76,7 +76,7 @@ export function registerTriggerTools({ server, deps, orgId, log }: McpToolContex
       title: "List a runner's triggers",
       description: 'List the triggers of a runner, newest first (webhook secrets masked). Example: {"runnerId": "4f1c…-uuid"}',
       input: z.object({ runnerId, ...listArgs }).strict(),
-      output: listOutput(triggerResponseSchema),
+      output: listOutput(triggerObjectResponseSchema),
       readOnly: true,
     },
     (a) => listTriggers(deps, orgId, lower(a.runnerId), page(a)),
@@ -90,7 +90,7 @@ export function registerTriggerTools({ server, deps, orgId, log }: McpToolContex
       description:
         'Get one trigger of a runner (cron: with its next five fire times). Example: {"runnerId": "4f1c…-uuid", "triggerId": "5b7d…-uuid"}',
       input: z.object({ runnerId, triggerId }).strict(),
-      output: triggerResponseSchema,
+      output: triggerObjectResponseSchema,
       readOnly: true,
     },
     (a) => getTrigger(deps, orgId, lower(a.runnerId), lower(a.triggerId)),
@@ -107,7 +107,7 @@ export function registerTriggerTools({ server, deps, orgId, log }: McpToolContex
         'rateLimitPerMinute). Left-out fields keep their value. ' +
         'Example: {"runnerId": "4f1c…-uuid", "triggerId": "5b7d…-uuid", "enabled": false}',
       input: z.object({ runnerId, triggerId, ...triggerUpdateSchema.shape }).strict(),
-      output: triggerResponseSchema,
+      output: triggerObjectResponseSchema,
     },
     (a) => {
       const [ids, body] = splitIds(a, 'runnerId', 'triggerId');

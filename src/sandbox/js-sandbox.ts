@@ -5,11 +5,11 @@
  * out as JSON text, so no reference to a host object ever crosses the boundary.
  */
 import ivm from 'isolated-vm';
-import type { FailureType } from '../shared/failure-types';
+import type { FailureCode } from '../shared/failure-codes';
 import { COMPUTER_DEFAULT_TIMEOUT_MS } from '../shared/step-placement';
 
 export type SandboxErrorType = Extract<
-  FailureType,
+  FailureCode,
   'sandbox_timeout' | 'sandbox_memory_limit' | 'sandbox_error' | 'sandbox_invalid_output'
 >;
 

@@ -5,7 +5,8 @@ import { systemBatch, withOrg, withSqlClient, withSystem, type Tx } from '../db/
 import { resultSets, Sql } from '../db/sql-batch';
 import { AppError } from '../errors/app-error';
 import { RUN_SHAPE, type RunnerSnapshot, type RunWorkflowInput, type StepSnapshot } from '../shared/run-types';
-import type { RunCreate } from '../shared/schemas';
+import type { FailureError } from '../shared/failure-codes';
+import type { RunCreate, RunTriggerKind } from '../shared/schemas';
 import { isTerminalRunStatus, type RunStatus, type StepKind } from '../shared/status';
 import {
   OrgIdKey,
@@ -19,10 +20,10 @@ import type { ServiceDeps } from './deps';
 import { validateAgainst } from '../validation/json-schema';
 import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
 import { connectionQueries, withConnectionDefinitions } from './run-snapshot';
-import { serializeRun } from './serialize';
+import { serializeRun, type RunRow, type RunStepRow } from './serialize';
 
 export interface TriggerSource {
-  kind: 'api' | 'manual' | 'cron' | 'webhook' | 'poll' | 'bulk' | 'button';
+  kind: RunTriggerKind;
   triggerId?: string | null;
   /** The API key that asked for the run (the principal the cost ledger attributes calls to). */
   apiKeyId?: string | null;
@@ -321,6 +322,21 @@ export function recordRunsSql(
   return `WITH ${ctes.join(',\n')}\nSELECT id, created_at FROM ins`;
 }
 
+/** Reads back a run just recorded (and its step rows), with the columns `serializeRun` reads, as Prisma names them. */
+function runRowSql(q: Sql, runId: string): string[] {
+  const id = q.lit(runId);
+  return [
+    `SELECT id, runner_id AS "runnerId", status, input, output, context, current_step AS "currentStep", error,
+            cost_usd::float8 AS "costUsd", budget_usd::float8 AS "budgetUsd", budget_on_exceed AS "budgetOnExceed",
+            budget_paused_at AS "budgetPausedAt", idempotency_key AS "idempotencyKey", trigger_kind AS "triggerKind",
+            created_at AS "createdAt", started_at AS "startedAt", completed_at AS "completedAt", events
+       FROM runner_runs WHERE id = ${id}`,
+    `SELECT step_id AS "stepId", name, kind, order_index AS "orderIndex", status, input, output, error,
+            cost_usd::float8 AS "costUsd", details, started_at AS "startedAt", completed_at AS "completedAt"
+       FROM runner_run_steps WHERE run_id = ${id}`,
+  ];
+}
+
 /** The issues of an input that does not match the runner's `inputSchema` (none without a schema). */
 export function inputIssues(inputSchema: unknown, input: unknown, pathPrefix: string) {
   return inputSchema && typeof inputSchema === 'object' ? validateAgainst(inputSchema, input, pathPrefix) : [];
@@ -372,49 +388,15 @@ export async function createRun(
         issues,
         `Run input does not match the runner's inputSchema: ${issues[0]?.path} ${issues[0]?.message}`,
       );
-    const budgetUsd = stored.budget?.budgetUsd ?? null;
-    const onExceed = stored.budget ? stored.budget.onExceed : null;
-    const context = { input, steps: {} };
-    const sql = [recordRunsSql(q, orgId, runnerId, stored, source, [{ id: runId, input, key }]), 'COMMIT'];
-    const rows = resultSets<{ created_at: Date }>(await c.query(sql.join(';\n')))[0]?.rows ?? [];
+    // The run as recorded, read back in the same round trip and shaped by the serializer GET uses.
+    const sql = [recordRunsSql(q, orgId, runnerId, stored, source, [{ id: runId, input, key }]), ...runRowSql(q, runId), 'COMMIT'];
+    const sets = resultSets<never>(await c.query(sql.join(';\n')));
+    const run = (sets[1]?.rows ?? []) as RunRow[];
     // No row: a concurrent request recorded this idempotency key first.
-    if (!rows[0]) return null;
-    const createdAt = rows[0].created_at.toISOString();
+    if (!run[0]) return null;
     return {
       run: { id: runId, orgId, runnerId, input, snapshot: stored, triggerKind: source.kind },
-      response: {
-        id: runId,
-        runnerId,
-        status: 'pending',
-        input,
-        output: null,
-        context,
-        currentStep: null,
-        error: null,
-        costUsd: 0,
-        budgetUsd,
-        budgetOnExceed: onExceed,
-        budgetPausedAt: null,
-        idempotencyKey: key,
-        triggerKind: source.kind,
-        createdAt,
-        startedAt: null,
-        completedAt: null,
-        events: [],
-        steps: stored.steps.map((s) => ({
-          stepId: s.id,
-          name: s.name,
-          kind: s.kind,
-          status: 'pending',
-          input: null,
-          output: null,
-          error: null,
-          costUsd: 0,
-          details: null,
-          startedAt: null,
-          completedAt: null,
-        })),
-      },
+      response: serializeRun(run[0], (sets[2]?.rows ?? []) as RunStepRow[]),
     };
   });
   if (!created) {
@@ -482,7 +464,11 @@ export async function cancelRun(deps: ServiceDeps, orgId: string, runnerId: stri
     await withOrg(deps.db, orgId, async (tx) => {
       await tx.runnerRun.updateMany({
         where: { id: runId, status: 'pending' },
-        data: { status: 'cancelled', completedAt: new Date(), error: { code: 'cancelled', message: 'The run was cancelled' } },
+        data: {
+          status: 'cancelled',
+          completedAt: new Date(),
+          error: { code: 'cancelled', message: 'The run was cancelled' } satisfies FailureError,
+        },
       });
       await tx.runnerRunStep.updateMany({ where: { runId, status: 'pending' }, data: { status: 'skipped' } });
     });

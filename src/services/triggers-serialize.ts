@@ -1,5 +1,17 @@
 import type { RunnerTrigger } from '../generated/prisma/client';
-import type { PollConfig, SignatureConfigInput, TriggerKind } from '../shared/trigger-schemas';
+import type { z } from 'zod';
+import type {
+  apiTriggerResponseSchema,
+  buttonTriggerResponseSchema,
+  cronTriggerResponseSchema,
+  manualTriggerResponseSchema,
+  PollConfig,
+  pollTriggerResponseSchema,
+  SignatureConfigInput,
+  TriggerKind,
+  TriggerResponse,
+  webhookTriggerResponseSchema,
+} from '../shared/trigger-schemas';
 import { nextFireTimes } from './triggers-cron';
 import type { CronConfig } from './triggers-schedules';
 import { serializeButtonConfig, type ButtonConfig } from './triggers-button';
@@ -22,12 +34,27 @@ export interface WebhookConfig {
   maxBodyBytes: number;
 }
 
-/** The API shape. `reveal` carries the token and URL for the create and rotate responses only. */
-export function serializeTrigger(t: RunnerTrigger, reveal?: { token: string; url: string }) {
+/** A stored poll cursor (JSON): the string or number the source pages by, or null before the first poll. */
+function cursorOf(v: unknown): string | number | null {
+  return typeof v === 'string' || typeof v === 'number' ? v : null;
+}
+
+/**
+ * The API shape, checked against the response schema of the trigger's kind (an undocumented field is a
+ * type error). `reveal` carries the token and URL for the create and rotate responses only.
+ */
+export function serializeTrigger(t: RunnerTrigger, reveal?: { token: string; url: string }): TriggerResponse {
   const c = (t.config ?? {}) as Record<string, unknown>;
-  const base = { id: t.id, runnerId: t.runnerId, kind: t.kind as TriggerKind, enabled: t.enabled };
-  const times = { lastFiredAt: t.lastFiredAt ? t.lastFiredAt.toISOString() : null, createdAt: t.createdAt.toISOString(), updatedAt: t.updatedAt.toISOString() };
-  switch (t.kind) {
+  const base = {
+    id: t.id,
+    runnerId: t.runnerId,
+    enabled: t.enabled,
+    lastFiredAt: t.lastFiredAt ? t.lastFiredAt.toISOString() : null,
+    createdAt: t.createdAt.toISOString(),
+    updatedAt: t.updatedAt.toISOString(),
+  };
+  const kind = t.kind as TriggerKind;
+  switch (kind) {
     case 'cron': {
       const cron = c as unknown as CronConfig;
       let fires: string[] = [];
@@ -38,6 +65,7 @@ export function serializeTrigger(t: RunnerTrigger, reveal?: { token: string; url
       }
       return {
         ...base,
+        kind,
         cronExpression: cron.cronExpression,
         cronTimezone: cron.cronTimezone,
         overlapPolicy: cron.overlapPolicy,
@@ -45,14 +73,14 @@ export function serializeTrigger(t: RunnerTrigger, reveal?: { token: string; url
         input: cron.input ?? {},
         scheduleId: t.scheduleId,
         nextFireTimes: fires,
-        ...times,
-      };
+      } satisfies z.input<typeof cronTriggerResponseSchema>;
     }
     case 'webhook': {
       const w = c as unknown as WebhookConfig;
       const sig = w.signature;
       return {
         ...base,
+        kind,
         ...(reveal ? { token: reveal.token, url: reveal.url } : {}),
         tokenPrefix: t.tokenPrefix,
         signature: sig
@@ -68,17 +96,20 @@ export function serializeTrigger(t: RunnerTrigger, reveal?: { token: string; url
         idempotencyKeyPath: w.idempotencyKeyPath ?? null,
         rateLimitPerMinute: w.rateLimitPerMinute,
         maxBodyBytes: w.maxBodyBytes,
-        ...times,
-      };
+      } satisfies z.input<typeof webhookTriggerResponseSchema>;
     }
     case 'poll':
-      return { ...base, pollConfig: c.pollConfig as PollConfig, pollCursor: t.pollCursor ?? null, scheduleId: t.scheduleId, ...times };
+      return {
+        ...base,
+        kind,
+        pollConfig: c.pollConfig as PollConfig,
+        pollCursor: cursorOf(t.pollCursor),
+        scheduleId: t.scheduleId,
+      } satisfies z.input<typeof pollTriggerResponseSchema>;
     case 'button':
-      return { ...base, ...serializeButtonConfig(c as ButtonConfig), ...times };
-    default:
-      return { ...base, ...times };
+      return { ...base, kind, ...serializeButtonConfig(c as ButtonConfig) } satisfies z.input<typeof buttonTriggerResponseSchema>;
+    case 'manual':
+    case 'api':
+      return { ...base, kind } satisfies z.input<typeof manualTriggerResponseSchema | typeof apiTriggerResponseSchema>;
   }
 }
-
-export type TriggerResponse = ReturnType<typeof serializeTrigger>;
-

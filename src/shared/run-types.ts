@@ -1,3 +1,4 @@
+import type { FailureError } from './failure-codes';
 import type { RunEvent } from './budget';
 import type { ComputerConfig } from './schemas';
 import type { AgentStepContext, ResolvedIntegration, ResolvedMcpServer, ResolvedSkill, ResolvedTool } from './step-config';
@@ -97,11 +98,8 @@ export interface RunContext {
   steps: Record<string, { output: unknown; status: StepStatus }>;
 }
 
-export interface StepError {
-  code: string;
-  message: string;
-  step?: string;
-}
+/** A run's or step's error; `code` is from the closed set of src/shared/failure-codes.ts. */
+export type StepError = FailureError;
 
 /** One write the workflow asks the persistence activity to make; a batch is applied in one transaction. */
 export type PersistOp =

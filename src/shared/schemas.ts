@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { checkJsonPath } from './jsonpath';
-import { RUN_STATUSES, STEP_KINDS } from './status';
+import { FAILURE_CODES } from './failure-codes';
+import { RUN_STATUSES, STEP_KINDS, STEP_STATUSES } from './status';
+import { triggerResponseSchema } from './trigger-schemas';
 
 /** Wire schemas of the REST contract (camelCase). The API validates with them and OpenAPI is built from them. */
 
@@ -9,8 +11,6 @@ const jsonPathString = z.string().superRefine((v, ctx) => {
   const problem = checkJsonPath(v);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
-
-export const uuidSchema = z.uuid();
 
 export const runnerCreateSchema = z
   .object({
@@ -99,6 +99,10 @@ export const runCreateSchema = z
   .strict();
 export type RunCreate = z.infer<typeof runCreateSchema>;
 
+/** What can start a run (`triggerKind` of a run). */
+export const RUN_TRIGGER_KINDS = ['api', 'bulk', 'cron', 'webhook', 'poll', 'button'] as const;
+export type RunTriggerKind = (typeof RUN_TRIGGER_KINDS)[number];
+
 export const runListQuerySchema = z.object({
   status: z.enum(RUN_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -143,14 +147,6 @@ export const stepResponseSchema = z.object({
   updatedAt: z.string(),
 });
 
-export const triggerResponseSchema = z.object({
-  id: z.uuid(),
-  runnerId: z.uuid(),
-  kind: z.string(),
-  enabled: z.boolean(),
-  createdAt: z.string(),
-}).loose();
-
 export const runnerResponseSchema = z.object({
   id: z.uuid(),
   name: z.string(),
@@ -165,14 +161,21 @@ export const runnerResponseSchema = z.object({
   triggers: z.array(triggerResponseSchema).optional(),
 });
 
+/** A run's or step's failure; `code` is from the closed set of src/shared/failure-codes.ts (docs/failure-codes.md). */
+export const failureErrorSchema = z.object({
+  code: z.enum(FAILURE_CODES),
+  message: z.string(),
+  step: z.string().optional().describe('the step the failure happened in'),
+});
+
 export const runStepResponseSchema = z.object({
   stepId: z.uuid(),
   name: z.string(),
   kind: z.enum(STEP_KINDS),
-  status: z.string(),
+  status: z.enum(STEP_STATUSES),
   input: z.unknown(),
   output: z.unknown(),
-  error: z.unknown(),
+  error: failureErrorSchema.nullable(),
   costUsd: z.number(),
   details: z
     .unknown()
@@ -183,29 +186,66 @@ export const runStepResponseSchema = z.object({
   completedAt: z.string().nullable(),
 });
 
+/** Something that happened to a run besides its steps (`RunEvent` in src/shared/budget.ts). */
+export const runEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    id: z.string(),
+    type: z.literal('budget_warning'),
+    at: z.string(),
+    threshold: z.number(),
+    spentUsd: z.number(),
+    budgetUsd: z.number(),
+    step: z.string(),
+  }),
+  z.object({
+    id: z.string(),
+    type: z.literal('budget_paused'),
+    at: z.string(),
+    step: z.string(),
+    model: z.string(),
+    callIndex: z.number().int(),
+    worstCaseUsd: z.number(),
+    remainingUsd: z.number(),
+    overByUsd: z.number(),
+    spentUsd: z.number(),
+    budgetUsd: z.number(),
+    message: z.string(),
+  }),
+  z.object({
+    id: z.string(),
+    type: z.literal('budget_resumed'),
+    at: z.string(),
+    additionalBudgetUsd: z.number(),
+    budgetUsd: z.number(),
+  }),
+]);
+
 export const runResponseSchema = z.object({
   id: z.uuid(),
   runnerId: z.uuid(),
   status: z.enum(RUN_STATUSES),
   input: z.unknown(),
   output: z.unknown(),
-  context: z.unknown(),
+  context: z
+    .object({
+      input: z.unknown(),
+      steps: z.record(z.string(), z.object({ output: z.unknown(), status: z.enum(STEP_STATUSES) })),
+    })
+    .describe('the run context JSONPath runs over: the input and each finished step by name'),
   currentStep: z.number().int().nullable().describe('index (0-based, in run order) of the step being run or last run'),
-  error: z.unknown(),
+  error: failureErrorSchema.nullable(),
   costUsd: z.number(),
   budgetUsd: z.number().nullable(),
   budgetOnExceed: z.enum(['pause', 'fail']).nullable(),
   budgetPausedAt: z.string().nullable(),
   idempotencyKey: z.string().nullable(),
   triggerKind: z
-    .string()
-    .describe('what started the run: `api` (POST /runs), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`)'),
+    .enum(RUN_TRIGGER_KINDS)
+    .describe('what started the run: `api` (POST /runs, the MCP server), `bulk` (POST /runs/bulk), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`)'),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   completedAt: z.string().nullable(),
-  events: z
-    .array(z.object({ id: z.string(), type: z.string(), at: z.string() }).passthrough())
-    .describe('budget warnings, pauses and resumes, oldest first'),
+  events: z.array(runEventSchema).describe('budget warnings, pauses and resumes, oldest first'),
   steps: z.array(runStepResponseSchema),
 });
 

@@ -373,43 +373,96 @@ export const UPDATABLE_BY_KIND: Record<TriggerKind, readonly string[]> = {
   api: [],
 };
 
-export const triggerResponseSchema = z
-  .object({
-    id: z.uuid(),
-    runnerId: z.uuid(),
-    kind: z.enum(TRIGGER_KINDS),
-    enabled: z.boolean(),
-    cronExpression: z.string().optional(),
-    cronTimezone: z.string().optional(),
-    overlapPolicy: z.enum(OVERLAP_POLICIES).optional(),
-    catchupWindowSeconds: z.number().optional(),
-    input: z.unknown().optional(),
-    scheduleId: z.string().nullable().optional(),
-    nextFireTimes: z
-      .array(z.string())
-      .optional()
-      .describe('cron: the next five fire times, written in the trigger zone (offsets show DST)'),
-    token: z.string().optional().describe('webhook: the full token, only in the create and rotate responses'),
-    url: z.string().optional().describe('webhook: the full inbound URL, only in the create and rotate responses'),
-    tokenPrefix: z.string().nullable().optional(),
-    signature: z
-      .object({ preset: z.enum(SIGNATURE_PRESETS), secret: z.string(), toleranceSeconds: z.number().optional() })
-      .loose()
-      .nullable()
-      .optional(),
-    idempotencyKeyPath: z.string().nullable().optional(),
-    rateLimitPerMinute: z.number().optional(),
-    label: z.string().nullable().optional().describe('button: the text on the button (null: "Run <runner name>")'),
-    allowedOrigins: z
-      .array(z.string())
-      .nullable()
-      .optional()
-      .describe('button: origins that may embed the button (null: any origin)'),
-    maxBodyBytes: z.number().optional(),
-    pollConfig: z.unknown().optional(),
-    pollCursor: z.unknown().optional(),
-    lastFiredAt: z.string().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .loose();
+/* ---------------------------------------------------------------------------------------------- */
+/* Trigger responses: one shape per kind                                                           */
+/* ---------------------------------------------------------------------------------------------- */
+
+const triggerBase = {
+  id: z.uuid(),
+  runnerId: z.uuid(),
+  enabled: z.boolean(),
+  lastFiredAt: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+};
+const runInputOut = z.unknown().describe('the input of every run this trigger starts');
+
+export const cronTriggerResponseSchema = z.object({
+  ...triggerBase,
+  kind: z.literal('cron'),
+  cronExpression: z.string(),
+  cronTimezone: z.string(),
+  overlapPolicy: z.enum(OVERLAP_POLICIES),
+  catchupWindowSeconds: z.number(),
+  input: runInputOut,
+  scheduleId: z.string().nullable(),
+  nextFireTimes: z
+    .array(z.string())
+    .describe('the next five fire times, written in the trigger zone (offsets show DST); empty while disabled'),
+});
+
+export const signatureResponseSchema = z.object({
+  preset: z.enum(SIGNATURE_PRESETS),
+  secret: z.string().describe('a masked hint of the signing secret; the secret itself is never shown'),
+  toleranceSeconds: z.number().optional(),
+  header: z.string().optional(),
+  encoding: z.enum(['hex', 'base64']).optional(),
+  prefix: z.string().optional(),
+});
+
+export const webhookTriggerResponseSchema = z.object({
+  ...triggerBase,
+  kind: z.literal('webhook'),
+  token: z.string().optional().describe('the full token, only in the create and rotate responses'),
+  url: z.string().optional().describe('the full inbound URL, only in the create and rotate responses'),
+  tokenPrefix: z.string().nullable(),
+  signature: signatureResponseSchema.nullable(),
+  idempotencyKeyPath: z.string().nullable(),
+  rateLimitPerMinute: z.number(),
+  maxBodyBytes: z.number(),
+});
+
+export const pollTriggerResponseSchema = z.object({
+  ...triggerBase,
+  kind: z.literal('poll'),
+  pollConfig: pollConfigSchema,
+  pollCursor: z.union([z.string(), z.number(), z.null()]),
+  scheduleId: z.string().nullable(),
+});
+
+export const buttonTriggerResponseSchema = z.object({
+  ...triggerBase,
+  kind: z.literal('button'),
+  input: runInputOut,
+  label: z.string().nullable().describe('the text on the button (null: "Run <runner name>")'),
+  allowedOrigins: z
+    .array(z.string())
+    .nullable()
+    .describe('origins that may embed the button (null: any origin; empty: the hosted page only)'),
+  rateLimitPerMinute: z.number().describe('starts per minute per client'),
+});
+export const manualTriggerResponseSchema = z.object({ ...triggerBase, kind: z.literal('manual') });
+export const apiTriggerResponseSchema = z.object({ ...triggerBase, kind: z.literal('api') });
+
+export const triggerResponseSchema = z.discriminatedUnion('kind', [
+  cronTriggerResponseSchema,
+  webhookTriggerResponseSchema,
+  pollTriggerResponseSchema,
+  buttonTriggerResponseSchema,
+  manualTriggerResponseSchema,
+  apiTriggerResponseSchema,
+]);
+export type TriggerResponse = z.input<typeof triggerResponseSchema>;
+
+/**
+ * The same fields as one object (each kind's fields optional): for MCP tool outputs, which must be
+ * object schemas, not unions.
+ */
+export const triggerObjectResponseSchema = z.object({
+  ...cronTriggerResponseSchema.partial().shape,
+  ...webhookTriggerResponseSchema.partial().shape,
+  ...pollTriggerResponseSchema.partial().shape,
+  ...buttonTriggerResponseSchema.partial().shape,
+  ...triggerBase,
+  kind: z.enum(TRIGGER_KINDS),
+});

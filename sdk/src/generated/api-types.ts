@@ -84,14 +84,100 @@ export type PostApiRunnersResponse = {
     createdAt: string;
     updatedAt: string;
   }[];
-  triggers?: {
+  triggers?: ({
     id: string;
     runnerId: string;
-    kind: string;
     enabled: boolean;
+    lastFiredAt: string | null;
     createdAt: string;
-    [key: string]: unknown;
-  }[];
+    updatedAt: string;
+    kind: "cron";
+    cronExpression: string;
+    cronTimezone: string;
+    overlapPolicy: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+    catchupWindowSeconds: number;
+    /** the input of every run this trigger starts */
+    input: unknown;
+    scheduleId: string | null;
+    /** the next five fire times, written in the trigger zone (offsets show DST); empty while disabled */
+    nextFireTimes: string[];
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "webhook";
+    /** the full token, only in the create and rotate responses */
+    token?: string;
+    /** the full inbound URL, only in the create and rotate responses */
+    url?: string;
+    tokenPrefix: string | null;
+    signature: {
+      preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+      /** a masked hint of the signing secret; the secret itself is never shown */
+      secret: string;
+      toleranceSeconds?: number;
+      header?: string;
+      encoding?: "hex" | "base64";
+      prefix?: string;
+    } | null;
+    idempotencyKeyPath: string | null;
+    rateLimitPerMinute: number;
+    maxBodyBytes: number;
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "poll";
+    pollConfig: {
+      provider: string;
+      mcpServerId: string;
+      template: "github_new_prs" | "generic";
+      params: {
+        [key: string]: unknown;
+      };
+      intervalMinutes: number;
+    };
+    pollCursor: string | number | null;
+    scheduleId: string | null;
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "button";
+    /** the input of every run this trigger starts */
+    input: unknown;
+    /** the text on the button (null: "Run <runner name>") */
+    label: string | null;
+    /** origins that may embed the button (null: any origin; empty: the hosted page only) */
+    allowedOrigins: string[] | null;
+    /** starts per minute per client */
+    rateLimitPerMinute: number;
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "manual";
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "api";
+  })[];
 };
 
 /** Query of `GET /api/runners`. */
@@ -144,14 +230,100 @@ export type GetApiRunnersResponse = {
       createdAt: string;
       updatedAt: string;
     }[];
-    triggers?: {
+    triggers?: ({
       id: string;
       runnerId: string;
-      kind: string;
       enabled: boolean;
+      lastFiredAt: string | null;
       createdAt: string;
-      [key: string]: unknown;
-    }[];
+      updatedAt: string;
+      kind: "cron";
+      cronExpression: string;
+      cronTimezone: string;
+      overlapPolicy: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+      catchupWindowSeconds: number;
+      /** the input of every run this trigger starts */
+      input: unknown;
+      scheduleId: string | null;
+      /** the next five fire times, written in the trigger zone (offsets show DST); empty while disabled */
+      nextFireTimes: string[];
+    } | {
+      id: string;
+      runnerId: string;
+      enabled: boolean;
+      lastFiredAt: string | null;
+      createdAt: string;
+      updatedAt: string;
+      kind: "webhook";
+      /** the full token, only in the create and rotate responses */
+      token?: string;
+      /** the full inbound URL, only in the create and rotate responses */
+      url?: string;
+      tokenPrefix: string | null;
+      signature: {
+        preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+        /** a masked hint of the signing secret; the secret itself is never shown */
+        secret: string;
+        toleranceSeconds?: number;
+        header?: string;
+        encoding?: "hex" | "base64";
+        prefix?: string;
+      } | null;
+      idempotencyKeyPath: string | null;
+      rateLimitPerMinute: number;
+      maxBodyBytes: number;
+    } | {
+      id: string;
+      runnerId: string;
+      enabled: boolean;
+      lastFiredAt: string | null;
+      createdAt: string;
+      updatedAt: string;
+      kind: "poll";
+      pollConfig: {
+        provider: string;
+        mcpServerId: string;
+        template: "github_new_prs" | "generic";
+        params: {
+          [key: string]: unknown;
+        };
+        intervalMinutes: number;
+      };
+      pollCursor: string | number | null;
+      scheduleId: string | null;
+    } | {
+      id: string;
+      runnerId: string;
+      enabled: boolean;
+      lastFiredAt: string | null;
+      createdAt: string;
+      updatedAt: string;
+      kind: "button";
+      /** the input of every run this trigger starts */
+      input: unknown;
+      /** the text on the button (null: "Run <runner name>") */
+      label: string | null;
+      /** origins that may embed the button (null: any origin; empty: the hosted page only) */
+      allowedOrigins: string[] | null;
+      /** starts per minute per client */
+      rateLimitPerMinute: number;
+    } | {
+      id: string;
+      runnerId: string;
+      enabled: boolean;
+      lastFiredAt: string | null;
+      createdAt: string;
+      updatedAt: string;
+      kind: "manual";
+    } | {
+      id: string;
+      runnerId: string;
+      enabled: boolean;
+      lastFiredAt: string | null;
+      createdAt: string;
+      updatedAt: string;
+      kind: "api";
+    })[];
   }[];
   nextCursor: string | null;
 };
@@ -199,14 +371,100 @@ export type GetApiRunnersIdResponse = {
     createdAt: string;
     updatedAt: string;
   }[];
-  triggers?: {
+  triggers?: ({
     id: string;
     runnerId: string;
-    kind: string;
     enabled: boolean;
+    lastFiredAt: string | null;
     createdAt: string;
-    [key: string]: unknown;
-  }[];
+    updatedAt: string;
+    kind: "cron";
+    cronExpression: string;
+    cronTimezone: string;
+    overlapPolicy: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+    catchupWindowSeconds: number;
+    /** the input of every run this trigger starts */
+    input: unknown;
+    scheduleId: string | null;
+    /** the next five fire times, written in the trigger zone (offsets show DST); empty while disabled */
+    nextFireTimes: string[];
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "webhook";
+    /** the full token, only in the create and rotate responses */
+    token?: string;
+    /** the full inbound URL, only in the create and rotate responses */
+    url?: string;
+    tokenPrefix: string | null;
+    signature: {
+      preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+      /** a masked hint of the signing secret; the secret itself is never shown */
+      secret: string;
+      toleranceSeconds?: number;
+      header?: string;
+      encoding?: "hex" | "base64";
+      prefix?: string;
+    } | null;
+    idempotencyKeyPath: string | null;
+    rateLimitPerMinute: number;
+    maxBodyBytes: number;
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "poll";
+    pollConfig: {
+      provider: string;
+      mcpServerId: string;
+      template: "github_new_prs" | "generic";
+      params: {
+        [key: string]: unknown;
+      };
+      intervalMinutes: number;
+    };
+    pollCursor: string | number | null;
+    scheduleId: string | null;
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "button";
+    /** the input of every run this trigger starts */
+    input: unknown;
+    /** the text on the button (null: "Run <runner name>") */
+    label: string | null;
+    /** origins that may embed the button (null: any origin; empty: the hosted page only) */
+    allowedOrigins: string[] | null;
+    /** starts per minute per client */
+    rateLimitPerMinute: number;
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "manual";
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "api";
+  })[];
 };
 
 /** Request body of `PATCH /api/runners/{id}`: Update a runner */
@@ -266,14 +524,100 @@ export type PatchApiRunnersIdResponse = {
     createdAt: string;
     updatedAt: string;
   }[];
-  triggers?: {
+  triggers?: ({
     id: string;
     runnerId: string;
-    kind: string;
     enabled: boolean;
+    lastFiredAt: string | null;
     createdAt: string;
-    [key: string]: unknown;
-  }[];
+    updatedAt: string;
+    kind: "cron";
+    cronExpression: string;
+    cronTimezone: string;
+    overlapPolicy: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+    catchupWindowSeconds: number;
+    /** the input of every run this trigger starts */
+    input: unknown;
+    scheduleId: string | null;
+    /** the next five fire times, written in the trigger zone (offsets show DST); empty while disabled */
+    nextFireTimes: string[];
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "webhook";
+    /** the full token, only in the create and rotate responses */
+    token?: string;
+    /** the full inbound URL, only in the create and rotate responses */
+    url?: string;
+    tokenPrefix: string | null;
+    signature: {
+      preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+      /** a masked hint of the signing secret; the secret itself is never shown */
+      secret: string;
+      toleranceSeconds?: number;
+      header?: string;
+      encoding?: "hex" | "base64";
+      prefix?: string;
+    } | null;
+    idempotencyKeyPath: string | null;
+    rateLimitPerMinute: number;
+    maxBodyBytes: number;
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "poll";
+    pollConfig: {
+      provider: string;
+      mcpServerId: string;
+      template: "github_new_prs" | "generic";
+      params: {
+        [key: string]: unknown;
+      };
+      intervalMinutes: number;
+    };
+    pollCursor: string | number | null;
+    scheduleId: string | null;
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "button";
+    /** the input of every run this trigger starts */
+    input: unknown;
+    /** the text on the button (null: "Run <runner name>") */
+    label: string | null;
+    /** origins that may embed the button (null: any origin; empty: the hosted page only) */
+    allowedOrigins: string[] | null;
+    /** starts per minute per client */
+    rateLimitPerMinute: number;
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "manual";
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "api";
+  })[];
 };
 
 /** Success response of `DELETE /api/runners/{id}`. */
@@ -448,35 +792,76 @@ export type PostApiRunnersIdRunsResponse = {
   status: "pending" | "running" | "completed" | "failed" | "cancelled" | "paused_budget";
   input: unknown;
   output: unknown;
-  context: unknown;
+  /** the run context JSONPath runs over: the input and each finished step by name */
+  context: {
+    input: unknown;
+    steps: {
+      [key: string]: {
+        output: unknown;
+        status: "pending" | "running" | "completed" | "failed" | "skipped";
+      };
+    };
+  };
   /** index (0-based, in run order) of the step being run or last run */
   currentStep: number | null;
-  error: unknown;
+  error: {
+    code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+    message: string;
+    /** the step the failure happened in */
+    step?: string;
+  } | null;
   costUsd: number;
   budgetUsd: number | null;
   budgetOnExceed: ("pause" | "fail") | null;
   budgetPausedAt: string | null;
   idempotencyKey: string | null;
-  /** what started the run: `api` (POST /runs), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
-  triggerKind: string;
+  /** what started the run: `api` (POST /runs, the MCP server), `bulk` (POST /runs/bulk), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
+  triggerKind: "api" | "bulk" | "cron" | "webhook" | "poll" | "button";
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
   /** budget warnings, pauses and resumes, oldest first */
-  events: {
+  events: ({
     id: string;
-    type: string;
+    type: "budget_warning";
     at: string;
-    [key: string]: unknown;
-  }[];
+    threshold: number;
+    spentUsd: number;
+    budgetUsd: number;
+    step: string;
+  } | {
+    id: string;
+    type: "budget_paused";
+    at: string;
+    step: string;
+    model: string;
+    callIndex: number;
+    worstCaseUsd: number;
+    remainingUsd: number;
+    overByUsd: number;
+    spentUsd: number;
+    budgetUsd: number;
+    message: string;
+  } | {
+    id: string;
+    type: "budget_resumed";
+    at: string;
+    additionalBudgetUsd: number;
+    budgetUsd: number;
+  })[];
   steps: {
     stepId: string;
     name: string;
     kind: "agent" | "webhook" | "condition" | "computer";
-    status: string;
+    status: "pending" | "running" | "completed" | "failed" | "skipped";
     input: unknown;
     output: unknown;
-    error: unknown;
+    error: {
+      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+      message: string;
+      /** the step the failure happened in */
+      step?: string;
+    } | null;
     costUsd: number;
     /** agent steps: the step's record (model, provider, tools offered, notes, knowledge sources, plan, modelCalls, toolCalls, costUnknown); null for other steps */
     details: unknown;
@@ -500,35 +885,76 @@ export type GetApiRunnersIdRunsResponse = {
     status: "pending" | "running" | "completed" | "failed" | "cancelled" | "paused_budget";
     input: unknown;
     output: unknown;
-    context: unknown;
+    /** the run context JSONPath runs over: the input and each finished step by name */
+    context: {
+      input: unknown;
+      steps: {
+        [key: string]: {
+          output: unknown;
+          status: "pending" | "running" | "completed" | "failed" | "skipped";
+        };
+      };
+    };
     /** index (0-based, in run order) of the step being run or last run */
     currentStep: number | null;
-    error: unknown;
+    error: {
+      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+      message: string;
+      /** the step the failure happened in */
+      step?: string;
+    } | null;
     costUsd: number;
     budgetUsd: number | null;
     budgetOnExceed: ("pause" | "fail") | null;
     budgetPausedAt: string | null;
     idempotencyKey: string | null;
-    /** what started the run: `api` (POST /runs), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
-    triggerKind: string;
+    /** what started the run: `api` (POST /runs, the MCP server), `bulk` (POST /runs/bulk), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
+    triggerKind: "api" | "bulk" | "cron" | "webhook" | "poll" | "button";
     createdAt: string;
     startedAt: string | null;
     completedAt: string | null;
     /** budget warnings, pauses and resumes, oldest first */
-    events: {
+    events: ({
       id: string;
-      type: string;
+      type: "budget_warning";
       at: string;
-      [key: string]: unknown;
-    }[];
+      threshold: number;
+      spentUsd: number;
+      budgetUsd: number;
+      step: string;
+    } | {
+      id: string;
+      type: "budget_paused";
+      at: string;
+      step: string;
+      model: string;
+      callIndex: number;
+      worstCaseUsd: number;
+      remainingUsd: number;
+      overByUsd: number;
+      spentUsd: number;
+      budgetUsd: number;
+      message: string;
+    } | {
+      id: string;
+      type: "budget_resumed";
+      at: string;
+      additionalBudgetUsd: number;
+      budgetUsd: number;
+    })[];
     steps: {
       stepId: string;
       name: string;
       kind: "agent" | "webhook" | "condition" | "computer";
-      status: string;
+      status: "pending" | "running" | "completed" | "failed" | "skipped";
       input: unknown;
       output: unknown;
-      error: unknown;
+      error: {
+        code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+        message: string;
+        /** the step the failure happened in */
+        step?: string;
+      } | null;
       costUsd: number;
       /** agent steps: the step's record (model, provider, tools offered, notes, knowledge sources, plan, modelCalls, toolCalls, costUnknown); null for other steps */
       details: unknown;
@@ -546,35 +972,76 @@ export type GetApiRunnersIdRunsRunIdResponse = {
   status: "pending" | "running" | "completed" | "failed" | "cancelled" | "paused_budget";
   input: unknown;
   output: unknown;
-  context: unknown;
+  /** the run context JSONPath runs over: the input and each finished step by name */
+  context: {
+    input: unknown;
+    steps: {
+      [key: string]: {
+        output: unknown;
+        status: "pending" | "running" | "completed" | "failed" | "skipped";
+      };
+    };
+  };
   /** index (0-based, in run order) of the step being run or last run */
   currentStep: number | null;
-  error: unknown;
+  error: {
+    code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+    message: string;
+    /** the step the failure happened in */
+    step?: string;
+  } | null;
   costUsd: number;
   budgetUsd: number | null;
   budgetOnExceed: ("pause" | "fail") | null;
   budgetPausedAt: string | null;
   idempotencyKey: string | null;
-  /** what started the run: `api` (POST /runs), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
-  triggerKind: string;
+  /** what started the run: `api` (POST /runs, the MCP server), `bulk` (POST /runs/bulk), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
+  triggerKind: "api" | "bulk" | "cron" | "webhook" | "poll" | "button";
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
   /** budget warnings, pauses and resumes, oldest first */
-  events: {
+  events: ({
     id: string;
-    type: string;
+    type: "budget_warning";
     at: string;
-    [key: string]: unknown;
-  }[];
+    threshold: number;
+    spentUsd: number;
+    budgetUsd: number;
+    step: string;
+  } | {
+    id: string;
+    type: "budget_paused";
+    at: string;
+    step: string;
+    model: string;
+    callIndex: number;
+    worstCaseUsd: number;
+    remainingUsd: number;
+    overByUsd: number;
+    spentUsd: number;
+    budgetUsd: number;
+    message: string;
+  } | {
+    id: string;
+    type: "budget_resumed";
+    at: string;
+    additionalBudgetUsd: number;
+    budgetUsd: number;
+  })[];
   steps: {
     stepId: string;
     name: string;
     kind: "agent" | "webhook" | "condition" | "computer";
-    status: string;
+    status: "pending" | "running" | "completed" | "failed" | "skipped";
     input: unknown;
     output: unknown;
-    error: unknown;
+    error: {
+      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+      message: string;
+      /** the step the failure happened in */
+      step?: string;
+    } | null;
     costUsd: number;
     /** agent steps: the step's record (model, provider, tools offered, notes, knowledge sources, plan, modelCalls, toolCalls, costUnknown); null for other steps */
     details: unknown;
@@ -590,35 +1057,76 @@ export type PostApiRunnersIdRunsRunIdCancelResponse = {
   status: "pending" | "running" | "completed" | "failed" | "cancelled" | "paused_budget";
   input: unknown;
   output: unknown;
-  context: unknown;
+  /** the run context JSONPath runs over: the input and each finished step by name */
+  context: {
+    input: unknown;
+    steps: {
+      [key: string]: {
+        output: unknown;
+        status: "pending" | "running" | "completed" | "failed" | "skipped";
+      };
+    };
+  };
   /** index (0-based, in run order) of the step being run or last run */
   currentStep: number | null;
-  error: unknown;
+  error: {
+    code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+    message: string;
+    /** the step the failure happened in */
+    step?: string;
+  } | null;
   costUsd: number;
   budgetUsd: number | null;
   budgetOnExceed: ("pause" | "fail") | null;
   budgetPausedAt: string | null;
   idempotencyKey: string | null;
-  /** what started the run: `api` (POST /runs), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
-  triggerKind: string;
+  /** what started the run: `api` (POST /runs, the MCP server), `bulk` (POST /runs/bulk), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
+  triggerKind: "api" | "bulk" | "cron" | "webhook" | "poll" | "button";
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
   /** budget warnings, pauses and resumes, oldest first */
-  events: {
+  events: ({
     id: string;
-    type: string;
+    type: "budget_warning";
     at: string;
-    [key: string]: unknown;
-  }[];
+    threshold: number;
+    spentUsd: number;
+    budgetUsd: number;
+    step: string;
+  } | {
+    id: string;
+    type: "budget_paused";
+    at: string;
+    step: string;
+    model: string;
+    callIndex: number;
+    worstCaseUsd: number;
+    remainingUsd: number;
+    overByUsd: number;
+    spentUsd: number;
+    budgetUsd: number;
+    message: string;
+  } | {
+    id: string;
+    type: "budget_resumed";
+    at: string;
+    additionalBudgetUsd: number;
+    budgetUsd: number;
+  })[];
   steps: {
     stepId: string;
     name: string;
     kind: "agent" | "webhook" | "condition" | "computer";
-    status: string;
+    status: "pending" | "running" | "completed" | "failed" | "skipped";
     input: unknown;
     output: unknown;
-    error: unknown;
+    error: {
+      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+      message: string;
+      /** the step the failure happened in */
+      step?: string;
+    } | null;
     costUsd: number;
     /** agent steps: the step's record (model, provider, tools offered, notes, knowledge sources, plan, modelCalls, toolCalls, costUnknown); null for other steps */
     details: unknown;
@@ -699,6 +1207,8 @@ export type PostApiRunnersWebhooksTokenBody = unknown;
 /** Success response of `POST /api/runners/webhooks/{token}`. */
 export type PostApiRunnersWebhooksTokenResponse = {
   runId: string;
+  /** a redelivery: runId is the run the first delivery started */
+  duplicate?: true;
 };
 
 /** Request body of `POST /api/runners/{id}/triggers`: Add a trigger (cron, webhook, poll, button, manual, api) */
@@ -760,40 +1270,96 @@ export type PostApiRunnersIdTriggersBody = {
 export type PostApiRunnersIdTriggersResponse = {
   id: string;
   runnerId: string;
-  kind: "cron" | "webhook" | "poll" | "button" | "manual" | "api";
   enabled: boolean;
-  cronExpression?: string;
-  cronTimezone?: string;
-  overlapPolicy?: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
-  catchupWindowSeconds?: number;
-  input?: unknown;
-  scheduleId?: string | null;
-  /** cron: the next five fire times, written in the trigger zone (offsets show DST) */
-  nextFireTimes?: string[];
-  /** webhook: the full token, only in the create and rotate responses */
-  token?: string;
-  /** webhook: the full inbound URL, only in the create and rotate responses */
-  url?: string;
-  tokenPrefix?: string | null;
-  signature?: {
-    preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
-    secret: string;
-    toleranceSeconds?: number;
-    [key: string]: unknown;
-  } | null;
-  idempotencyKeyPath?: string | null;
-  rateLimitPerMinute?: number;
-  /** button: the text on the button (null: "Run <runner name>") */
-  label?: string | null;
-  /** button: origins that may embed the button (null: any origin) */
-  allowedOrigins?: string[] | null;
-  maxBodyBytes?: number;
-  pollConfig?: unknown;
-  pollCursor?: unknown;
   lastFiredAt: string | null;
   createdAt: string;
   updatedAt: string;
-  [key: string]: unknown;
+  kind: "cron";
+  cronExpression: string;
+  cronTimezone: string;
+  overlapPolicy: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+  catchupWindowSeconds: number;
+  /** the input of every run this trigger starts */
+  input: unknown;
+  scheduleId: string | null;
+  /** the next five fire times, written in the trigger zone (offsets show DST); empty while disabled */
+  nextFireTimes: string[];
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "webhook";
+  /** the full token, only in the create and rotate responses */
+  token?: string;
+  /** the full inbound URL, only in the create and rotate responses */
+  url?: string;
+  tokenPrefix: string | null;
+  signature: {
+    preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+    /** a masked hint of the signing secret; the secret itself is never shown */
+    secret: string;
+    toleranceSeconds?: number;
+    header?: string;
+    encoding?: "hex" | "base64";
+    prefix?: string;
+  } | null;
+  idempotencyKeyPath: string | null;
+  rateLimitPerMinute: number;
+  maxBodyBytes: number;
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "poll";
+  pollConfig: {
+    provider: string;
+    mcpServerId: string;
+    template: "github_new_prs" | "generic";
+    params: {
+      [key: string]: unknown;
+    };
+    intervalMinutes: number;
+  };
+  pollCursor: string | number | null;
+  scheduleId: string | null;
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "button";
+  /** the input of every run this trigger starts */
+  input: unknown;
+  /** the text on the button (null: "Run <runner name>") */
+  label: string | null;
+  /** origins that may embed the button (null: any origin; empty: the hosted page only) */
+  allowedOrigins: string[] | null;
+  /** starts per minute per client */
+  rateLimitPerMinute: number;
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "manual";
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "api";
 };
 
 /** Query of `GET /api/runners/{id}/triggers`. */
@@ -804,44 +1370,100 @@ export type GetApiRunnersIdTriggersQuery = {
 
 /** Success response of `GET /api/runners/{id}/triggers`. */
 export type GetApiRunnersIdTriggersResponse = {
-  data: {
+  data: ({
     id: string;
     runnerId: string;
-    kind: "cron" | "webhook" | "poll" | "button" | "manual" | "api";
     enabled: boolean;
-    cronExpression?: string;
-    cronTimezone?: string;
-    overlapPolicy?: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
-    catchupWindowSeconds?: number;
-    input?: unknown;
-    scheduleId?: string | null;
-    /** cron: the next five fire times, written in the trigger zone (offsets show DST) */
-    nextFireTimes?: string[];
-    /** webhook: the full token, only in the create and rotate responses */
-    token?: string;
-    /** webhook: the full inbound URL, only in the create and rotate responses */
-    url?: string;
-    tokenPrefix?: string | null;
-    signature?: {
-      preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
-      secret: string;
-      toleranceSeconds?: number;
-      [key: string]: unknown;
-    } | null;
-    idempotencyKeyPath?: string | null;
-    rateLimitPerMinute?: number;
-    /** button: the text on the button (null: "Run <runner name>") */
-    label?: string | null;
-    /** button: origins that may embed the button (null: any origin) */
-    allowedOrigins?: string[] | null;
-    maxBodyBytes?: number;
-    pollConfig?: unknown;
-    pollCursor?: unknown;
     lastFiredAt: string | null;
     createdAt: string;
     updatedAt: string;
-    [key: string]: unknown;
-  }[];
+    kind: "cron";
+    cronExpression: string;
+    cronTimezone: string;
+    overlapPolicy: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+    catchupWindowSeconds: number;
+    /** the input of every run this trigger starts */
+    input: unknown;
+    scheduleId: string | null;
+    /** the next five fire times, written in the trigger zone (offsets show DST); empty while disabled */
+    nextFireTimes: string[];
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "webhook";
+    /** the full token, only in the create and rotate responses */
+    token?: string;
+    /** the full inbound URL, only in the create and rotate responses */
+    url?: string;
+    tokenPrefix: string | null;
+    signature: {
+      preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+      /** a masked hint of the signing secret; the secret itself is never shown */
+      secret: string;
+      toleranceSeconds?: number;
+      header?: string;
+      encoding?: "hex" | "base64";
+      prefix?: string;
+    } | null;
+    idempotencyKeyPath: string | null;
+    rateLimitPerMinute: number;
+    maxBodyBytes: number;
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "poll";
+    pollConfig: {
+      provider: string;
+      mcpServerId: string;
+      template: "github_new_prs" | "generic";
+      params: {
+        [key: string]: unknown;
+      };
+      intervalMinutes: number;
+    };
+    pollCursor: string | number | null;
+    scheduleId: string | null;
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "button";
+    /** the input of every run this trigger starts */
+    input: unknown;
+    /** the text on the button (null: "Run <runner name>") */
+    label: string | null;
+    /** origins that may embed the button (null: any origin; empty: the hosted page only) */
+    allowedOrigins: string[] | null;
+    /** starts per minute per client */
+    rateLimitPerMinute: number;
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "manual";
+  } | {
+    id: string;
+    runnerId: string;
+    enabled: boolean;
+    lastFiredAt: string | null;
+    createdAt: string;
+    updatedAt: string;
+    kind: "api";
+  })[];
   nextCursor: string | null;
 };
 
@@ -849,40 +1471,96 @@ export type GetApiRunnersIdTriggersResponse = {
 export type GetApiRunnersIdTriggersTriggerIdResponse = {
   id: string;
   runnerId: string;
-  kind: "cron" | "webhook" | "poll" | "button" | "manual" | "api";
   enabled: boolean;
-  cronExpression?: string;
-  cronTimezone?: string;
-  overlapPolicy?: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
-  catchupWindowSeconds?: number;
-  input?: unknown;
-  scheduleId?: string | null;
-  /** cron: the next five fire times, written in the trigger zone (offsets show DST) */
-  nextFireTimes?: string[];
-  /** webhook: the full token, only in the create and rotate responses */
-  token?: string;
-  /** webhook: the full inbound URL, only in the create and rotate responses */
-  url?: string;
-  tokenPrefix?: string | null;
-  signature?: {
-    preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
-    secret: string;
-    toleranceSeconds?: number;
-    [key: string]: unknown;
-  } | null;
-  idempotencyKeyPath?: string | null;
-  rateLimitPerMinute?: number;
-  /** button: the text on the button (null: "Run <runner name>") */
-  label?: string | null;
-  /** button: origins that may embed the button (null: any origin) */
-  allowedOrigins?: string[] | null;
-  maxBodyBytes?: number;
-  pollConfig?: unknown;
-  pollCursor?: unknown;
   lastFiredAt: string | null;
   createdAt: string;
   updatedAt: string;
-  [key: string]: unknown;
+  kind: "cron";
+  cronExpression: string;
+  cronTimezone: string;
+  overlapPolicy: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+  catchupWindowSeconds: number;
+  /** the input of every run this trigger starts */
+  input: unknown;
+  scheduleId: string | null;
+  /** the next five fire times, written in the trigger zone (offsets show DST); empty while disabled */
+  nextFireTimes: string[];
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "webhook";
+  /** the full token, only in the create and rotate responses */
+  token?: string;
+  /** the full inbound URL, only in the create and rotate responses */
+  url?: string;
+  tokenPrefix: string | null;
+  signature: {
+    preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+    /** a masked hint of the signing secret; the secret itself is never shown */
+    secret: string;
+    toleranceSeconds?: number;
+    header?: string;
+    encoding?: "hex" | "base64";
+    prefix?: string;
+  } | null;
+  idempotencyKeyPath: string | null;
+  rateLimitPerMinute: number;
+  maxBodyBytes: number;
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "poll";
+  pollConfig: {
+    provider: string;
+    mcpServerId: string;
+    template: "github_new_prs" | "generic";
+    params: {
+      [key: string]: unknown;
+    };
+    intervalMinutes: number;
+  };
+  pollCursor: string | number | null;
+  scheduleId: string | null;
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "button";
+  /** the input of every run this trigger starts */
+  input: unknown;
+  /** the text on the button (null: "Run <runner name>") */
+  label: string | null;
+  /** origins that may embed the button (null: any origin; empty: the hosted page only) */
+  allowedOrigins: string[] | null;
+  /** starts per minute per client */
+  rateLimitPerMinute: number;
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "manual";
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "api";
 };
 
 /** Request body of `PATCH /api/runners/{id}/triggers/{triggerId}`: Update a trigger: pause/resume (enabled), edit its config, rotate a webhook token, reset a poll cursor */
@@ -926,40 +1604,96 @@ export type PatchApiRunnersIdTriggersTriggerIdBody = {
 export type PatchApiRunnersIdTriggersTriggerIdResponse = {
   id: string;
   runnerId: string;
-  kind: "cron" | "webhook" | "poll" | "button" | "manual" | "api";
   enabled: boolean;
-  cronExpression?: string;
-  cronTimezone?: string;
-  overlapPolicy?: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
-  catchupWindowSeconds?: number;
-  input?: unknown;
-  scheduleId?: string | null;
-  /** cron: the next five fire times, written in the trigger zone (offsets show DST) */
-  nextFireTimes?: string[];
-  /** webhook: the full token, only in the create and rotate responses */
-  token?: string;
-  /** webhook: the full inbound URL, only in the create and rotate responses */
-  url?: string;
-  tokenPrefix?: string | null;
-  signature?: {
-    preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
-    secret: string;
-    toleranceSeconds?: number;
-    [key: string]: unknown;
-  } | null;
-  idempotencyKeyPath?: string | null;
-  rateLimitPerMinute?: number;
-  /** button: the text on the button (null: "Run <runner name>") */
-  label?: string | null;
-  /** button: origins that may embed the button (null: any origin) */
-  allowedOrigins?: string[] | null;
-  maxBodyBytes?: number;
-  pollConfig?: unknown;
-  pollCursor?: unknown;
   lastFiredAt: string | null;
   createdAt: string;
   updatedAt: string;
-  [key: string]: unknown;
+  kind: "cron";
+  cronExpression: string;
+  cronTimezone: string;
+  overlapPolicy: "skip" | "buffer_one" | "buffer_all" | "cancel_other" | "terminate_other" | "allow_all";
+  catchupWindowSeconds: number;
+  /** the input of every run this trigger starts */
+  input: unknown;
+  scheduleId: string | null;
+  /** the next five fire times, written in the trigger zone (offsets show DST); empty while disabled */
+  nextFireTimes: string[];
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "webhook";
+  /** the full token, only in the create and rotate responses */
+  token?: string;
+  /** the full inbound URL, only in the create and rotate responses */
+  url?: string;
+  tokenPrefix: string | null;
+  signature: {
+    preset: "github" | "stripe" | "standard_webhooks" | "hmac_sha256";
+    /** a masked hint of the signing secret; the secret itself is never shown */
+    secret: string;
+    toleranceSeconds?: number;
+    header?: string;
+    encoding?: "hex" | "base64";
+    prefix?: string;
+  } | null;
+  idempotencyKeyPath: string | null;
+  rateLimitPerMinute: number;
+  maxBodyBytes: number;
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "poll";
+  pollConfig: {
+    provider: string;
+    mcpServerId: string;
+    template: "github_new_prs" | "generic";
+    params: {
+      [key: string]: unknown;
+    };
+    intervalMinutes: number;
+  };
+  pollCursor: string | number | null;
+  scheduleId: string | null;
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "button";
+  /** the input of every run this trigger starts */
+  input: unknown;
+  /** the text on the button (null: "Run <runner name>") */
+  label: string | null;
+  /** origins that may embed the button (null: any origin; empty: the hosted page only) */
+  allowedOrigins: string[] | null;
+  /** starts per minute per client */
+  rateLimitPerMinute: number;
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "manual";
+} | {
+  id: string;
+  runnerId: string;
+  enabled: boolean;
+  lastFiredAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+  kind: "api";
 };
 
 /** Success response of `DELETE /api/runners/{id}/triggers/{triggerId}`. */
@@ -977,35 +1711,76 @@ export type PostApiRunnersIdRunsRunIdResumeResponse = {
   status: "pending" | "running" | "completed" | "failed" | "cancelled" | "paused_budget";
   input: unknown;
   output: unknown;
-  context: unknown;
+  /** the run context JSONPath runs over: the input and each finished step by name */
+  context: {
+    input: unknown;
+    steps: {
+      [key: string]: {
+        output: unknown;
+        status: "pending" | "running" | "completed" | "failed" | "skipped";
+      };
+    };
+  };
   /** index (0-based, in run order) of the step being run or last run */
   currentStep: number | null;
-  error: unknown;
+  error: {
+    code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+    message: string;
+    /** the step the failure happened in */
+    step?: string;
+  } | null;
   costUsd: number;
   budgetUsd: number | null;
   budgetOnExceed: ("pause" | "fail") | null;
   budgetPausedAt: string | null;
   idempotencyKey: string | null;
-  /** what started the run: `api` (POST /runs), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
-  triggerKind: string;
+  /** what started the run: `api` (POST /runs, the MCP server), `bulk` (POST /runs/bulk), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`) */
+  triggerKind: "api" | "bulk" | "cron" | "webhook" | "poll" | "button";
   createdAt: string;
   startedAt: string | null;
   completedAt: string | null;
   /** budget warnings, pauses and resumes, oldest first */
-  events: {
+  events: ({
     id: string;
-    type: string;
+    type: "budget_warning";
     at: string;
-    [key: string]: unknown;
-  }[];
+    threshold: number;
+    spentUsd: number;
+    budgetUsd: number;
+    step: string;
+  } | {
+    id: string;
+    type: "budget_paused";
+    at: string;
+    step: string;
+    model: string;
+    callIndex: number;
+    worstCaseUsd: number;
+    remainingUsd: number;
+    overByUsd: number;
+    spentUsd: number;
+    budgetUsd: number;
+    message: string;
+  } | {
+    id: string;
+    type: "budget_resumed";
+    at: string;
+    additionalBudgetUsd: number;
+    budgetUsd: number;
+  })[];
   steps: {
     stepId: string;
     name: string;
     kind: "agent" | "webhook" | "condition" | "computer";
-    status: string;
+    status: "pending" | "running" | "completed" | "failed" | "skipped";
     input: unknown;
     output: unknown;
-    error: unknown;
+    error: {
+      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+      message: string;
+      /** the step the failure happened in */
+      step?: string;
+    } | null;
     costUsd: number;
     /** agent steps: the step's record (model, provider, tools offered, notes, knowledge sources, plan, modelCalls, toolCalls, costUnknown); null for other steps */
     details: unknown;

@@ -91,13 +91,20 @@ async function heartbeating<T>(fn: (signal: AbortSignal) => Promise<T>, boundMs?
   }
 }
 
-async function withinLocalBound<T>(ctx: Context, fn: (signal: AbortSignal) => Promise<T>, boundMs?: number): Promise<T> {
+async function withinLocalBound<T>(
+  ctx: Context,
+  fn: (signal: AbortSignal) => Promise<T>,
+  boundMs?: number,
+): Promise<T> {
   if (boundMs === undefined) return fn(ctx.cancellationSignal);
   const bound = new AbortController();
   const timer = setTimeout(() => bound.abort(new Error('local bound reached')), boundMs);
   const exceeded = () =>
     bound.signal.aborted && !ctx.cancellationSignal.aborted
-      ? failure(EXCEEDED_LOCAL_BOUND, `Took longer than ${boundMs} ms as a local activity; continuing as a regular activity`)
+      ? failure(
+          EXCEEDED_LOCAL_BOUND,
+          `Took longer than ${boundMs} ms as a local activity; continuing as a regular activity`,
+        )
       : null;
   try {
     const result = await fn(AbortSignal.any([ctx.cancellationSignal, bound.signal]));
@@ -192,7 +199,10 @@ export function createAgentActivities(deps: AgentActivityDeps) {
           signal,
           tools: [],
         };
-        const [toolset, knowledge] = await Promise.all([buildToolset(args.config, ctx), knowledgeContext(args.config, ctx)]);
+        const [toolset, knowledge] = await Promise.all([
+          buildToolset(args.config, ctx),
+          knowledgeContext(args.config, ctx),
+        ]);
         const system = buildSystemPrompt(args.config, knowledge.text, args.outputSchema);
         const userMessage = JSON.stringify(args.input ?? null, null, 2);
         const record: AgentStepRecord = {
@@ -224,8 +234,17 @@ export function createAgentActivities(deps: AgentActivityDeps) {
 
     async callModel(args: CallModelArgs): Promise<CallModelResult> {
       const callKey = `${args.runId}:${args.stepName}:${args.callIndex}`;
-      const finish = (r: Pick<ChatResponse, 'text' | 'toolCalls' | 'stopReason' | 'usage'>, costUsd: number | null): CallModelResult => {
-        const out: CallModelResult = { text: r.text, toolCalls: r.toolCalls, stopReason: r.stopReason, usage: r.usage, costUsd };
+      const finish = (
+        r: Pick<ChatResponse, 'text' | 'toolCalls' | 'stopReason' | 'usage'>,
+        costUsd: number | null,
+      ): CallModelResult => {
+        const out: CallModelResult = {
+          text: r.text,
+          toolCalls: r.toolCalls,
+          stopReason: r.stopReason,
+          usage: r.usage,
+          costUsd,
+        };
         if (args.outputSchema && r.toolCalls.length === 0) {
           const parsed = parseJsonAnswer(r.text);
           if (!parsed.ok) out.output = parsed;
@@ -241,15 +260,22 @@ export function createAgentActivities(deps: AgentActivityDeps) {
       // ledger row can only exist from an earlier attempt of this activity (attempts are dispatched at
       // most once each), so the first attempt skips this read: one database round trip less per call.
       // The ledger insert below resolves any race regardless (ON CONFLICT, the first answer wins).
-      const stored = Context.current().info.attempt <= 1 ? undefined : await withSqlClient(deps.db, async (c) => {
-        const q = new Sql(c);
-        const sets = resultSets<{ response: CallModelResult | null; cost_usd: string | null }>(
-          await c.query(
-            [q.beginOrg(args.orgId), `SELECT response, cost_usd::text FROM model_calls WHERE call_key = ${q.lit(callKey)}`, 'COMMIT'].join(';\n'),
-          ),
-        );
-        return sets[2]?.rows[0];
-      });
+      const stored =
+        Context.current().info.attempt <= 1
+          ? undefined
+          : await withSqlClient(deps.db, async (c) => {
+              const q = new Sql(c);
+              const sets = resultSets<{ response: CallModelResult | null; cost_usd: string | null }>(
+                await c.query(
+                  [
+                    q.beginOrg(args.orgId),
+                    `SELECT response, cost_usd::text FROM model_calls WHERE call_key = ${q.lit(callKey)}`,
+                    'COMMIT',
+                  ].join(';\n'),
+                ),
+              );
+              return sets[2]?.rows[0];
+            });
       if (stored?.response) return finish(stored.response, stored.cost_usd === null ? null : Number(stored.cost_usd));
 
       let response: ChatResponse;
@@ -273,7 +299,12 @@ export function createAgentActivities(deps: AgentActivityDeps) {
       const p = price(args.model, response.model);
       const costUsd = p ? costOf(p, response.usage) : null;
       const record: AgentStepRecord = { ...args.record, costUnknown: args.record.costUnknown || costUsd === null };
-      const answer = { text: response.text, toolCalls: response.toolCalls, stopReason: response.stopReason, usage: response.usage };
+      const answer = {
+        text: response.text,
+        toolCalls: response.toolCalls,
+        stopReason: response.stopReason,
+        usage: response.usage,
+      };
 
       const winner = await withSqlClient(deps.db, async (c) => {
         const q = new Sql(c);
@@ -307,7 +338,10 @@ export function createAgentActivities(deps: AgentActivityDeps) {
       });
       // Another attempt of this call recorded first: its answer is the one the run goes on with.
       if (winner?.response && differs(winner.response, answer)) {
-        return finish(winner.response, winner.cost_usd === null || winner.cost_usd === undefined ? null : Number(winner.cost_usd));
+        return finish(
+          winner.response,
+          winner.cost_usd === null || winner.cost_usd === undefined ? null : Number(winner.cost_usd),
+        );
       }
       return finish(answer, costUsd);
     },

@@ -76,7 +76,8 @@ export function createBudgetActivities(deps: { db: PrismaClient; guard: EgressGu
         if (res.status >= 200 && res.status < 300) return { recorded: true, delivery: 'delivered', status: res.status };
         // Only the host is logged: such URLs often carry a token in the path.
         ctx.log.warn('budget warning webhook answered an error', { runId, host, status: res.status });
-        if (res.status >= 500 && ctx.info.attempt < 3) throw new Error(`budget warning webhook at ${host} answered ${res.status}`);
+        if (res.status >= 500 && ctx.info.attempt < 3)
+          throw new Error(`budget warning webhook at ${host} answered ${res.status}`);
         return { recorded: true, delivery: 'failed', status: res.status };
       } catch (e) {
         const refused = e instanceof HttpError && (e.kind === 'egress_refused' || e.kind === 'invalid_url');

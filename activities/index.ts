@@ -93,7 +93,12 @@ export function createActivities(
       log,
       faults: deps.triggerFaults,
     }),
-    ...createReflectActivities({ db: deps.db, log, routeModel: routeForReflection(deps.llm ?? {}), priceOverrides: deps.priceOverrides }),
+    ...createReflectActivities({
+      db: deps.db,
+      log,
+      routeModel: routeForReflection(deps.llm ?? {}),
+      priceOverrides: deps.priceOverrides,
+    }),
   };
 }
 

@@ -63,7 +63,11 @@ interface RunFacts {
 const nonEmpty = (s: string | null | undefined): s is string => typeof s === 'string' && s.trim() !== '';
 
 /** The model a reflection uses: the failed agent step's, else the runner's default. */
-export function reflectionModel(snapshot: RunnerSnapshot | null, stepName: string | undefined, liveDefault: string | null): string | null {
+export function reflectionModel(
+  snapshot: RunnerSnapshot | null,
+  stepName: string | undefined,
+  liveDefault: string | null,
+): string | null {
   const step = stepName ? snapshot?.steps.find((s) => s.name === stepName) : undefined;
   if (step?.kind === 'agent') {
     if (nonEmpty(step.modelOverride)) return step.modelOverride;

@@ -95,7 +95,10 @@ export function createStepActivities(deps: {
           input: args.input,
         });
       case 'agent':
-        throw failure('agent_unavailable', `Agent steps are not available in this version of the engine (step "${step.name}")`);
+        throw failure(
+          'agent_unavailable',
+          `Agent steps are not available in this version of the engine (step "${step.name}")`,
+        );
       case 'condition':
         throw failure('internal', 'condition steps are evaluated by the workflow');
     }
@@ -134,14 +137,21 @@ export function createStepActivities(deps: {
             .slice(0, 5)
             .map((i) => `${i.path} ${i.message}`)
             .join('; ');
-          throw failure('output_schema_mismatch', `Output of step "${step.name}" does not match its outputSchema: ${listed}`, {
-            details: [issues],
-          });
+          throw failure(
+            'output_schema_mismatch',
+            `Output of step "${step.name}" does not match its outputSchema: ${listed}`,
+            {
+              details: [issues],
+            },
+          );
         }
       }
       if (args.finalize) {
         const { index, context } = args.finalize;
-        const finalContext = { ...context, steps: { ...context.steps, [step.name]: { output, status: 'completed' as const } } };
+        const finalContext = {
+          ...context,
+          steps: { ...context.steps, [step.name]: { output, status: 'completed' as const } },
+        };
         const done: PersistBatch = {
           runId: args.runId,
           orgId: args.orgId,

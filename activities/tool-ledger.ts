@@ -36,7 +36,10 @@ export async function recordToolCall(
     });
   } catch (e) {
     try {
-      Context.current().log.warn('could not book a tool call for analytics', { runId: args.runId, error: (e as Error).message });
+      Context.current().log.warn('could not book a tool call for analytics', {
+        runId: args.runId,
+        error: (e as Error).message,
+      });
     } catch {
       // no activity context
     }

@@ -14,10 +14,25 @@ import type { PollFetchResult, PollItem, RecordCronRunResult } from '../src/shar
 
 /** The activities of the trigger workflows (workflows/trigger-cron.ts, workflows/trigger-poll.ts). */
 export interface TriggerActivities {
-  recordCronRun(a: { orgId: string; runnerId: string; triggerId: string; scheduledAt: string }): Promise<RecordCronRunResult>;
+  recordCronRun(a: {
+    orgId: string;
+    runnerId: string;
+    triggerId: string;
+    scheduledAt: string;
+  }): Promise<RecordCronRunResult>;
   pollFetch(a: { orgId: string; triggerId: string }): Promise<PollFetchResult>;
-  pollRecordRuns(a: { orgId: string; runnerId: string; triggerId: string; items: PollItem[] }): Promise<{ created: number; existing: number }>;
-  pollAdvanceCursor(a: { orgId: string; triggerId: string; from: string | number | null; to: string | number | null }): Promise<boolean>;
+  pollRecordRuns(a: {
+    orgId: string;
+    runnerId: string;
+    triggerId: string;
+    items: PollItem[];
+  }): Promise<{ created: number; existing: number }>;
+  pollAdvanceCursor(a: {
+    orgId: string;
+    triggerId: string;
+    from: string | number | null;
+    to: string | number | null;
+  }): Promise<boolean>;
 }
 
 export interface TriggerActivityDeps {
@@ -46,7 +61,8 @@ const MCP_FAILURE_CODES: Record<McpClientErrorKind, FailureCode> = {
 function permanent<T>(p: Promise<T>): Promise<T> {
   return p.catch((e: unknown) => {
     // The API's code (not_found, validation_failed, …) stays in the details for the Web UI.
-    if (e instanceof AppError && e.status < 500) throw failure('trigger_rejected', e.message, { details: [{ code: e.code }] });
+    if (e instanceof AppError && e.status < 500)
+      throw failure('trigger_rejected', e.message, { details: [{ code: e.code }] });
     if (e instanceof PollError) throw failure('poll_failed', e.message, { retryable: e.retryable });
     if (e instanceof McpClientError) {
       const fatal = e.kind === 'invalid_config' || e.kind === 'egress_refused';
@@ -69,7 +85,8 @@ export function createTriggerActivities(deps: TriggerActivityDeps): TriggerActiv
   };
   return {
     recordCronRun: (a) => permanent(recordCronRun(services(), a)),
-    pollFetch: (a) => permanent(fetchPollItems({ db: deps.db, secrets: deps.secrets, log }, deps.guard, a.orgId, a.triggerId)),
+    pollFetch: (a) =>
+      permanent(fetchPollItems({ db: deps.db, secrets: deps.secrets, log }, deps.guard, a.orgId, a.triggerId)),
     pollRecordRuns: (a) => permanent(recordPollRuns(services(), a)),
     pollAdvanceCursor: async (a) => {
       await deps.faults?.beforePollCursorAdvance?.(a.triggerId);

@@ -175,7 +175,9 @@ describe('executeWebhookStep', () => {
 
   it('keeps a genuine timeout a webhook_timeout when the webhook timeout is shorter than the bound', async () => {
     const { executeWebhookStep: quick } = createWebhookActivities({ guard, timeoutMs: 200 });
-    const err = await failure(newEnv().run(quick, { runId: 'r', stepName: 's', url: `${base}/slow`, input: {}, boundMs: 5_000 }));
+    const err = await failure(
+      newEnv().run(quick, { runId: 'r', stepName: 's', url: `${base}/slow`, input: {}, boundMs: 5_000 }),
+    );
     expect(err.type).toBe('webhook_timeout');
   });
 
@@ -241,7 +243,8 @@ describe('executeWebhookStep', () => {
     expect(err).toBeInstanceOf(CancelledFailure);
     // The server sees its socket close: the request really was aborted.
     await expect(
-      Promise.race([hangingRequestClosed.then(() => 'closed'), sleep(2_000).then(() => 'open')])).resolves.toBe('closed');
+      Promise.race([hangingRequestClosed.then(() => 'closed'), sleep(2_000).then(() => 'open')]),
+    ).resolves.toBe('closed');
   });
 });
 

@@ -128,9 +128,13 @@ export function createWebhookActivities(deps: WebhookActivityDeps) {
       try {
         return JSON.parse(bodyText) as unknown;
       } catch {
-        throw failure('webhook_invalid_response', `Webhook POST to ${host} returned HTTP ${status} with a body that is not JSON`, {
-          details: [{ status, contentType: response.headers['content-type'] ?? null, body: snippet(bodyText) }],
-        });
+        throw failure(
+          'webhook_invalid_response',
+          `Webhook POST to ${host} returned HTTP ${status} with a body that is not JSON`,
+          {
+            details: [{ status, contentType: response.headers['content-type'] ?? null, body: snippet(bodyText) }],
+          },
+        );
       }
     }
     const retryable = status >= 500;
@@ -151,10 +155,14 @@ function snippet(text: string): string {
 
 function toFailure(err: unknown, host: string): ApplicationFailure {
   if (!(err instanceof HttpError)) {
-    return failure('webhook_http_error', `Webhook POST to ${host} failed: ${err instanceof Error ? err.message : String(err)}`, {
-      retryable: true,
-      ...(err instanceof Error ? { cause: err } : {}),
-    });
+    return failure(
+      'webhook_http_error',
+      `Webhook POST to ${host} failed: ${err instanceof Error ? err.message : String(err)}`,
+      {
+        retryable: true,
+        ...(err instanceof Error ? { cause: err } : {}),
+      },
+    );
   }
   switch (err.kind) {
     case 'egress_refused':

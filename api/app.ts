@@ -77,7 +77,11 @@ export function createApp(deps: AppDeps): Express {
     res.json(openapi);
   });
 
-  registerMcpHttpRoutes(router, { services: deps.services, knowledge: { embedder: deps.embedder }, version: deps.version });
+  registerMcpHttpRoutes(router, {
+    services: deps.services,
+    knowledge: { embedder: deps.embedder },
+    version: deps.version,
+  });
 
   app.use(buttonPreflight(deps.services));
   app.use(router);

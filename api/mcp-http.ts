@@ -22,7 +22,10 @@ export function registerMcpHttpRoutes(router: Router, deps: Omit<McpServerDeps, 
     }
     void (async () => {
       const server = createMcpServer({ ...deps, principal });
-      const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      const transport = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: undefined,
+        enableJsonResponse: true,
+      });
       try {
         await server.connect(transport);
         const headers = new Headers();
@@ -49,7 +52,11 @@ export function registerMcpHttpRoutes(router: Router, deps: Omit<McpServerDeps, 
   const notAllowed = (_req: Request, res: Response) => {
     res.setHeader('Allow', 'POST');
     res.setHeader('Connection', 'close'); // clients drop this answer unread
-    res.status(405).json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed: this MCP endpoint is stateless, use POST' }, id: null });
+    res.status(405).json({
+      jsonrpc: '2.0',
+      error: { code: -32000, message: 'Method not allowed: this MCP endpoint is stateless, use POST' },
+      id: null,
+    });
   };
   router.get('/mcp', notAllowed);
   router.delete('/mcp', notAllowed);

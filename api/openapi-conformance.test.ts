@@ -39,7 +39,9 @@ describe('the OpenAPI response checker', () => {
 
   it('refuses a missing required field and a value of the wrong type', () => {
     const { name: _name, ...noName } = runner;
-    expect(checker.check(json('GET', `/api/runners/${id}`, 200, noName))).toContain("must have required property 'name'");
+    expect(checker.check(json('GET', `/api/runners/${id}`, 200, noName))).toContain(
+      "must have required property 'name'",
+    );
     expect(checker.check(json('GET', `/api/runners/${id}`, 200, { ...runner, reflectOnFailure: 'no' }))).toContain(
       '/reflectOnFailure must be boolean',
     );
@@ -75,19 +77,23 @@ describe('the OpenAPI response checker', () => {
   });
 
   it('refuses a status the route does not document', () => {
-    const problem = checker.check(json('GET', `/api/runners/${id}`, 500, { error: { code: 'internal', message: 'x' } }));
+    const problem = checker.check(
+      json('GET', `/api/runners/${id}`, 500, { error: { code: 'internal', message: 'x' } }),
+    );
     expect(problem).toContain('status 500 is not documented');
   });
 
   it('checks error answers against the error schema', () => {
-    expect(checker.check(json('GET', `/api/runners/${id}`, 404, { error: { code: 'not_found', message: 'No' } }))).toBeNull();
+    expect(
+      checker.check(json('GET', `/api/runners/${id}`, 404, { error: { code: 'not_found', message: 'No' } })),
+    ).toBeNull();
     expect(checker.check(json('GET', `/api/runners/${id}`, 404, { message: 'No' }))).toContain('404');
   });
 
   it('refuses a route the document does not have (and a method a path does not serve)', () => {
-    expect(checker.check(json('GET', '/api/nothing-here', 404, { error: { code: 'not_found', message: 'x' } }))).toContain(
-      'no route of the OpenAPI document matches GET /api/nothing-here',
-    );
+    expect(
+      checker.check(json('GET', '/api/nothing-here', 404, { error: { code: 'not_found', message: 'x' } })),
+    ).toContain('no route of the OpenAPI document matches GET /api/nothing-here');
     expect(checker.check(json('PUT', '/api/runners', 404, { error: { code: 'not_found', message: 'x' } }))).toContain(
       'no route',
     );
@@ -107,8 +113,12 @@ describe('the OpenAPI response checker', () => {
   });
 
   it('lets the listed non-REST routes through, and only those', () => {
-    expect(checker.check({ method: 'POST', path: '/mcp', status: 200, contentType: 'text/event-stream', text: 'x' })).toBeNull();
-    expect(checker.check({ method: 'GET', path: '/docs', status: 200, contentType: 'text/html', text: '<html>' })).toBeNull();
+    expect(
+      checker.check({ method: 'POST', path: '/mcp', status: 200, contentType: 'text/event-stream', text: 'x' }),
+    ).toBeNull();
+    expect(
+      checker.check({ method: 'GET', path: '/docs', status: 200, contentType: 'text/html', text: '<html>' }),
+    ).toBeNull();
     expect(checker.check({ method: 'POST', path: '/docs', status: 200, contentType: 'text/html', text: '' })).toContain(
       'no route',
     );

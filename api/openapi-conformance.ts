@@ -33,7 +33,7 @@ export const UNDOCUMENTED_ROUTES: readonly ConformanceExemption[] = [
   {
     method: 'options',
     path: /.*/,
-    reason: 'CORS preflights (answered by the button routes\' middleware); OpenAPI does not describe preflights',
+    reason: "CORS preflights (answered by the button routes' middleware); OpenAPI does not describe preflights",
   },
 ];
 
@@ -64,9 +64,7 @@ function compileRoutes(doc: OpenApiDocument): CompiledRoute[] {
   const routes: CompiledRoute[] = [];
   for (const [template, methods] of Object.entries(doc.paths)) {
     const segments = template.split('/');
-    const re = new RegExp(
-      `^${segments.map((s) => (/^\{[^}]+\}$/.test(s) ? '[^/]+' : escapeRe(s))).join('/')}/?$`,
-    );
+    const re = new RegExp(`^${segments.map((s) => (/^\{[^}]+\}$/.test(s) ? '[^/]+' : escapeRe(s))).join('/')}/?$`);
     const literalSegments = segments.filter((s) => !s.startsWith('{')).length;
     for (const [method, op] of Object.entries(methods)) routes.push({ template, method, re, literalSegments, op });
   }
@@ -128,7 +126,9 @@ export function createResponseChecker(
         return `${label}: status ${answer.status} is not documented (documented: ${listed}); body: ${answer.text.slice(0, 500)}`;
       }
       if (!documented.content) {
-        return answer.text === '' ? null : `${label}: documented without a body, but answered ${answer.text.slice(0, 200)}`;
+        return answer.text === ''
+          ? null
+          : `${label}: documented without a body, but answered ${answer.text.slice(0, 200)}`;
       }
       const type = mediaType(answer.contentType);
       const media = documented.content[type];
@@ -141,7 +141,10 @@ export function createResponseChecker(
       if (validate(answer.body)) return null;
       const errors = (validate.errors ?? [])
         .slice(0, 10)
-        .map((e) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`)
+        .map(
+          (e) =>
+            `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`,
+        )
         .join('; ');
       return `${label}: the body does not match the OpenAPI response schema: ${errors}; body: ${JSON.stringify(answer.body).slice(0, 1000)}`;
     },

@@ -3,7 +3,10 @@ import { errorResponseSchema } from '../src/shared/schemas';
 import type { RouteRegistry } from './route';
 
 function toJsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const out = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   delete out.$schema;
   return out;
 }
@@ -31,12 +34,20 @@ export function buildOpenApi(registry: RouteRegistry, info: { version: string })
     }));
     if (spec.query instanceof z.ZodObject) {
       for (const [name, s] of Object.entries(spec.query.shape as Record<string, z.ZodType>)) {
-        parameters.push({ name, in: 'query', required: !s.safeParse(undefined).success, schema: toJsonSchema(s, 'input') });
+        parameters.push({
+          name,
+          in: 'query',
+          required: !s.safeParse(undefined).success,
+          schema: toJsonSchema(s, 'input'),
+        });
       }
     }
     if (parameters.length) op.parameters = parameters;
     if (spec.body) {
-      op.requestBody = { required: true, content: { 'application/json': { schema: toJsonSchema(spec.body, 'input') } } };
+      op.requestBody = {
+        required: true,
+        content: { 'application/json': { schema: toJsonSchema(spec.body, 'input') } },
+      };
     } else if (spec.rawBody) {
       const schema = toJsonSchema(spec.rawBody.schema, 'input');
       op.requestBody = { required: true, content: { [spec.rawBody.contentType]: { schema } } };
@@ -44,7 +55,10 @@ export function buildOpenApi(registry: RouteRegistry, info: { version: string })
     const responses: Record<string, unknown> = {};
     for (const [status, r] of Object.entries(spec.responses)) {
       responses[status] = r.schema
-        ? { description: r.description, content: { [r.contentType ?? 'application/json']: { schema: toJsonSchema(r.schema, 'output') } } }
+        ? {
+            description: r.description,
+            content: { [r.contentType ?? 'application/json']: { schema: toJsonSchema(r.schema, 'output') } },
+          }
         : { description: r.description };
     }
     const errorContent = { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } };
@@ -52,10 +66,14 @@ export function buildOpenApi(registry: RouteRegistry, info: { version: string })
     const jsonBody = spec.body || (spec.rawBody && spec.rawBody.contentType === 'application/json');
     if (jsonBody) {
       responses['400'] ??= { description: 'The body is not valid JSON (invalid_json)', content: errorContent };
-      responses['413'] ??= { description: 'The body is over the size limit (payload_too_large)', content: errorContent };
+      responses['413'] ??= {
+        description: 'The body is over the size limit (payload_too_large)',
+        content: errorContent,
+      };
     }
     if (!spec.public) responses['401'] = { description: 'Missing or invalid API key', content: errorContent };
-    if (spec.body || spec.query) responses['422'] = { description: 'Validation failed; details name each bad field', content: errorContent };
+    if (spec.body || spec.query)
+      responses['422'] = { description: 'Validation failed; details name each bad field', content: errorContent };
     responses['429'] = { description: 'Rate limited (see Retry-After)', content: errorContent };
     responses['503'] = { description: 'A dependency (database or Temporal) is unavailable', content: errorContent };
     op.responses = responses;

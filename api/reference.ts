@@ -74,9 +74,7 @@ function bodyFields(op: Operation): string {
   const props = media?.schema?.properties;
   if (!contentType || !props) return '';
   const required = new Set(media.schema?.required ?? []);
-  const fields = Object.entries(props).map(
-    ([name, s]) => `\`${name}\`${required.has(name) ? '' : '?'}: ${typeOf(s)}`,
-  );
+  const fields = Object.entries(props).map(([name, s]) => `\`${name}\`${required.has(name) ? '' : '?'}: ${typeOf(s)}`);
   return `${contentType === 'application/json' ? '' : `${contentType}: `}${fields.join(', ')}`;
 }
 

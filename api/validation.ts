@@ -7,7 +7,10 @@ export function zodIssues(error: z.ZodError, prefix = ''): FieldIssue[] {
     const keys = 'keys' in i && Array.isArray(i.keys) ? i.keys : null;
     const base = [prefix, ...i.path.map(String)].filter(Boolean).join('.');
     if (keys && keys.length > 0) {
-      return { path: [base, keys[0]].filter(Boolean).join('.'), message: `unknown field${keys.length > 1 ? 's' : ''}: ${keys.join(', ')}` };
+      return {
+        path: [base, keys[0]].filter(Boolean).join('.'),
+        message: `unknown field${keys.length > 1 ? 's' : ''}: ${keys.join(', ')}`,
+      };
     }
     return { path: base, message: i.message };
   });
@@ -43,7 +46,8 @@ export function nulIssues(value: unknown, path: string[] = []): FieldIssue[] {
       v.forEach((x, i) => todo.push([x, { key: String(i), parent: n }]));
     } else if (v && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) {
-        if (k.includes('\u0000')) out.push({ path: at(n, k), message: 'field names must not contain NUL (\\u0000) characters' });
+        if (k.includes('\u0000'))
+          out.push({ path: at(n, k), message: 'field names must not contain NUL (\\u0000) characters' });
         else todo.push([x, { key: k, parent: n }]);
       }
     }

@@ -102,7 +102,11 @@ async function main(): Promise<void> {
     });
 
     const services = { db, log, temporal: { client, taskQueue, namespace }, secrets: createSecretBox(secretKey) };
-    const app = createApp({ services, resolveApiKey: createKeyResolver(db), rateLimit: { ratePerSec: 1e6, burst: 1e6 } });
+    const app = createApp({
+      services,
+      resolveApiKey: createKeyResolver(db),
+      rateLimit: { ratePerSec: 1e6, burst: 1e6 },
+    });
     const api: Server = createServer(app);
     await new Promise<void>((r) => api.listen(0, '127.0.0.1', r));
     cleanups.unshift(() => new Promise<void>((r) => api.close(() => r())));
@@ -138,11 +142,13 @@ async function main(): Promise<void> {
     const runOnce = async (runnerId: string, expectedCalls: number) => {
       const run = await post(`/api/runners/${runnerId}/runs`, { input: { q: 'bench' } });
       const result = (await client.workflow.getHandle(run.id).result()) as { status: string; error: unknown };
-      if (result.status !== 'completed') throw new Error(`run ${run.id} ended ${result.status}: ${JSON.stringify(result.error)}`);
+      if (result.status !== 'completed')
+        throw new Error(`run ${run.id} ended ${result.status}: ${JSON.stringify(result.error)}`);
       const step = await withOrg(db, orgId, (tx) => tx.runnerRunStep.findFirst({ where: { runId: run.id } }));
       if (!step?.startedAt || !step.completedAt) throw new Error(`run ${run.id}: step times missing`);
       const calls = fake.requests.filter((r) => String(r.headers['idempotency-key'] ?? '').startsWith(`${run.id}:`));
-      if (calls.length !== expectedCalls) throw new Error(`run ${run.id}: ${calls.length} model calls, expected ${expectedCalls}`);
+      if (calls.length !== expectedCalls)
+        throw new Error(`run ${run.id}: ${calls.length} model calls, expected ${expectedCalls}`);
       const serverMs = calls.reduce((s, r) => s + (r.serverMs ?? 0), 0);
       return { stepMs: step.completedAt.getTime() - step.startedAt.getTime(), serverMs };
     };
@@ -151,8 +157,17 @@ async function main(): Promise<void> {
       { name: '1 call', runnerId: await makeRunner('SCENARIO-PLAIN', false), calls: 1 },
       { name: '5 calls, 4 tool rounds', runnerId: await makeRunner('SCENARIO-TOOLS', true), calls: 5 },
     ];
-    out(`bench agent: ${RUNS} sequential runs per scenario after ${WARMUP} warm-up runs; ${os.cpus().length} cores, node ${process.version}, load ${os.loadavg()[0]?.toFixed(1)}`);
-    const results: Record<string, { overheadMs: ReturnType<typeof summarize>; perCallMs: ReturnType<typeof summarize>; stepMs: ReturnType<typeof summarize> }> = {};
+    out(
+      `bench agent: ${RUNS} sequential runs per scenario after ${WARMUP} warm-up runs; ${os.cpus().length} cores, node ${process.version}, load ${os.loadavg()[0]?.toFixed(1)}`,
+    );
+    const results: Record<
+      string,
+      {
+        overheadMs: ReturnType<typeof summarize>;
+        perCallMs: ReturnType<typeof summarize>;
+        stepMs: ReturnType<typeof summarize>;
+      }
+    > = {};
     for (const s of scenarios) {
       for (let i = 0; i < WARMUP; i++) await runOnce(s.runnerId, s.calls);
       const overhead: number[] = [];
@@ -173,7 +188,9 @@ async function main(): Promise<void> {
     out('');
     out('scenario                    step p50  overhead p50  overhead p99  per call p50  per call p99   (ms)');
     for (const [name, r] of Object.entries(results)) {
-      out(`${name.padEnd(26)}${f(r.stepMs.p50)}     ${f(r.overheadMs.p50)}     ${f(r.overheadMs.p99)}     ${f(r.perCallMs.p50)}     ${f(r.perCallMs.p99)}`);
+      out(
+        `${name.padEnd(26)}${f(r.stepMs.p50)}     ${f(r.overheadMs.p50)}     ${f(r.overheadMs.p99)}     ${f(r.perCallMs.p50)}     ${f(r.perCallMs.p99)}`,
+      );
     }
     out('');
     out('BENCH_JSON ' + JSON.stringify({ suite: 'agent', runs: RUNS, loadAverage: os.loadavg()[0], results }));

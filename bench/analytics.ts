@@ -30,7 +30,8 @@ const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 30);
 const RUNNERS = 20;
 
 const out = (s: string) => process.stdout.write(s + '\n');
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
 
 /**
  * Seeds as the database owner on its own connection, like a migration: bulk rows for one org, then
@@ -85,8 +86,17 @@ export async function seedAnalytics(
            generate_series(0, ${toolsPerRun - 1}) AS k`);
   // What autovacuum would have done by the time such a history exists (statistics, visibility map),
   // for the base tables and the rollups the triggers filled while seeding.
-  for (const t of ['runner_runs', 'model_calls', 'tool_calls', 'run_counts_daily', 'model_usage_daily',
-    'model_usage_daily_principal', 'model_usage_principal_last_day', 'model_usage_daily_agent', 'tool_usage_daily']) {
+  for (const t of [
+    'runner_runs',
+    'model_calls',
+    'tool_calls',
+    'run_counts_daily',
+    'model_usage_daily',
+    'model_usage_daily_principal',
+    'model_usage_principal_last_day',
+    'model_usage_daily_agent',
+    'tool_usage_daily',
+  ]) {
     await db.query(`VACUUM ANALYZE ${t}`);
   }
   return runnerIds;
@@ -118,7 +128,9 @@ async function main(): Promise<void> {
     'SELECT (SELECT count(*) FROM runner_runs) AS runs, (SELECT count(*) FROM model_calls) AS calls, (SELECT count(*) FROM tool_calls) AS tools',
   );
   await owner.end();
-  log(`seeded ${JSON.stringify(counts.rows[0], (_k, v: unknown) => (typeof v === 'string' ? Number(v) : v))} in ${Date.now() - t0} ms`);
+  log(
+    `seeded ${JSON.stringify(counts.rows[0], (_k, v: unknown) => (typeof v === 'string' ? Number(v) : v))} in ${Date.now() - t0} ms`,
+  );
 
   // The app needs a Temporal client object for its deps; the analytics routes never use it.
   const client = new Client({ connection: Connection.lazy({ address: '127.0.0.1:1' }) });
@@ -150,22 +162,47 @@ async function main(): Promise<void> {
         times.push(Number(process.hrtime.bigint() - t) / 1e6);
       }
       times.sort((a, b) => a - b);
-      rows.push({ route, period, p50: pct(times, 50), p95: pct(times, 95), p99: pct(times, 99), mean: times.reduce((a, b) => a + b, 0) / times.length });
+      rows.push({
+        route,
+        period,
+        p50: pct(times, 50),
+        p95: pct(times, 95),
+        p99: pct(times, 99),
+        mean: times.reduce((a, b) => a + b, 0) / times.length,
+      });
     }
   }
   const sample = (await get(`/api/analytics?period=90d`)) as { summary: unknown };
   log(`org 90d summary: ${JSON.stringify(sample.summary)}`);
 
   out('');
-  out(`Analytics latency over HTTP (${RUNS} runs, ${CALLS} model calls, ${TOOL_CALLS} tool calls in one org; ${ITERATIONS} requests each)`);
-  out(`(load average at the end: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs)`);
+  out(
+    `Analytics latency over HTTP (${RUNS} runs, ${CALLS} model calls, ${TOOL_CALLS} tool calls in one org; ${ITERATIONS} requests each)`,
+  );
+  out(
+    `(load average at the end: ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${os.cpus().length} CPUs)`,
+  );
   out('| route | period | p50 ms | p95 ms | p99 ms | mean ms |');
   out('| --- | --- | ---: | ---: | ---: | ---: |');
   for (const r of rows) {
     const route = r.route === 'runner' ? 'GET /api/runners/:id/analytics' : 'GET /api/analytics';
-    out(`| ${route} | ${r.period} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.mean.toFixed(1)} |`);
+    out(
+      `| ${route} | ${r.period} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.p99.toFixed(1)} | ${r.mean.toFixed(1)} |`,
+    );
   }
-  out(JSON.stringify({ bench: 'analytics', runs: RUNS, modelCalls: CALLS, toolCalls: TOOL_CALLS, iterations: ITERATIONS, results: rows }));
+  out(
+    JSON.stringify({
+      bench: 'analytics',
+      runs: RUNS,
+      modelCalls: CALLS,
+      toolCalls: TOOL_CALLS,
+      iterations: ITERATIONS,
+      results: rows,
+    }),
+  );
 
   server.close();
   await db.$disconnect();

@@ -138,18 +138,37 @@ async function main(): Promise<void> {
     });
     const { key, orgId } = await createApiKey(db, `bench-${randomUUID()}`);
     const api = {
-      post: (p: string, b: unknown) => request(app).post(p).set('Authorization', `Bearer ${key}`).send(b as object),
-      put: (p: string, b: unknown) => request(app).put(p).set('Authorization', `Bearer ${key}`).send(b as object),
+      post: (p: string, b: unknown) =>
+        request(app)
+          .post(p)
+          .set('Authorization', `Bearer ${key}`)
+          .send(b as object),
+      put: (p: string, b: unknown) =>
+        request(app)
+          .put(p)
+          .set('Authorization', `Bearer ${key}`)
+          .send(b as object),
     };
-    const runner = (await api.post('/api/runners', { name: 'bench-budget', defaultModel: 'gpt-5.4' })).body.id as string;
-    const step = await api.post(`/api/runners/${runner}/steps`, { name: 'think', kind: 'agent', orderIndex: 0, preambleOverride: 'Answer briefly.' });
+    const runner = (await api.post('/api/runners', { name: 'bench-budget', defaultModel: 'gpt-5.4' })).body
+      .id as string;
+    const step = await api.post(`/api/runners/${runner}/steps`, {
+      name: 'think',
+      kind: 'agent',
+      orderIndex: 0,
+      preambleOverride: 'Answer briefly.',
+    });
     if (step.status !== 201) throw new Error(`step: ${step.status} ${JSON.stringify(step.body)}`);
     await api.put(`/api/runners/${runner}/budget`, { enabled: true, budgetUsd: 0.000001, onExceed: 'pause' });
 
     const count = async (status: string) =>
       Number(
-        (await withOrg(db, orgId, (tx) => tx.$queryRawUnsafe<{ n: bigint }[]>(`SELECT count(*) AS n FROM runner_runs WHERE runner_id = '${runner}' AND status = '${status}'`)))[0]
-          ?.n ?? 0,
+        (
+          await withOrg(db, orgId, (tx) =>
+            tx.$queryRawUnsafe<{ n: bigint }[]>(
+              `SELECT count(*) AS n FROM runner_runs WHERE runner_id = '${runner}' AND status = '${status}'`,
+            ),
+          )
+        )[0]?.n ?? 0,
       );
     const waitCount = async (status: string, n: number) => {
       const deadline = Date.now() + 30 * 60_000;
@@ -168,7 +187,8 @@ async function main(): Promise<void> {
         retried = true;
       }
       // A resume whose answer timed out (503) may still have been applied: then the retry is a 409.
-      if (r.status !== ok && !(retried && r.status === okAfterRetry)) throw new Error(`${p}: ${r.status} ${JSON.stringify(r.body)}`);
+      if (r.status !== ok && !(retried && r.status === okAfterRetry))
+        throw new Error(`${p}: ${r.status} ${JSON.stringify(r.body)}`);
       return r;
     };
 
@@ -179,10 +199,14 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     while (runIds.length < PAUSED) {
       const wave = Math.min(WAVE, PAUSED - runIds.length);
-      await pool(Array.from({ length: wave }, (_, i) => i), CONCURRENCY, async () => {
-        const r = await post(`/api/runners/${runner}/runs`, { input: { q: 'hi' } }, 201);
-        runIds.push(r.body.id as string);
-      });
+      await pool(
+        Array.from({ length: wave }, (_, i) => i),
+        CONCURRENCY,
+        async () => {
+          const r = await post(`/api/runners/${runner}/runs`, { input: { q: 'hi' } }, 201);
+          runIds.push(r.body.id as string);
+        },
+      );
       await waitCount('paused_budget', runIds.length);
       samples.push({ paused: runIds.length, ...(await sample(stats, 1_000)) });
       log(`${runIds.length} paused: ${JSON.stringify(samples.at(-1))}`);
@@ -199,10 +223,16 @@ async function main(): Promise<void> {
     samples.push({ paused: 'after resuming all (completed)', ...(await sample(stats, 3_000)) });
 
     out('');
-    out(`Worker memory with runs paused on their budget (${PAUSED} runs, waves of ${WAVE}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+    out(
+      `Worker memory with runs paused on their budget (${PAUSED} runs, waves of ${WAVE}; load average ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')})`,
+    );
     out('| runs paused | worker RSS (MB) | main-thread heap used (MB) | workflows in the worker cache |');
     out('| ---: | ---: | ---: | ---: |');
-    for (const s of samples) out(`| ${s.paused} | ${s.rssMb.toFixed(0)} | ${s.heapUsedMb.toFixed(0)} | ${s.cachedWorkflows} |`);
+    for (const s of samples)
+      out(`| ${s.paused} | ${s.rssMb.toFixed(0)} | ${s.heapUsedMb.toFixed(0)} | ${s.cachedWorkflows} |`);
     out('');
     out(
       `paused ${PAUSED} runs in ${pauseSecs.toFixed(1)} s (model calls made while pausing: ${calledWhilePaused}); ` +

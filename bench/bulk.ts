@@ -90,11 +90,16 @@ async function main(): Promise<void> {
     const api = startChild('api', 'src/bin/api.ts', env);
     cleanups.unshift(async () => {
       for (const c of [api, worker]) c.kill('SIGTERM');
-      await Promise.all([api, worker].map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+      await Promise.all(
+        [api, worker].map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))),
+      );
     });
     const base = `http://127.0.0.1:${port}`;
     for (let i = 0; ; i++) {
-      const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       if (i > 600) throw new Error('the API did not come up in 5 minutes');
       await sleep(500);
@@ -117,7 +122,9 @@ async function main(): Promise<void> {
     });
     // Warm the API's paths once (JIT, pools) with a small bulk on another runner.
     const warm = (await post('/api/runners', { name: 'bench-bulk-warmup' })) as { id: string };
-    await post(`/api/runners/${warm.id}/runs/bulk`, { items: Array.from({ length: 50 }, (_, i) => ({ input: { i } })) });
+    await post(`/api/runners/${warm.id}/runs/bulk`, {
+      items: Array.from({ length: 50 }, (_, i) => ({ input: { i } })),
+    });
 
     const items = Array.from({ length: ITEMS }, (_, i) => ({ input: { n: i }, idempotencyKey: `bench-${i}` }));
     const body = JSON.stringify({ items });
@@ -137,15 +144,20 @@ async function main(): Promise<void> {
     // background workflow starts, which begin as the answer is sent.
     const apiCpuMs = (await cpuMsOf(api.pid as number)) - apiCpu0;
     const answer = (await res.json()) as { created: number; invalid: unknown[] };
-    if (res.status !== 202 || answer.created !== ITEMS) throw new Error(`bulk answered ${res.status}: ${JSON.stringify(answer).slice(0, 500)}`);
+    if (res.status !== 202 || answer.created !== ITEMS)
+      throw new Error(`bulk answered ${res.status}: ${JSON.stringify(answer).slice(0, 500)}`);
 
     const deadline = Date.now() + TIMEOUT_S * 1000;
     let counts: Record<string, number> = {};
     let startedAllMs: number | null = null;
     for (;;) {
-      const rows = await withOrg(db, orgId, (tx) => tx.$queryRaw<{ status: string; n: number; started: number }[]>`
+      const rows = await withOrg(
+        db,
+        orgId,
+        (tx) => tx.$queryRaw<{ status: string; n: number; started: number }[]>`
         SELECT status, count(*)::int AS n, count(workflow_started_at)::int AS started
-          FROM runner_runs WHERE runner_id = ${runner.id}::uuid GROUP BY status`);
+          FROM runner_runs WHERE runner_id = ${runner.id}::uuid GROUP BY status`,
+      );
       counts = Object.fromEntries(rows.map((r) => [r.status, r.n]));
       const started = rows.reduce((a, r) => a + r.started, 0);
       if (startedAllMs === null && started >= ITEMS) startedAllMs = performance.now() - t0;
@@ -167,8 +179,12 @@ async function main(): Promise<void> {
     out('| --- | --- |');
     out(`| time to the 202 | ${accepted.toFixed(0)} ms (target ≤ 2000 ms) |`);
     out(`| API process CPU until the 202 | ${apiCpuMs.toFixed(0)} ms |`);
-    out(`| every workflow started (marked) | ${startedAllMs === null ? 'n/a' : `${(startedAllMs / 1000).toFixed(1)} s`} |`);
-    out(`| all runs ended | ${finished === ITEMS ? `${(allDone / 1000).toFixed(1)} s` : `not within ${TIMEOUT_S} s (${finished} ended)`} |`);
+    out(
+      `| every workflow started (marked) | ${startedAllMs === null ? 'n/a' : `${(startedAllMs / 1000).toFixed(1)} s`} |`,
+    );
+    out(
+      `| all runs ended | ${finished === ITEMS ? `${(allDone / 1000).toFixed(1)} s` : `not within ${TIMEOUT_S} s (${finished} ended)`} |`,
+    );
     out(`| runs completed / failed | ${counts.completed ?? 0} / ${counts.failed ?? 0} |`);
     out(`| peak RSS, API process | ${peakApi.toFixed(0)} MiB |`);
     out(`| peak RSS, worker process | ${peakWorker.toFixed(0)} MiB |`);
@@ -188,7 +204,8 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    for (const c of cleanups) await c().catch((e: unknown) => process.stderr.write(`cleanup: ${(e as Error).message}\n`));
+    for (const c of cleanups)
+      await c().catch((e: unknown) => process.stderr.write(`cleanup: ${(e as Error).message}\n`));
   }
 }
 

@@ -36,14 +36,17 @@ function functionLabel(n: ProfileNode & { callFrame: { lineNumber?: number } }):
   const { functionName, url } = n.callFrame;
   if (!url) return functionName || '(anonymous)';
   const nm = url.lastIndexOf('node_modules/');
-  const file = nm >= 0 ? url.slice(nm + 'node_modules/'.length) : path.relative(process.cwd(), url.replace(/^file:\/\//, ''));
+  const file =
+    nm >= 0 ? url.slice(nm + 'node_modules/'.length) : path.relative(process.cwd(), url.replace(/^file:\/\//, ''));
   return `${functionName || '(anonymous)'} (${file}:${(n.callFrame.lineNumber ?? 0) + 1})`;
 }
 
 const printTop = (title: string, totals: Map<string, number>, all: number, top: number) => {
   process.stdout.write(`  ${title}\n`);
   for (const [c, us] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-    process.stdout.write(`  ${((100 * us) / all).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${c}\n`);
+    process.stdout.write(
+      `  ${((100 * us) / all).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${c}\n`,
+    );
   }
 };
 

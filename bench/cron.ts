@@ -37,7 +37,12 @@ function pct(sorted: number[], p: number): number {
 }
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return { p50: pct(s, 50), p99: pct(s, 99), max: s[s.length - 1] ?? NaN, mean: s.reduce((a, b) => a + b, 0) / (s.length || 1) };
+  return {
+    p50: pct(s, 50),
+    p99: pct(s, 99),
+    max: s[s.length - 1] ?? NaN,
+    mean: s.reduce((a, b) => a + b, 0) / (s.length || 1),
+  };
 };
 
 async function main(): Promise<void> {
@@ -79,7 +84,12 @@ async function main(): Promise<void> {
     await request(app)
       .post(`/api/runners/${runner.body.id}/steps`)
       .set(auth)
-      .send({ name: 'noop', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return input;' } });
+      .send({
+        name: 'noop',
+        kind: 'computer',
+        orderIndex: 0,
+        computer: { runtime: 'javascript', code: 'return input;' },
+      });
     const trig = await request(app)
       .post(`/api/runners/${runner.body.id}/triggers`)
       .set(auth)

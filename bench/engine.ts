@@ -42,7 +42,10 @@ import { startBenchDatabase, startBenchTemporal } from './stack';
 
 const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 200);
 const THROUGHPUT_RUNS = Number(process.env.BENCH_THROUGHPUT_RUNS ?? 600);
-const LEVELS = (process.env.BENCH_CONCURRENCY ?? '10,50,200').split(',').map(Number).filter((n) => n > 0);
+const LEVELS = (process.env.BENCH_CONCURRENCY ?? '10,50,200')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
 const WARMUP = 30;
 const SPLIT = process.env.BENCH_SPLIT !== '0';
@@ -137,7 +140,11 @@ async function main(): Promise<void> {
       LOG_LEVEL: 'warn',
     });
     const enginePort = await findFreePort();
-    const engine = spawnNode('engine', 'src/bin/server.ts', engineEnv('api,worker', enginePort, `bench-engine-${randomUUID()}`));
+    const engine = spawnNode(
+      'engine',
+      'src/bin/server.ts',
+      engineEnv('api,worker', enginePort, `bench-engine-${randomUUID()}`),
+    );
     cleanups.unshift(() => stopChild(engine, () => engine.kill('SIGTERM')));
 
     // --- the baseline ---
@@ -172,7 +179,12 @@ async function main(): Promise<void> {
       return (await r.json()) as { id: string };
     };
     const runner = await post(engineBase, '/api/runners', { name: 'bench' });
-    await post(engineBase, `/api/runners/${runner.id}/steps`, { name: 'fetch', kind: 'webhook', orderIndex: 0, webhookUrl: hookUrl });
+    await post(engineBase, `/api/runners/${runner.id}/steps`, {
+      name: 'fetch',
+      kind: 'webhook',
+      orderIndex: 0,
+      webhookUrl: hookUrl,
+    });
     await post(engineBase, `/api/runners/${runner.id}/steps`, {
       name: 'gate',
       kind: 'condition',
@@ -197,10 +209,15 @@ async function main(): Promise<void> {
       if (result.status !== 'completed') throw new Error(`run ${run.id} ended ${result.status}`);
     };
 
-    const measure = async (pids: Record<string, number>, go: () => Promise<{ latencies: number[]; elapsedMs: number }>): Promise<Batch> => {
+    const measure = async (
+      pids: Record<string, number>,
+      go: () => Promise<{ latencies: number[]; elapsedMs: number }>,
+    ): Promise<Batch> => {
       const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuMs(pid)]));
       const r = await go();
-      const cpuMs = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuMs(pid) - (before[k] ?? 0)]));
+      const cpuMs = Object.fromEntries(
+        Object.entries(pids).map(([k, pid]) => [k, processCpuMs(pid) - (before[k] ?? 0)]),
+      );
       return { ...r, cpuMs };
     };
     const enginePids = { 'API+worker': engine.pid ?? -1, server: server.pid ?? -1 };
@@ -234,7 +251,8 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const order: Side[] = round % 2 === 0 ? ['baseline', 'engine'] : ['engine', 'baseline'];
       for (const level of levels) {
-        const n = level === 1 ? Math.ceil(LATENCY_RUNS / ROUNDS) : Math.max(Math.ceil(THROUGHPUT_RUNS / ROUNDS), 3 * level);
+        const n =
+          level === 1 ? Math.ceil(LATENCY_RUNS / ROUNDS) : Math.max(Math.ceil(THROUGHPUT_RUNS / ROUNDS), 3 * level);
         for (const side of order) {
           const b = await runBatch(side, n, level);
           const list = batches[side].get(level) ?? [];
@@ -291,12 +309,15 @@ async function main(): Promise<void> {
     }
 
     // --- report ---
-    const f = (n: number | undefined, w = 9) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(1)).padStart(w);
+    const f = (n: number | undefined, w = 9) =>
+      (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(1)).padStart(w);
     const at = (side: Side, level: number) => results[side].find((r) => r.level === level);
     out('');
     out('metric                              engine   baseline   engine/baseline');
     const row = (label: string, e: number | undefined, b: number | undefined) =>
-      out(`${label.padEnd(32)}${f(e)}  ${f(b)}   ${e !== undefined && b !== undefined ? (e / b).toFixed(2) + 'x' : '-'}`);
+      out(
+        `${label.padEnd(32)}${f(e)}  ${f(b)}   ${e !== undefined && b !== undefined ? (e / b).toFixed(2) + 'x' : '-'}`,
+      );
     row('sequential p50 (ms)', at('engine', 1)?.latency.p50, at('baseline', 1)?.latency.p50);
     row('sequential p99 (ms)', at('engine', 1)?.latency.p99, at('baseline', 1)?.latency.p99);
     for (const l of LEVELS) {
@@ -346,17 +367,25 @@ async function main(): Promise<void> {
           `p99 @50 ${targets.p99At50Engine.toFixed(1)} vs ${targets.p99At50Baseline.toFixed(1)} ms (${targets.p99At50Engine <= targets.p99At50Baseline ? 'met' : 'NOT met'})`,
       );
     }
-    const toPoints = (rs: LevelResult[]) => rs.map((r) => ({ x: r.level, p50: r.latency.p50, p99: r.latency.p99, runsPerSec: r.runsPerSec }));
+    const toPoints = (rs: LevelResult[]) =>
+      rs.map((r) => ({ x: r.level, p50: r.latency.p50, p99: r.latency.p99, runsPerSec: r.runsPerSec }));
     await mkdir(path.dirname(PLOT), { recursive: true });
     await writeFile(
       PLOT,
       plotSvg(`3-step run: Flapjack (REST API) vs hand-written Temporal, ${os.cpus().length} cores`, [
         { name: 'Flapjack engine (REST API → run finished)', color: '#d9480f', points: toPoints(results.engine) },
-        { name: 'hand-written Temporal (local activities, eager start)', color: '#1c7ed6', points: toPoints(results.baseline) },
+        {
+          name: 'hand-written Temporal (local activities, eager start)',
+          color: '#1c7ed6',
+          points: toPoints(results.baseline),
+        },
       ]),
     );
     out(`plot: ${path.relative(process.cwd(), PLOT)}`);
-    if (CPU_PROF_DIR) out(`CPU profiles: ${CPU_PROF_DIR} (summarize with: npx tsx bench/cpu-profile-summary.ts ${CPU_PROF_DIR}/engine/*.cpuprofile)`);
+    if (CPU_PROF_DIR)
+      out(
+        `CPU profiles: ${CPU_PROF_DIR} (summarize with: npx tsx bench/cpu-profile-summary.ts ${CPU_PROF_DIR}/engine/*.cpuprofile)`,
+      );
     out('');
     out('BENCH_JSON ' + JSON.stringify({ suite: 'engine', loadAverage: os.loadavg(), results, split, targets }));
   } finally {

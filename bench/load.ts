@@ -3,9 +3,7 @@ import { readFileSync } from 'node:fs';
 
 export type BenchMessage = { kind: 'run'; total: number; concurrency: number } | { kind: 'stop' };
 export type BenchReply =
-  | { kind: 'ready' }
-  | { kind: 'done'; latencies: number[]; elapsedMs: number }
-  | { kind: 'error'; message: string };
+  { kind: 'ready' } | { kind: 'done'; latencies: number[]; elapsedMs: number } | { kind: 'error'; message: string };
 
 /**
  * `total` runs with `concurrency` in flight at all times (a closed loop: each slot starts its next run
@@ -124,7 +122,8 @@ export function plotSvg(title: string, series: PlotSeries[]): string {
           `<polyline points="${line}" fill="none" stroke="${s.color}" stroke-width="2"${k > 0 ? ' stroke-dasharray="6 4"' : ''}/>`,
         ),
       );
-      for (const p of pts) for (const v of values(p)) parts.push(`<circle cx="${px(p.x)}" cy="${py(v)}" r="3" fill="${s.color}"/>`);
+      for (const p of pts)
+        for (const v of values(p)) parts.push(`<circle cx="${px(p.x)}" cy="${py(v)}" r="3" fill="${s.color}"/>`);
     }
   };
   panel(70, 'latency per run, ms (p50 solid, p99 dashed)', (p) => [p.p50, p.p99]);

@@ -41,7 +41,9 @@ async function main(): Promise<void> {
   for (const suite of pick(process.argv.slice(2))) results.push(await runSuite(suite));
   process.stdout.write('\n===== bench summary =====\n');
   for (const r of results) {
-    process.stdout.write(`${r.suite.padEnd(10)} ${r.code === 0 ? 'ok    ' : `exit ${String(r.code)}`} ${r.seconds.toFixed(0)} s\n`);
+    process.stdout.write(
+      `${r.suite.padEnd(10)} ${r.code === 0 ? 'ok    ' : `exit ${String(r.code)}`} ${r.seconds.toFixed(0)} s\n`,
+    );
   }
   if (results.some((r) => r.code !== 0)) process.exitCode = 1;
 }

@@ -21,7 +21,8 @@ function scenarios(): Scenario[] {
   if (i < 0) return [...SCENARIOS];
   const list = (process.argv[i + 1] ?? '').split(',').map((s) => s.trim());
   const bad = list.filter((s) => !(SCENARIOS as readonly string[]).includes(s));
-  if (bad.length || !list.length) throw new Error(`--scenarios takes a comma-separated list of ${SCENARIOS.join(', ')}`);
+  if (bad.length || !list.length)
+    throw new Error(`--scenarios takes a comma-separated list of ${SCENARIOS.join(', ')}`);
   return list as Scenario[];
 }
 

@@ -55,19 +55,35 @@ const MARK = 'fuzz-org-a-marker-51d2';
 /** Creates a set of org A objects (and org B objects) to aim at. */
 async function seed(app: Express, key: string, suffix: string): Promise<Record<string, string>> {
   const post = async (p: string, body: unknown, expected = 201) => {
-    const r = await request(app).post(p).set('Authorization', `Bearer ${key}`).send(body as object);
+    const r = await request(app)
+      .post(p)
+      .set('Authorization', `Bearer ${key}`)
+      .send(body as object);
     if (r.status !== expected) throw new Error(`fuzz seed ${p}: ${r.status} ${r.text.slice(0, 300)}`);
     return r.body as { id: string; token?: string };
   };
   const runner = (await post('/api/runners', { name: `${MARK}-${suffix}-runner` })).id;
   const step = (
-    await post(`/api/runners/${runner}/steps`, { name: 'echo', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return input;' } })
+    await post(`/api/runners/${runner}/steps`, {
+      name: 'echo',
+      kind: 'computer',
+      orderIndex: 0,
+      computer: { runtime: 'javascript', code: 'return input;' },
+    })
   ).id;
   const trigger = (await post(`/api/runners/${runner}/triggers`, { kind: 'cron', cronExpression: '0 9 * * 1' })).id;
   const hook = await post(`/api/runners/${runner}/triggers`, { kind: 'webhook' });
   const agent = (await post('/api/agents', { name: `${MARK}-${suffix}-agent` })).id;
-  const mcp = (await post('/api/mcp-servers', { slug: `fz-${suffix}`, transport: 'http', url: 'https://mcp.example.com/mcp' })).id;
-  const integ = (await post('/api/integrations', { name: `${MARK}-${suffix}-db`, kind: 'postgres', connectionString: 'postgres://h/db' })).id;
+  const mcp = (
+    await post('/api/mcp-servers', { slug: `fz-${suffix}`, transport: 'http', url: 'https://mcp.example.com/mcp' })
+  ).id;
+  const integ = (
+    await post('/api/integrations', {
+      name: `${MARK}-${suffix}-db`,
+      kind: 'postgres',
+      connectionString: 'postgres://h/db',
+    })
+  ).id;
   const tool = (await post('/api/tools', { name: `fz_${suffix}`, url: 'https://api.example.com' })).id;
   const skill = (await post('/api/skills', { name: `fz-${suffix}`, instructions: `${MARK}-${suffix}-skill` })).id;
   await post(`/api/runners/${runner}/skills`, { skillId: skill });
@@ -78,7 +94,19 @@ async function seed(app: Express, key: string, suffix: string): Promise<Record<s
     .field('title', `${MARK}-${suffix}-kb`)
     .attach('file', Buffer.from(`${MARK} text ${suffix}`), { filename: 'k.txt', contentType: 'text/plain' });
   if (kb.status !== 201) throw new Error(`fuzz seed knowledge: ${kb.status} ${kb.text.slice(0, 300)}`);
-  return { runner, step, trigger, hook: hook.id, token: hook.token ?? '', agent, mcp, integ, tool, skill, kb: (kb.body as { id: string }).id };
+  return {
+    runner,
+    step,
+    trigger,
+    hook: hook.id,
+    token: hook.token ?? '',
+    agent,
+    mcp,
+    integ,
+    tool,
+    skill,
+    kb: (kb.body as { id: string }).id,
+  };
 }
 
 /** Everything org A can read about the seeded objects, with A's key. */
@@ -147,7 +175,12 @@ const nasty = fc.constantFrom(
   '00000000-0000-0000-0000-000000000000',
 );
 const hugeString = fc.integer({ min: 10_000, max: 300_000 }).map((n) => 'x'.repeat(n));
-const anyString = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }), nasty, hugeString.map((s) => s.slice(0, 20_000)));
+const anyString = fc.oneof(
+  fc.string(),
+  fc.string({ unit: 'grapheme' }),
+  nasty,
+  hugeString.map((s) => s.slice(0, 20_000)),
+);
 const weirdNumber = fc.oneof(
   fc.integer(),
   fc.double({ noNaN: true }),
@@ -158,11 +191,20 @@ function deep(depth: number, kind: 'array' | 'object'): Json {
   for (let i = 0; i < depth; i++) v = kind === 'array' ? [v] : { a: v };
   return v;
 }
-const deepValue = fc.tuple(fc.integer({ min: 50, max: 3_000 }), fc.constantFrom('array', 'object') as fc.Arbitrary<'array' | 'object'>).map(([d, k]) => deep(d, k));
+const deepValue = fc
+  .tuple(fc.integer({ min: 50, max: 3_000 }), fc.constantFrom('array', 'object') as fc.Arbitrary<'array' | 'object'>)
+  .map(([d, k]) => deep(d, k));
 
 /** A value for a JSON schema: mostly well-formed, sometimes of the wrong type. */
 function fromSchema(s: JsonSchema | undefined, ids: fc.Arbitrary<string>, depth = 0): fc.Arbitrary<Json> {
-  const wrong = fc.oneof(weirdNumber, anyString, fc.boolean(), fc.constant(null), fc.constant([] as Json[]), fc.constant({} as Json)) as fc.Arbitrary<Json>;
+  const wrong = fc.oneof(
+    weirdNumber,
+    anyString,
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant([] as Json[]),
+    fc.constant({} as Json),
+  ) as fc.Arbitrary<Json>;
   if (!s || depth > 4) return fc.jsonValue() as fc.Arbitrary<Json>;
   const alts = s.anyOf ?? s.oneOf;
   if (alts?.length) return fc.oneof(...alts.map((a) => fromSchema(a, ids, depth + 1)));
@@ -176,17 +218,25 @@ function fromSchema(s: JsonSchema | undefined, ids: fc.Arbitrary<string>, depth 
       const props = s.properties ?? {};
       const rec: Record<string, fc.Arbitrary<Json>> = {};
       for (const [k, v] of Object.entries(props)) rec[k] = fromSchema(v, ids, depth + 1);
-      const base = fc.record(rec, { requiredKeys: (s.required ?? []).filter((k) => k in rec) }) as fc.Arbitrary<Record<string, Json>>;
-      good = fc.tuple(base, fc.option(fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue() as fc.Arbitrary<Json>, { maxKeys: 3 }))).map(
-        ([b, extra]) => ({ ...(extra ?? {}), ...b }),
-      );
+      const base = fc.record(rec, { requiredKeys: (s.required ?? []).filter((k) => k in rec) }) as fc.Arbitrary<
+        Record<string, Json>
+      >;
+      good = fc
+        .tuple(
+          base,
+          fc.option(fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue() as fc.Arbitrary<Json>, { maxKeys: 3 })),
+        )
+        .map(([b, extra]) => ({ ...(extra ?? {}), ...b }));
       break;
     }
     case 'array':
       good = fc.array(fromSchema(s.items, ids, depth + 1), { maxLength: 5 });
       break;
     case 'string':
-      good = s.format === 'uuid' || /id$/i.test(String(s.description ?? '')) ? fc.oneof(ids, anyString) : fc.oneof(fc.string(), anyString, ids);
+      good =
+        s.format === 'uuid' || /id$/i.test(String(s.description ?? ''))
+          ? fc.oneof(ids, anyString)
+          : fc.oneof(fc.string(), anyString, ids);
       break;
     case 'integer':
     case 'number':
@@ -217,7 +267,9 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   const A = await seed(o.app, o.keyA, 'a');
   const B = await seed(o.app, o.keyB, 'b');
   // a's webhook token is a credential (anyone holding it may start a's runs): it is never sent
-  const aValues = Object.entries(A).filter(([k]) => k !== 'token').map(([, v]) => v);
+  const aValues = Object.entries(A)
+    .filter(([k]) => k !== 'token')
+    .map(([, v]) => v);
   const ids = fc.oneof(fc.constantFrom(...aValues), fc.constantFrom(...Object.values(B)), fc.uuid(), nasty);
   const before = await snapshotA(o.app, o.keyA, A);
   const statuses: Record<string, number> = {};
@@ -229,28 +281,66 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     {
       weight: 2,
       arbitrary: fc.oneof(
-        fc.constantFrom('Bearer', 'Bearer ', 'Basic dXNlcjpwYXNz', `bearer ${o.keyB}`, `Bearer ${o.keyA.slice(0, -3)}abc`, `Bearer ${o.keyB} extra`, 'Bearer fj_' + 'x'.repeat(5000)),
-        fc.string({ unit: 'binary-ascii', maxLength: 200 }).filter((s) => /^[\x20-\x7e]*$/.test(s)).map((s) => `Bearer ${s}`),
+        fc.constantFrom(
+          'Bearer',
+          'Bearer ',
+          'Basic dXNlcjpwYXNz',
+          `bearer ${o.keyB}`,
+          `Bearer ${o.keyA.slice(0, -3)}abc`,
+          `Bearer ${o.keyB} extra`,
+          'Bearer fj_' + 'x'.repeat(5000),
+        ),
+        fc
+          .string({ unit: 'binary-ascii', maxLength: 200 })
+          .filter((s) => /^[\x20-\x7e]*$/.test(s))
+          .map((s) => `Bearer ${s}`),
       ),
     },
   );
   const body = (op: Op): fc.Arbitrary<Req['body']> =>
     fc.oneof(
       { weight: 6, arbitrary: fromSchema(op.body, ids).map((value) => ({ kind: 'json' as const, value })) },
-      { weight: 1, arbitrary: (fc.jsonValue() as fc.Arbitrary<Json>).map((value) => ({ kind: 'json' as const, value })) },
+      {
+        weight: 1,
+        arbitrary: (fc.jsonValue() as fc.Arbitrary<Json>).map((value) => ({ kind: 'json' as const, value })),
+      },
       { weight: 1, arbitrary: deepValue.map((value) => ({ kind: 'json' as const, value })) },
       {
         weight: 1,
-        arbitrary: fc.tuple(fc.constantFrom('{', '{"a":', '[1,2', '{"name": "x",}', 'nul', '"\\uZZZZ"', '\u0000', '{"a":1}{"b":2}', '💥'), fc.string()).map(([t, tail]) => ({
-          kind: 'raw' as const,
-          text: t + tail,
-          contentType: 'application/json',
-        })),
+        arbitrary: fc
+          .tuple(
+            fc.constantFrom(
+              '{',
+              '{"a":',
+              '[1,2',
+              '{"name": "x",}',
+              'nul',
+              '"\\uZZZZ"',
+              '\u0000',
+              '{"a":1}{"b":2}',
+              '💥',
+            ),
+            fc.string(),
+          )
+          .map(([t, tail]) => ({
+            kind: 'raw' as const,
+            text: t + tail,
+            contentType: 'application/json',
+          })),
       },
       {
         weight: 1,
         arbitrary: fc
-          .tuple(fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=zz', 'application/xml', 'application/json; charset=utf-16'), anyString)
+          .tuple(
+            fc.constantFrom(
+              'text/plain',
+              'application/x-www-form-urlencoded',
+              'multipart/form-data; boundary=zz',
+              'application/xml',
+              'application/json; charset=utf-16',
+            ),
+            anyString,
+          )
           .map(([contentType, text]) => ({ kind: 'raw' as const, text, contentType })),
       },
       { weight: 1, arbitrary: hugeString.map((s) => ({ kind: 'json' as const, value: { name: s, description: s } })) },
@@ -262,7 +352,17 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       op: fc.constant(i),
       params: fc.tuple(...op.params.map(() => ids)) as fc.Arbitrary<string[]>,
       query: fc.subarray(op.query).chain((qs) =>
-        fc.tuple(...qs.map((q) => fc.tuple(fc.constant(q.name), fc.oneof(fromSchema(q.schema, ids).map((v) => (typeof v === 'string' ? v : JSON.stringify(v))), anyString)))),
+        fc.tuple(
+          ...qs.map((q) =>
+            fc.tuple(
+              fc.constant(q.name),
+              fc.oneof(
+                fromSchema(q.schema, ids).map((v) => (typeof v === 'string' ? v : JSON.stringify(v))),
+                anyString,
+              ),
+            ),
+          ),
+        ),
       ) as fc.Arbitrary<[string, string][]>,
       body: op.body || op.method !== 'get' ? body(op) : fc.constant({ kind: 'none' as const }),
       auth,
@@ -275,7 +375,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     const op = ops[r.op]!;
     let path = op.path;
     op.params.forEach((name, i) => (path = path.replace(`{${name}}`, encodeURIComponent(r.params[i] ?? ''))));
-    if (r.query.length) path += '?' + r.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
+    if (r.query.length)
+      path += '?' + r.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&');
     let t = (request(o.app) as unknown as Record<string, (p: string) => request.Test>)[op.method]!(path);
     if (r.auth !== null) t = t.set('Authorization', r.auth);
     if (r.body.kind === 'json') t = t.set('Content-Type', 'application/json').send(JSON.stringify(r.body.value));
@@ -290,14 +391,19 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
     // 431: Node's HTTP parser refuses a request line/headers over 16 KB before the app sees it (empty body)
     if (res.status >= 400 && !(res.status === 431 && text === '')) {
       const e = (res.body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | undefined)?.error;
-      if (!e || typeof e.code !== 'string' || typeof e.message !== 'string') problems.push(`not the error shape: ${text.slice(0, 300)}`);
-      else if (res.status === 422 && !(Array.isArray(e.details) && e.details.every((d: { path?: unknown }) => typeof d?.path === 'string')))
+      if (!e || typeof e.code !== 'string' || typeof e.message !== 'string')
+        problems.push(`not the error shape: ${text.slice(0, 300)}`);
+      else if (
+        res.status === 422 &&
+        !(Array.isArray(e.details) && e.details.every((d: { path?: unknown }) => typeof d?.path === 'string'))
+      )
         problems.push(`422 without details naming fields: ${text.slice(0, 300)}`);
     }
     if (/\bat [\w.<>]+ \(.*:\d+:\d+\)/.test(text)) problems.push('stack trace in the response');
     const sent = path + JSON.stringify(r.body);
     const leaked = aValues.filter((v) => text.includes(v) && !sent.includes(v));
-    if (leaked.length || (text.includes(`${MARK}-a-`) && !sent.includes(MARK))) problems.push(`org A data in the answer (${leaked.join(',') || 'name'})`);
+    if (leaked.length || (text.includes(`${MARK}-a-`) && !sent.includes(MARK)))
+      problems.push(`org A data in the answer (${leaked.join(',') || 'name'})`);
     if (problems.length) failures.push(`${what}: ${problems.join('; ')}`);
     if (problems.length) throw new Error(`${what}: ${problems.join('; ')}`);
   };
@@ -312,7 +418,10 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       }),
       { seed: o.seed + round, numRuns: n, endOnFailure: true },
     );
-    if (out.failed) log(`counterexample: ${out.counterexample ? JSON.stringify(out.counterexample).slice(0, 2000) : String(out.errorInstance)}`);
+    if (out.failed)
+      log(
+        `counterexample: ${out.counterexample ? JSON.stringify(out.counterexample).slice(0, 2000) : String(out.errorInstance)}`,
+      );
     remaining -= n;
     round++;
     const now = await snapshotA(o.app, o.keyA, A);

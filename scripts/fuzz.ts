@@ -50,9 +50,20 @@ async function main(): Promise<number> {
     const r = await runFuzz({ app, keyA: a.key, keyB: b.key, runs, seed, log: (l) => console.log(l) });
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     console.log(`fuzz: ${r.runs} requests over ${r.operations} operations, seed ${r.seed}, ${secs} s`);
-    console.log(`statuses: ${Object.entries(r.statuses).sort().map(([s, n]) => `${s}×${n}`).join(' ')}`);
-    console.log(r.failures.length ? `FAILED (${r.failures.length}):\n${r.failures.join('\n')}` : 'result: OK (no 5xx, every 4xx in the error shape, org A unchanged and unseen)');
-    console.log(JSON.stringify({ suite: 'fuzz', runs: r.runs, seed: r.seed, statuses: r.statuses, failures: r.failures.length }));
+    console.log(
+      `statuses: ${Object.entries(r.statuses)
+        .sort()
+        .map(([s, n]) => `${s}×${n}`)
+        .join(' ')}`,
+    );
+    console.log(
+      r.failures.length
+        ? `FAILED (${r.failures.length}):\n${r.failures.join('\n')}`
+        : 'result: OK (no 5xx, every 4xx in the error shape, org A unchanged and unseen)',
+    );
+    console.log(
+      JSON.stringify({ suite: 'fuzz', runs: r.runs, seed: r.seed, statuses: r.statuses, failures: r.failures.length }),
+    );
     return r.failures.length ? 1 : 0;
   } finally {
     await connection.close().catch(() => undefined);

@@ -25,14 +25,21 @@ describe('SDK wire types', () => {
     expect(tsType({ anyOf: [{ type: 'string' }, { type: 'null' }] })).toBe('string | null');
     expect(tsType({ type: ['number', 'null'] })).toBe('number | null');
     expect(tsType({ type: 'string', enum: ['pause', 'fail'] })).toBe('"pause" | "fail"');
-    expect(tsType({ type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'number' }] } })).toBe('(string | number)[]');
+    expect(tsType({ type: 'array', items: { anyOf: [{ type: 'string' }, { type: 'number' }] } })).toBe(
+      '(string | number)[]',
+    );
     expect(tsType({})).toBe('unknown');
-    expect(tsType({ type: 'object', propertyNames: { type: 'string' }, additionalProperties: { type: 'string' } })).toBe(
-      '{\n  [key: string]: string;\n}',
-    );
-    expect(tsType({ type: 'object', properties: { a: { type: 'boolean' }, 'b-c': {} }, required: ['a'], additionalProperties: false })).toBe(
-      '{\n  a: boolean;\n  "b-c"?: unknown;\n}',
-    );
+    expect(
+      tsType({ type: 'object', propertyNames: { type: 'string' }, additionalProperties: { type: 'string' } }),
+    ).toBe('{\n  [key: string]: string;\n}');
+    expect(
+      tsType({
+        type: 'object',
+        properties: { a: { type: 'boolean' }, 'b-c': {} },
+        required: ['a'],
+        additionalProperties: false,
+      }),
+    ).toBe('{\n  a: boolean;\n  "b-c"?: unknown;\n}');
   });
 });
 
@@ -41,7 +48,9 @@ describe('SDK coverage of the API', () => {
     const hits: string[] = [];
     const fetch = (url: string, init: RequestInit) => {
       hits.push(`${init.method ?? 'GET'} ${new URL(url).pathname}`);
-      return Promise.resolve(new Response(JSON.stringify({ data: [], nextCursor: null, status: 'completed' }), { status: 200 }));
+      return Promise.resolve(
+        new Response(JSON.stringify({ data: [], nextCursor: null, status: 'completed' }), { status: 200 }),
+      );
     };
     const fj = new FlapjackClient({ apiKey: 'fj_live_x', baseUrl: 'http://sdk.test', fetch, maxRetries: 0 });
     const R = '00000000-0000-4000-8000-000000000001';

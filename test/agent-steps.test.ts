@@ -25,7 +25,14 @@ interface RunBody {
   output: unknown;
   error: { code: string; message: string; step?: string } | null;
   costUsd: number;
-  steps: { name: string; status: string; output: unknown; error: { code: string; message: string } | null; costUsd: number; details: Record<string, unknown> | null }[];
+  steps: {
+    name: string;
+    status: string;
+    output: unknown;
+    error: { code: string; message: string } | null;
+    costUsd: number;
+    details: Record<string, unknown> | null;
+  }[];
 }
 
 const token = () => `tok-${randomUUID()}`;
@@ -50,7 +57,12 @@ const getRun = async (runnerId: string, runId: string): Promise<RunBody> =>
   (await ctx.api.get(`/api/runners/${runnerId}/runs/${runId}`)).body as RunBody;
 
 const settled = (runnerId: string, runId: string, timeoutMs = 60_000) =>
-  waitFor(() => getRun(runnerId, runId), (b) => ['completed', 'failed', 'cancelled'].includes(b.status), timeoutMs, 150);
+  waitFor(
+    () => getRun(runnerId, runId),
+    (b) => ['completed', 'failed', 'cancelled'].includes(b.status),
+    timeoutMs,
+    150,
+  );
 
 const ledger = (runId: string) => ctx.systemDb.modelCall.findMany({ where: { runId }, orderBy: { callIndex: 'asc' } });
 
@@ -79,11 +91,20 @@ const systemOf = (r: RecordedRequest): string => {
 describe('an agent step', () => {
   it('answers in plain text through an OpenAI-compatible provider: preamble order, input as JSON, one ledger row, costs', async () => {
     const tok = token();
-    await openai.script(tok, [{ text: 'Hello there', usage: { inputTokens: 1000, outputTokens: 200, cachedTokens: 400 } }]);
+    await openai.script(tok, [
+      { text: 'Hello there', usage: { inputTokens: 1000, outputTokens: 200, cachedTokens: 400 } },
+    ]);
     const agent = await ctx.api.post('/api/agents', { name: `a-${tok}`, preamble: 'AGENT-PREAMBLE', model: 'gpt-4.1' });
     expect(agent.status).toBe(201);
     const runnerId = await makeRunner({ learnedInstructions: 'LEARNED-LESSON', defaultModel: 'gpt-4o' }, [
-      { name: 'ask', kind: 'agent', orderIndex: 0, agentId: agent.body.id, preambleOverride: `OVERRIDE ${tok}`, modelOverride: 'gpt-5.4' },
+      {
+        name: 'ask',
+        kind: 'agent',
+        orderIndex: 0,
+        agentId: agent.body.id,
+        preambleOverride: `OVERRIDE ${tok}`,
+        modelOverride: 'gpt-5.4',
+      },
     ]);
     const input = { question: 'What is 2+2?', n: [1, 2] };
     const runId = await startRun(runnerId, input);
@@ -126,7 +147,13 @@ describe('an agent step', () => {
     expect(Number(row?.costUsd)).toBeCloseTo(0.0046, 8);
     expect(run.costUsd).toBeCloseTo(0.0046, 6);
     expect(run.steps[0]?.costUsd).toBeCloseTo(0.0046, 6);
-    expect(run.steps[0]?.details).toMatchObject({ model: 'gpt-5.4', provider: 'openai', modelCalls: 1, toolCalls: 0, costUnknown: false });
+    expect(run.steps[0]?.details).toMatchObject({
+      model: 'gpt-5.4',
+      provider: 'openai',
+      modelCalls: 1,
+      toolCalls: 0,
+      costUnknown: false,
+    });
   });
 
   it('talks Anthropic Messages for claude-* models, and a failing tool call goes back to the model as a tool result', async () => {
@@ -147,7 +174,10 @@ describe('an agent step', () => {
     expect(reqs[0]?.headers['x-api-key']).toBe('sk-ant-test');
     expect(reqs[0]?.headers['anthropic-version']).toBe('2023-06-01');
     const second = reqs[1]?.body as { messages: { role: string; content: unknown }[] };
-    const last = second.messages[second.messages.length - 1] as { role: string; content: { type: string; is_error?: boolean }[] };
+    const last = second.messages[second.messages.length - 1] as {
+      role: string;
+      content: { type: string; is_error?: boolean }[];
+    };
     expect(last.role).toBe('user');
     expect(last.content[0]).toMatchObject({ type: 'tool_result', is_error: true });
     const rows = await ledger(runId);
@@ -167,10 +197,14 @@ describe('an agent step', () => {
 
   it('returns structured output after one repair round, asking through response_format', async () => {
     const schema = { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } };
-    const { tok, runnerId, runId } = await oneStepRun(openai, [{ text: '{"n": "five"}' }, { text: '```json\n{"n": 5}\n```' }], {
-      modelOverride: 'gpt-5.4-mini',
-      outputSchema: schema,
-    });
+    const { tok, runnerId, runId } = await oneStepRun(
+      openai,
+      [{ text: '{"n": "five"}' }, { text: '```json\n{"n": 5}\n```' }],
+      {
+        modelOverride: 'gpt-5.4-mini',
+        outputSchema: schema,
+      },
+    );
     const run = await settled(runnerId, runId);
     expect(run.status).toBe('completed');
     expect(run.output).toEqual({ n: 5 });
@@ -214,9 +248,13 @@ describe('an agent step', () => {
   });
 
   it('does not retry a 400 and fails the step with the provider message', async () => {
-    const { tok, runnerId, runId } = await oneStepRun(openai, [{ status: 400, errorMessage: 'max_tokens is too large' }, { text: 'never' }], {
-      modelOverride: 'gpt-5.4',
-    });
+    const { tok, runnerId, runId } = await oneStepRun(
+      openai,
+      [{ status: 400, errorMessage: 'max_tokens is too large' }, { text: 'never' }],
+      {
+        modelOverride: 'gpt-5.4',
+      },
+    );
     const run = await settled(runnerId, runId);
     expect(run.status).toBe('failed');
     expect(run.error).toMatchObject({ code: 'provider_error', step: 'ask' });
@@ -227,7 +265,9 @@ describe('an agent step', () => {
   });
 
   it('fails an unknown model before any call, saying which names work', async () => {
-    const { tok, runnerId, runId } = await oneStepRun(openai, [{ text: 'never' }], { modelOverride: 'mystery-model-9' });
+    const { tok, runnerId, runId } = await oneStepRun(openai, [{ text: 'never' }], {
+      modelOverride: 'mystery-model-9',
+    });
     const run = await settled(runnerId, runId);
     expect(run.status).toBe('failed');
     expect(run.error?.code).toBe('unknown_model');
@@ -245,7 +285,9 @@ describe('an agent step', () => {
   });
 
   it('records cost null, never 0, for a model with no known price, and flags the step', async () => {
-    const { tok, runnerId, runId } = await oneStepRun(openai, [{ text: 'local answer' }], { modelOverride: 'openai/llama3.1:8b' });
+    const { tok, runnerId, runId } = await oneStepRun(openai, [{ text: 'local answer' }], {
+      modelOverride: 'openai/llama3.1:8b',
+    });
     const run = await settled(runnerId, runId);
     expect(run.status).toBe('completed');
     const [req] = await openai.requestsFor(tok);
@@ -258,9 +300,15 @@ describe('an agent step', () => {
   });
 
   it('stops at the iteration limit when the model keeps calling tools', async () => {
-    const { tok, runnerId, runId } = await oneStepRun(openai, [{ toolCalls: [{ name: 'again', arguments: {} }] }], { modelOverride: 'gpt-5.4-nano' }, {}, {
-      repeat: true,
-    });
+    const { tok, runnerId, runId } = await oneStepRun(
+      openai,
+      [{ toolCalls: [{ name: 'again', arguments: {} }] }],
+      { modelOverride: 'gpt-5.4-nano' },
+      {},
+      {
+        repeat: true,
+      },
+    );
     const run = await settled(runnerId, runId, 120_000);
     expect(run.status).toBe('failed');
     expect(run.error?.code).toBe('agent_iteration_limit');
@@ -273,12 +321,24 @@ describe('an agent step', () => {
   }, 150_000);
 
   it('aborts an in-flight model request within about a second when the run is cancelled', async () => {
-    const { tok, runnerId, runId } = await oneStepRun(openai, [{ text: 'too late', delayMs: 60_000 }], { modelOverride: 'gpt-5.4' });
-    await waitFor(() => openai.requestsFor(tok), (r) => r.length === 1, 60_000, 100);
+    const { tok, runnerId, runId } = await oneStepRun(openai, [{ text: 'too late', delayMs: 60_000 }], {
+      modelOverride: 'gpt-5.4',
+    });
+    await waitFor(
+      () => openai.requestsFor(tok),
+      (r) => r.length === 1,
+      60_000,
+      100,
+    );
     const cancelledAt = Date.now();
     const c = await ctx.api.post(`/api/runners/${runnerId}/runs/${runId}/cancel`);
     expect(c.status).toBe(200);
-    const [req] = await waitFor(() => openai.requestsFor(tok), (r) => r[0]?.aborted === true, 20_000, 50);
+    const [req] = await waitFor(
+      () => openai.requestsFor(tok),
+      (r) => r[0]?.aborted === true,
+      20_000,
+      50,
+    );
     const abortedAfter = Date.now() - cancelledAt;
     // About a second (heartbeats flush every second); generous for a loaded machine.
     expect(abortedAfter).toBeLessThan(5_000);
@@ -301,14 +361,16 @@ describe('secrets in flight', () => {
   };
   beforeAll(async () => {
     mcp = await startHttpTestServer({ token: secrets.mcp });
-    hooks = await startWebhookServer({ '/hook': (req, res) => json(res, 200, { got: req.headers['x-secret'] === secrets.webhook }) });
+    hooks = await startWebhookServer({
+      '/hook': (req, res) => json(res, 200, { got: req.headers['x-secret'] === secrets.webhook }),
+    });
   });
   afterAll(async () => {
     await mcp.close();
     await hooks.close();
   });
 
-  it('keeps every secret out of the run\'s Temporal history (ciphertext travels, only activities decrypt)', async () => {
+  it("keeps every secret out of the run's Temporal history (ciphertext travels, only activities decrypt)", async () => {
     const post = async (path: string, body: unknown) => {
       const r = await ctx.api.post(path, body);
       expect(r.status).toBe(201);
@@ -322,16 +384,31 @@ describe('secrets in flight', () => {
       url: mcp.url,
       headers: { Authorization: `Bearer ${secrets.mcp}` },
     });
-    const toolId = await post('/api/tools', { name: `t_${tok.slice(4, 12)}`, url: hooks.url('/tool'), headers: { 'X-Api-Key': secrets.tool } });
+    const toolId = await post('/api/tools', {
+      name: `t_${tok.slice(4, 12)}`,
+      url: hooks.url('/tool'),
+      headers: { 'X-Api-Key': secrets.tool },
+    });
     const intId = await post('/api/integrations', {
       name: `db-${tok}`,
       kind: 'postgres',
       connectionString: `postgres://reader:${secrets.db}@127.0.0.1:5432/postgres`,
     });
-    const agentId = await post('/api/agents', { name: `agent-${tok}`, preamble: 'Be brief.', model: 'gpt-5.4', mcpServerIds: [mcpId] });
+    const agentId = await post('/api/agents', {
+      name: `agent-${tok}`,
+      preamble: 'Be brief.',
+      model: 'gpt-5.4',
+      mcpServerIds: [mcpId],
+    });
     const runnerId = await makeRunner({}, [
       { name: 'ask', kind: 'agent', orderIndex: 0, agentId, preambleOverride: `Scenario ${tok}.` },
-      { name: 'notify', kind: 'webhook', orderIndex: 1, webhookUrl: hooks.url('/hook'), webhookHeaders: { 'X-Secret': secrets.webhook } },
+      {
+        name: 'notify',
+        kind: 'webhook',
+        orderIndex: 1,
+        webhookUrl: hooks.url('/hook'),
+        webhookHeaders: { 'X-Secret': secrets.webhook },
+      },
     ]);
     expect((await ctx.api.post(`/api/runners/${runnerId}/tools`, { toolId })).status).toBe(201);
     expect((await ctx.api.post(`/api/runners/${runnerId}/integrations`, { integrationId: intId })).status).toBe(201);

@@ -28,7 +28,11 @@ const MCP_FIXTURE = path.join(REPO, 'test', 'fixtures', 'mcp-test-server.ts');
 let openai: FakeLlmRemote;
 let anthropic: FakeLlmRemote;
 let mcpHttp: HttpTestServer;
-let hooks: { server: Server; url: string; requests: { url: string; headers: IncomingMessage['headers']; body: string }[] };
+let hooks: {
+  server: Server;
+  url: string;
+  requests: { url: string; headers: IncomingMessage['headers']; body: string }[];
+};
 let integrationDb: string;
 const integrationUrl = () => {
   const u = new URL(ctx.env.databaseUrl);
@@ -50,7 +54,9 @@ beforeAll(async () => {
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'order not found' }));
         return;
       }
-      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ ticket: 'T-42', received: JSON.parse(body || 'null') }));
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ticket: 'T-42', received: JSON.parse(body || 'null') }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -94,12 +100,15 @@ async function runToEnd(runnerId: string, input: unknown) {
 }
 
 type Msg = { role: string; content?: unknown; tool_call_id?: string; name?: string };
-const toolMessages = (body: Record<string, unknown>): Msg[] => ((body.messages as Msg[]) ?? []).filter((m) => m.role === 'tool');
+const toolMessages = (body: Record<string, unknown>): Msg[] =>
+  ((body.messages as Msg[]) ?? []).filter((m) => m.role === 'tool');
 
 describe('a tool loop (OpenAI-compatible provider)', () => {
   it('calls MCP tools over stdio and HTTP, an HTTP tool, SQL (a write refused), knowledge and the plan', async () => {
     const token = `loop-${crypto.randomUUID()}`;
-    const runnerId = await created(await ctx.api.post('/api/runners', { name: `loop ${token}`, defaultModel: 'gpt-5.4' }));
+    const runnerId = await created(
+      await ctx.api.post('/api/runners', { name: `loop ${token}`, defaultModel: 'gpt-5.4' }),
+    );
     const stdio = await created(
       await ctx.api.post('/api/mcp-servers', {
         slug: `local-${token.slice(5, 13)}`,
@@ -126,7 +135,11 @@ describe('a tool loop (OpenAI-compatible provider)', () => {
       }),
     );
     const integ = await created(
-      await ctx.api.post('/api/integrations', { name: `Shop ${token.slice(5, 13)}`, kind: 'postgres', connectionString: integrationUrl() }),
+      await ctx.api.post('/api/integrations', {
+        name: `Shop ${token.slice(5, 13)}`,
+        kind: 'postgres',
+        connectionString: integrationUrl(),
+      }),
     );
     for (const [kind, field, id] of [
       ['mcps', 'mcpServerId', stdio],
@@ -137,7 +150,9 @@ describe('a tool loop (OpenAI-compatible provider)', () => {
       expect((await ctx.api.post(`/api/runners/${runnerId}/${kind}`, { [field]: id })).status).toBe(201);
     }
     expect((await ctx.api.put(`/api/runners/${runnerId}/plan-config`, { enabled: true })).status).toBe(200);
-    expect((await ctx.api.put(`/api/runners/${runnerId}/web-config`, { enabled: true, searchEnabled: true })).status).toBe(200);
+    expect(
+      (await ctx.api.put(`/api/runners/${runnerId}/web-config`, { enabled: true, searchEnabled: true })).status,
+    ).toBe(200);
     const doc = await ctx.api
       .post('/api/knowledge/upload')
       .field('scopeType', 'runner')
@@ -202,7 +217,14 @@ describe('a tool loop (OpenAI-compatible provider)', () => {
     expect(system).toContain('preheat for eight minutes');
     const offered = ((first.tools as { function: { name: string } }[]) ?? []).map((t) => t.function.name);
     expect(offered).toEqual(
-      expect.arrayContaining([`${slug('local')}__add`, `${slug('remote')}__whoami`, ticketName, sqlName, 'search_knowledge', 'update_plan']),
+      expect.arrayContaining([
+        `${slug('local')}__add`,
+        `${slug('remote')}__whoami`,
+        ticketName,
+        sqlName,
+        'search_knowledge',
+        'update_plan',
+      ]),
     );
     expect(offered).not.toContain('web_search');
     expect(JSON.stringify(first)).not.toMatch(/stdio-secret-value|loop-mcp-token|http-tool-secret/);
@@ -236,7 +258,9 @@ describe('a tool loop (OpenAI-compatible provider)', () => {
 
     // The step's record: notes (web tools absent), the plan, knowledge sources, tools offered.
     const step = done.body.steps[0];
-    expect(step.details.notes).toEqual(expect.arrayContaining([expect.stringMatching(/^Web tools not offered: .*no web search provider/)]));
+    expect(step.details.notes).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^Web tools not offered: .*no web search provider/)]),
+    );
     expect(step.details.plan).toEqual(plan);
     expect(step.details.knowledgeSources).toEqual([expect.objectContaining({ title: 'Waffle iron manual' })]);
     expect(step.details.tools).toEqual(expect.arrayContaining([sqlName, 'update_plan']));
@@ -248,7 +272,9 @@ describe('a tool loop (OpenAI-compatible provider)', () => {
 describe('a tool loop (Anthropic provider)', () => {
   it('calls an MCP tool over Streamable HTTP and an MCP tool error comes back as a tool result', async () => {
     const token = `loop-a-${crypto.randomUUID()}`;
-    const runnerId = await created(await ctx.api.post('/api/runners', { name: `anthropic ${token}`, defaultModel: 'claude-sonnet-4-6' }));
+    const runnerId = await created(
+      await ctx.api.post('/api/runners', { name: `anthropic ${token}`, defaultModel: 'claude-sonnet-4-6' }),
+    );
     const remote = await created(
       await ctx.api.post('/api/mcp-servers', {
         slug: `tools-${token.slice(7, 15)}`,
@@ -258,10 +284,22 @@ describe('a tool loop (Anthropic provider)', () => {
       }),
     );
     expect((await ctx.api.post(`/api/runners/${runnerId}/mcps`, { mcpServerId: remote })).status).toBe(201);
-    await created(await ctx.api.post(`/api/runners/${runnerId}/steps`, { name: 'calc', kind: 'agent', orderIndex: 0, preambleOverride: token }));
+    await created(
+      await ctx.api.post(`/api/runners/${runnerId}/steps`, {
+        name: 'calc',
+        kind: 'agent',
+        orderIndex: 0,
+        preambleOverride: token,
+      }),
+    );
     const name = (t: string) => `tools-${token.slice(7, 15)}__${t}`;
     await anthropic.script(token, [
-      { toolCalls: [{ name: name('add'), arguments: { a: 20, b: 22 } }, { name: name('fail'), arguments: { message: 'boom' } }] },
+      {
+        toolCalls: [
+          { name: name('add'), arguments: { a: 20, b: 22 } },
+          { name: name('fail'), arguments: { message: 'boom' } },
+        ],
+      },
       { text: 'The answer is 42.' },
     ]);
     const done = await runToEnd(runnerId, { a: 20, b: 22 });
@@ -282,9 +320,21 @@ describe('reflectOnFailure end to end', () => {
   it('appends one lesson to learnedInstructions after a failed run, booked in the ledger', async () => {
     const token = `reflect-${crypto.randomUUID()}`;
     const runnerId = await created(
-      await ctx.api.post('/api/runners', { name: `orders ${token}`, defaultModel: 'gpt-5.4', reflectOnFailure: true, learnedInstructions: 'Be brief.' }),
+      await ctx.api.post('/api/runners', {
+        name: `orders ${token}`,
+        defaultModel: 'gpt-5.4',
+        reflectOnFailure: true,
+        learnedInstructions: 'Be brief.',
+      }),
     );
-    await created(await ctx.api.post(`/api/runners/${runnerId}/steps`, { name: 'lookup', kind: 'webhook', orderIndex: 0, webhookUrl: `${hooks.url}/broken` }));
+    await created(
+      await ctx.api.post(`/api/runners/${runnerId}/steps`, {
+        name: 'lookup',
+        kind: 'webhook',
+        orderIndex: 0,
+        webhookUrl: `${hooks.url}/broken`,
+      }),
+    );
     await openai.script(token, [{ text: 'Lesson: Confirm the order exists before the lookup webhook.' }]);
     const done = await runToEnd(runnerId, { orderId: 404 });
     expect(done.body.status).toBe('failed');
@@ -293,7 +343,9 @@ describe('reflectOnFailure end to end', () => {
       (r) => r.body.learnedInstructions !== 'Be brief.',
       30_000,
     );
-    expect(runner.body.learnedInstructions).toBe(`Be brief.\n\n${LESSONS_HEADER}\n- Confirm the order exists before the lookup webhook.`);
+    expect(runner.body.learnedInstructions).toBe(
+      `Be brief.\n\n${LESSONS_HEADER}\n- Confirm the order exists before the lookup webhook.`,
+    );
     const ledger = await withOrg(ctx.db, ctx.orgA, (tx) => tx.modelCall.findMany({ where: { runId: done.body.id } }));
     expect(ledger.map((l) => [l.stepName, l.model])).toEqual([['(reflect on failure)', 'gpt-5.4']]);
     // The run keeps its own failure.

@@ -31,7 +31,12 @@ const activities = () =>
     db: ctx.db,
     log: ctx.services.log,
     routeModel: (model) => ({
-      provider: createOpenAiProvider({ apiKey: 'sk-test', baseUrl: llm.url, retry: { ...DEFAULT_RETRY, baseDelayMs: 10 }, timeoutMs: 10_000 }),
+      provider: createOpenAiProvider({
+        apiKey: 'sk-test',
+        baseUrl: llm.url,
+        retry: { ...DEFAULT_RETRY, baseDelayMs: 10 },
+        timeoutMs: 10_000,
+      }),
       model: model.replace(/^openai\//, ''),
     }),
   });
@@ -56,7 +61,11 @@ describe('the reflectOnFailure setting', () => {
 describe('the reflection activity', () => {
   // The runner opts in only after its run failed: its snapshot says no, so the worker's own reflection
   // (tested end to end in agent-tools-loop.test.ts) stays out of the way of these direct calls.
-  async function failedRun(reflectOnFailure: boolean, learnedInstructions?: string, defaultModel: string | null = 'gpt-5.4') {
+  async function failedRun(
+    reflectOnFailure: boolean,
+    learnedInstructions?: string,
+    defaultModel: string | null = 'gpt-5.4',
+  ) {
     const name = `reflect-${crypto.randomUUID()}`;
     const runner = await ctx.api.post('/api/runners', {
       name,
@@ -75,7 +84,8 @@ describe('the reflection activity', () => {
       () => ctx.api.get(`/api/runners/${runner.body.id}/runs/${run.body.id}`),
       (r) => r.body.status === 'failed',
     );
-    if (reflectOnFailure) expect((await ctx.api.patch(`/api/runners/${runner.body.id}`, { reflectOnFailure })).status).toBe(200);
+    if (reflectOnFailure)
+      expect((await ctx.api.patch(`/api/runners/${runner.body.id}`, { reflectOnFailure })).status).toBe(200);
     // The runner's name is unique: the fake server answers the reflection prompt that names it.
     return { name, runnerId: runner.body.id as string, runId: run.body.id as string, error: done.body.error };
   }
@@ -83,7 +93,12 @@ describe('the reflection activity', () => {
   it('appends one cleaned lesson, books the call once, and never twice for the same run', async () => {
     const { name, runnerId, runId, error } = await failedRun(true, 'Answer in English.');
     expect(error).toMatchObject({ code: 'webhook_http_error', step: 'lookup' });
-    llm.script(name, [{ text: '- "Check that the order exists before calling the lookup webhook."', usage: { inputTokens: 120, outputTokens: 14 } }]);
+    llm.script(name, [
+      {
+        text: '- "Check that the order exists before calling the lookup webhook."',
+        usage: { inputTokens: 120, outputTokens: 14 },
+      },
+    ]);
 
     const act = activities();
     const res = await act.reflectOnFailure({ runId, orgId: ctx.orgA, runnerId, error });
@@ -104,37 +119,72 @@ describe('the reflection activity', () => {
 
     const ledger = await withOrg(ctx.db, ctx.orgA, (tx) => tx.modelCall.findMany({ where: { runId } }));
     expect(ledger).toHaveLength(1);
-    expect(ledger[0]).toMatchObject({ stepName: '(reflect on failure)', callKey: `${runId}:reflect`, provider: 'openai', model: 'gpt-5.4', inputTokens: 120, outputTokens: 14 });
+    expect(ledger[0]).toMatchObject({
+      stepName: '(reflect on failure)',
+      callKey: `${runId}:reflect`,
+      provider: 'openai',
+      model: 'gpt-5.4',
+      inputTokens: 120,
+      outputTokens: 14,
+    });
     expect(Number(ledger[0]?.costUsd)).toBeCloseTo((120 * 2.5 + 14 * 15) / 1e6, 10);
 
     // A retried activity neither calls the model again nor appends again.
-    await expect(act.reflectOnFailure({ runId, orgId: ctx.orgA, runnerId, error })).resolves.toEqual({ appended: false, reason: 'already_done' });
+    await expect(act.reflectOnFailure({ runId, orgId: ctx.orgA, runnerId, error })).resolves.toEqual({
+      appended: false,
+      reason: 'already_done',
+    });
     expect(llm.requestsFor(name)).toHaveLength(1);
-    expect((await ctx.api.get(`/api/runners/${runnerId}`)).body.learnedInstructions).toBe(runner.body.learnedInstructions);
+    expect((await ctx.api.get(`/api/runners/${runnerId}`)).body.learnedInstructions).toBe(
+      runner.body.learnedInstructions,
+    );
   });
 
   it('deduplicates a lesson it already has, and keeps NONE out', async () => {
     const first = await failedRun(true);
     llm.script(first.name, [{ text: 'Validate the order id before the lookup.' }]);
-    await activities().reflectOnFailure({ runId: first.runId, orgId: ctx.orgA, runnerId: first.runnerId, error: first.error });
+    await activities().reflectOnFailure({
+      runId: first.runId,
+      orgId: ctx.orgA,
+      runnerId: first.runnerId,
+      error: first.error,
+    });
 
     // A second failed run of the same runner (its snapshot now says yes: stop the flag again first, so
     // the worker does not reflect on its own), with the same lesson in another case and punctuation.
     const runner = first.runnerId;
     await ctx.api.patch(`/api/runners/${runner}`, { reflectOnFailure: false });
     const run2 = await ctx.api.post(`/api/runners/${runner}/runs`, { input: { orderId: 8 } });
-    const done2 = await waitFor(() => ctx.api.get(`/api/runners/${runner}/runs/${run2.body.id}`), (r) => r.body.status === 'failed');
+    const done2 = await waitFor(
+      () => ctx.api.get(`/api/runners/${runner}/runs/${run2.body.id}`),
+      (r) => r.body.status === 'failed',
+    );
     await ctx.api.patch(`/api/runners/${runner}`, { reflectOnFailure: true });
     llm.script(first.name, [{ text: 'validate the ORDER id before the lookup!' }]);
-    const dup = await activities().reflectOnFailure({ runId: run2.body.id, orgId: ctx.orgA, runnerId: runner, error: done2.body.error });
+    const dup = await activities().reflectOnFailure({
+      runId: run2.body.id,
+      orgId: ctx.orgA,
+      runnerId: runner,
+      error: done2.body.error,
+    });
     expect(dup).toEqual({ appended: false, lesson: 'validate the ORDER id before the lookup!', reason: 'duplicate' });
 
     const run3 = await ctx.api.post(`/api/runners/${runner}/runs`, { input: { orderId: 9 } });
     await ctx.api.patch(`/api/runners/${runner}`, { reflectOnFailure: false });
-    const done3 = await waitFor(() => ctx.api.get(`/api/runners/${runner}/runs/${run3.body.id}`), (r) => r.body.status === 'failed');
+    const done3 = await waitFor(
+      () => ctx.api.get(`/api/runners/${runner}/runs/${run3.body.id}`),
+      (r) => r.body.status === 'failed',
+    );
     await ctx.api.patch(`/api/runners/${runner}`, { reflectOnFailure: true });
     llm.script(first.name, [{ text: 'NONE' }]);
-    await expect(activities().reflectOnFailure({ runId: run3.body.id, orgId: ctx.orgA, runnerId: runner, error: done3.body.error })).resolves.toEqual({
+    await expect(
+      activities().reflectOnFailure({
+        runId: run3.body.id,
+        orgId: ctx.orgA,
+        runnerId: runner,
+        error: done3.body.error,
+      }),
+    ).resolves.toEqual({
       appended: false,
       reason: 'no_lesson',
     });
@@ -144,12 +194,16 @@ describe('the reflection activity', () => {
 
   it('does nothing for a runner that has not opted in, or has no model', async () => {
     const off = await failedRun(false);
-    await expect(activities().reflectOnFailure({ runId: off.runId, orgId: ctx.orgA, runnerId: off.runnerId, error: off.error })).resolves.toEqual({
+    await expect(
+      activities().reflectOnFailure({ runId: off.runId, orgId: ctx.orgA, runnerId: off.runnerId, error: off.error }),
+    ).resolves.toEqual({
       appended: false,
       reason: 'disabled',
     });
     const none = await failedRun(true, undefined, null);
-    await expect(activities().reflectOnFailure({ runId: none.runId, orgId: ctx.orgA, runnerId: none.runnerId, error: none.error })).resolves.toEqual({
+    await expect(
+      activities().reflectOnFailure({ runId: none.runId, orgId: ctx.orgA, runnerId: none.runnerId, error: none.error }),
+    ).resolves.toEqual({
       appended: false,
       reason: 'no_model',
     });

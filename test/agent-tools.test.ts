@@ -53,7 +53,9 @@ function startServer(handler: (r: Recorded, res: import('node:http').ServerRespo
     });
   });
   return new Promise<{ server: Server; url: string; requests: Recorded[] }>((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests })),
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests }),
+    ),
   );
 }
 
@@ -71,9 +73,21 @@ const toolCtx = (over: Partial<ToolContext> = {}): ToolContext => ({
 /** The runner-level config of a runner, with ciphertexts, as a run snapshot carries it. */
 async function configOf(runnerId: string, web = WEB_CONFIG_DISABLED, planEnabled = false): Promise<ResolvedStepConfig> {
   return withOrg(ctx.db, ctx.orgA, async (tx) => {
-    const mcps = await tx.runnerMcp.findMany({ where: { runnerId }, include: { mcpServer: true }, orderBy: { createdAt: 'asc' } });
-    const ints = await tx.runnerIntegration.findMany({ where: { runnerId }, include: { integration: true }, orderBy: { createdAt: 'asc' } });
-    const tools = await tx.runnerTool.findMany({ where: { runnerId }, include: { tool: true }, orderBy: { createdAt: 'asc' } });
+    const mcps = await tx.runnerMcp.findMany({
+      where: { runnerId },
+      include: { mcpServer: true },
+      orderBy: { createdAt: 'asc' },
+    });
+    const ints = await tx.runnerIntegration.findMany({
+      where: { runnerId },
+      include: { integration: true },
+      orderBy: { createdAt: 'asc' },
+    });
+    const tools = await tx.runnerTool.findMany({
+      where: { runnerId },
+      include: { tool: true },
+      orderBy: { createdAt: 'asc' },
+    });
     return resolveStepConfig({
       mcpServers: mcps.map(({ mcpServer: m }) => ({
         id: m.id,
@@ -137,17 +151,25 @@ beforeAll(async () => {
       res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'down for maintenance' }));
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, method: r.method, url: r.url, body: r.body ? JSON.parse(r.body) : null }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ ok: true, method: r.method, url: r.url, body: r.body ? JSON.parse(r.body) : null }));
   });
   search = await startServer((r, res) => {
     const u = new URL(r.url, 'http://x');
     if (u.pathname === '/search') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(
-        JSON.stringify({ results: [{ title: 'Waffle guide', url: `${search.url}/page/waffles`, content: `About ${u.searchParams.get('q')}` }] }),
+        JSON.stringify({
+          results: [
+            { title: 'Waffle guide', url: `${search.url}/page/waffles`, content: `About ${u.searchParams.get('q')}` },
+          ],
+        }),
       );
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><h1>Waffles</h1><p>Cook 4 minutes &amp; serve.</p></body></html>');
+    res
+      .writeHead(200, { 'content-type': 'text/html' })
+      .end('<html><body><h1>Waffles</h1><p>Cook 4 minutes &amp; serve.</p></body></html>');
   });
 
   // A real PostgreSQL database playing the user's integration.
@@ -204,18 +226,35 @@ describe('MCP tools', () => {
 
     const set = await buildToolset(config, toolCtx({ runId, runnerId }));
     const names = set.tools.map((t) => t.name);
-    expect(names).toEqual(expect.arrayContaining(['local__echo', 'local__add', 'local__get_env', 'remote-api__whoami', 'remote-api__echo', 'search_knowledge']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'local__echo',
+        'local__add',
+        'local__get_env',
+        'remote-api__whoami',
+        'remote-api__echo',
+        'search_knowledge',
+      ]),
+    );
     expect(names.every((n) => /^[a-zA-Z0-9_-]{1,64}$/.test(n))).toBe(true);
     expect(set.notes).toEqual([]);
     // No secret in the definitions (they travel in workflow history).
     expect(JSON.stringify(set)).not.toMatch(/stdio-env-secret|mcp-secret-token/);
     const add = set.tools.find((t) => t.name === 'local__add');
     expect(add?.source).toEqual({ kind: 'mcp', id: stdio.body.id, remoteName: 'add' });
-    expect(add?.inputSchema).toMatchObject({ type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } });
+    expect(add?.inputSchema).toMatchObject({
+      type: 'object',
+      properties: { a: { type: 'number' }, b: { type: 'number' } },
+    });
 
     const tc = toolCtx({ runId, runnerId, tools: set.tools });
-    await expect(executeTool({ name: 'local__add', arguments: { a: 2, b: 40 } }, config, tc)).resolves.toMatchObject({ content: '42', isError: false });
-    await expect(executeTool({ name: 'local__get_env', arguments: { name: 'TOOL_SECRET' } }, config, tc)).resolves.toMatchObject({
+    await expect(executeTool({ name: 'local__add', arguments: { a: 2, b: 40 } }, config, tc)).resolves.toMatchObject({
+      content: '42',
+      isError: false,
+    });
+    await expect(
+      executeTool({ name: 'local__get_env', arguments: { name: 'TOOL_SECRET' } }, config, tc),
+    ).resolves.toMatchObject({
       content: 'stdio-env-secret-value-42',
       isError: false,
     });
@@ -223,25 +262,40 @@ describe('MCP tools', () => {
     expect(who.isError).toBe(false);
     expect(JSON.parse(who.content)).toEqual({ authorization: true, 'x-test-tenant': 'acme' });
     // A tool's own failure is a tool result, not a thrown error.
-    await expect(executeTool({ name: 'local__fail', arguments: { message: 'nope' } }, config, tc)).resolves.toEqual({ content: 'nope', isError: true });
+    await expect(executeTool({ name: 'local__fail', arguments: { message: 'nope' } }, config, tc)).resolves.toEqual({
+      content: 'nope',
+      isError: true,
+    });
     // Bad arguments are refused before reaching the server.
     const bad = await executeTool({ name: 'local__add', arguments: { a: 'two' } }, config, tc);
     expect(bad.isError).toBe(true);
     expect(bad.content).toMatch(/^Invalid arguments for "local__add": /);
     expect(bad.content).toContain('arguments.a must be number');
     expect(bad.content).toContain("arguments.b must have required property 'b'");
-    await expect(executeTool({ name: 'nope__tool', arguments: {} }, config, tc)).resolves.toMatchObject({ isError: true, content: expect.stringMatching(/Unknown tool/) });
+    await expect(executeTool({ name: 'nope__tool', arguments: {} }, config, tc)).resolves.toMatchObject({
+      isError: true,
+      content: expect.stringMatching(/Unknown tool/),
+    });
   });
 
   it('leaves out a server it cannot reach, with a note, and answers its calls with an error result', async () => {
     const runnerId = await newRunner();
-    const dead = await ctx.api.post('/api/mcp-servers', { slug: 'dead', transport: 'http', url: 'http://127.0.0.1:9/mcp' });
+    const dead = await ctx.api.post('/api/mcp-servers', {
+      slug: 'dead',
+      transport: 'http',
+      url: 'http://127.0.0.1:9/mcp',
+    });
     await attach(runnerId, 'mcps', 'mcpServerId', dead.body.id);
     const config = await configOf(runnerId);
     const set = await buildToolset(config, toolCtx({ runnerId }));
     expect(set.tools.map((t) => t.name)).toEqual(['search_knowledge']);
     expect(set.notes).toEqual([expect.stringMatching(/^MCP server "dead" not offered: /)]);
-    const fake = { name: 'dead__echo', description: '', inputSchema: { type: 'object' }, source: { kind: 'mcp' as const, id: dead.body.id, remoteName: 'echo' } };
+    const fake = {
+      name: 'dead__echo',
+      description: '',
+      inputSchema: { type: 'object' },
+      source: { kind: 'mcp' as const, id: dead.body.id, remoteName: 'echo' },
+    };
     const res = await executeTool({ name: 'dead__echo', arguments: {} }, config, toolCtx({ runnerId, tools: [fake] }));
     expect(res.isError).toBe(true);
     expect(res.content).toMatch(/MCP server "dead"/);
@@ -272,9 +326,17 @@ describe('custom HTTP tools', () => {
     expect(JSON.stringify(set)).not.toContain('http-tool-secret');
     const tc = toolCtx({ runnerId, tools: set.tools });
 
-    const created = await executeTool({ name: 'create_ticket', arguments: { title: 'Broken waffle iron' } }, config, tc);
+    const created = await executeTool(
+      { name: 'create_ticket', arguments: { title: 'Broken waffle iron' } },
+      config,
+      tc,
+    );
     expect(created.isError).toBe(false);
-    expect(JSON.parse(created.content)).toMatchObject({ method: 'POST', url: '/tickets', body: { title: 'Broken waffle iron' } });
+    expect(JSON.parse(created.content)).toMatchObject({
+      method: 'POST',
+      url: '/tickets',
+      body: { title: 'Broken waffle iron' },
+    });
     const seen = api.requests.find((r) => r.url === '/tickets');
     expect(seen?.headers.authorization).toBe('Bearer http-tool-secret-abcdef123456');
 
@@ -325,7 +387,12 @@ describe('read-only SQL tools', () => {
 
     const one = await q('SELECT id, name, price FROM products WHERE id = 3');
     expect(one.isError).toBe(false);
-    expect(JSON.parse(one.content)).toEqual({ columns: ['id', 'name', 'price'], rows: [{ id: 3, name: 'product 3', price: '4.5' }], rowCount: 1, truncated: false });
+    expect(JSON.parse(one.content)).toEqual({
+      columns: ['id', 'name', 'price'],
+      rows: [{ id: 3, name: 'product 3', price: '4.5' }],
+      rowCount: 1,
+      truncated: false,
+    });
 
     const many = await q('SELECT id FROM shop.products ORDER BY id');
     expect(JSON.parse(many.content)).toMatchObject({ rowCount: 200, truncated: true });
@@ -342,7 +409,10 @@ describe('read-only SQL tools', () => {
       expect(r.content).toMatch(/read-only|Refused|multiple commands/);
     }
     const other = await q('SELECT * FROM public.payroll');
-    expect(other).toMatchObject({ isError: true, content: expect.stringMatching(/public\.payroll, outside the allowed schemas \(shop\)/) });
+    expect(other).toMatchObject({
+      isError: true,
+      content: expect.stringMatching(/public\.payroll, outside the allowed schemas \(shop\)/),
+    });
 
     // Nothing was written.
     const check = new PgClient({ connectionString: u.toString() });
@@ -364,12 +434,21 @@ describe('knowledge', () => {
       if (scopeId) r.field('scopeId', scopeId);
       return r.attach('file', Buffer.from(text), { filename: `${title}.txt`, contentType: 'text/plain' });
     };
-    expect((await up('runner', runnerId, 'Waffle manual', 'Belgian waffles cook for four minutes at 190 degrees.')).status).toBe(201);
-    expect((await up('org', undefined, 'Company policy', 'Refunds for burnt waffles are granted within 30 days.')).status).toBe(201);
-    expect((await up('runner', otherRunner, 'Other runner doc', 'Waffles secret recipe of another runner.')).status).toBe(201);
+    expect(
+      (await up('runner', runnerId, 'Waffle manual', 'Belgian waffles cook for four minutes at 190 degrees.')).status,
+    ).toBe(201);
+    expect(
+      (await up('org', undefined, 'Company policy', 'Refunds for burnt waffles are granted within 30 days.')).status,
+    ).toBe(201);
+    expect(
+      (await up('runner', otherRunner, 'Other runner doc', 'Waffles secret recipe of another runner.')).status,
+    ).toBe(201);
 
     const config = await configOf(runnerId);
-    const kc = await knowledgeContext(config, toolCtx({ runnerId, stepInput: { question: 'How long do Belgian waffles cook?' } }));
+    const kc = await knowledgeContext(
+      config,
+      toolCtx({ runnerId, stepInput: { question: 'How long do Belgian waffles cook?' } }),
+    );
     expect(kc.sources.map((s) => s.title)).toEqual(['Waffle manual', 'Company policy']);
     expect(kc.text).toMatch(/^Knowledge that may help/);
     expect(kc.text).toContain('[1] Waffle manual (runner knowledge');
@@ -380,7 +459,11 @@ describe('knowledge', () => {
     expect(none).toEqual({ text: '', sources: [] });
 
     const set = await buildToolset(config, toolCtx({ runnerId }));
-    const found = await executeTool({ name: 'search_knowledge', arguments: { query: 'refunds' } }, config, toolCtx({ runnerId, tools: set.tools }));
+    const found = await executeTool(
+      { name: 'search_knowledge', arguments: { query: 'refunds' } },
+      config,
+      toolCtx({ runnerId, tools: set.tools }),
+    );
     expect(found.isError).toBe(false);
     expect(found.content).toContain('Company policy');
     expect((found.data as { sources: { title: string }[] }).sources).toHaveLength(1);
@@ -393,23 +476,37 @@ describe('web and plan tools', () => {
     const config = await configOf(runnerId, { enabled: true, searchEnabled: true, researchEnabled: true });
     const set = await buildToolset(config, toolCtx({ runnerId }));
     expect(set.tools.map((t) => t.name)).toEqual(['search_knowledge']);
-    expect(set.notes).toEqual([expect.stringMatching(/^Web tools not offered: .*no web search provider is configured/)]);
-    const res = await executeTool({ name: 'web_search', arguments: { query: 'x' } }, config, toolCtx({ runnerId, tools: set.tools }));
+    expect(set.notes).toEqual([
+      expect.stringMatching(/^Web tools not offered: .*no web search provider is configured/),
+    ]);
+    const res = await executeTool(
+      { name: 'web_search', arguments: { query: 'x' } },
+      config,
+      toolCtx({ runnerId, tools: set.tools }),
+    );
     expect(res.isError).toBe(true);
   });
 
   it('offers web_search and web_research with a provider', async () => {
     const runnerId = await newRunner();
-    const withWeb: ToolsetDeps = { ...deps, webSearch: createSearxngProvider({ baseUrl: search.url, guard: deps.guard }) };
+    const withWeb: ToolsetDeps = {
+      ...deps,
+      webSearch: createSearxngProvider({ baseUrl: search.url, guard: deps.guard }),
+    };
     const config = await configOf(runnerId, { enabled: true, searchEnabled: true, researchEnabled: true });
     const set = await buildToolset(config, toolCtx({ runnerId, deps: withWeb }));
     expect(set.tools.map((t) => t.name)).toEqual(['search_knowledge', 'web_search', 'web_research']);
     expect(set.notes).toEqual([]);
     const tc = toolCtx({ runnerId, deps: withWeb, tools: set.tools });
     const s = await executeTool({ name: 'web_search', arguments: { query: 'waffle timing' } }, config, tc);
-    expect(JSON.parse(s.content)).toEqual([{ title: 'Waffle guide', url: `${search.url}/page/waffles`, snippet: 'About waffle timing' }]);
+    expect(JSON.parse(s.content)).toEqual([
+      { title: 'Waffle guide', url: `${search.url}/page/waffles`, snippet: 'About waffle timing' },
+    ]);
     const r = await executeTool({ name: 'web_research', arguments: { question: 'waffles' } }, config, tc);
-    expect(JSON.parse(r.content).sources[0]).toMatchObject({ title: 'Waffle guide', text: 'Waffles\n Cook 4 minutes & serve.' });
+    expect(JSON.parse(r.content).sources[0]).toMatchObject({
+      title: 'Waffle guide',
+      text: 'Waffles\n Cook 4 minutes & serve.',
+    });
   });
 
   it('keeps a checklist through update_plan', async () => {
@@ -423,11 +520,19 @@ describe('web and plan tools', () => {
       { text: 'Look up the order', status: 'done' },
       { text: 'Draft the reply', status: 'doing' },
     ];
-    const res = await executeTool({ name: 'update_plan', arguments: { items } }, config, toolCtx({ runnerId, tools: set.tools }));
+    const res = await executeTool(
+      { name: 'update_plan', arguments: { items } },
+      config,
+      toolCtx({ runnerId, tools: set.tools }),
+    );
     expect(res.isError).toBe(false);
     expect(res.recordPatch).toEqual({ plan: items });
     expect(res.content).toBe('Plan saved (1/2 done):\n- [x] Look up the order\n- [~] Draft the reply');
-    const bad = await executeTool({ name: 'update_plan', arguments: { items: [{ text: 'x', status: 'maybe' }] } }, config, toolCtx({ runnerId, tools: set.tools }));
+    const bad = await executeTool(
+      { name: 'update_plan', arguments: { items: [{ text: 'x', status: 'maybe' }] } },
+      config,
+      toolCtx({ runnerId, tools: set.tools }),
+    );
     expect(bad.isError).toBe(true);
   });
 });

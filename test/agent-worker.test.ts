@@ -33,7 +33,10 @@ function startWorker(): ChildProcess {
   };
   delete env.ANTHROPIC_API_KEY;
   delete env.ANTHROPIC_BASE_URL;
-  const w = spawn(process.execPath, ['--import', 'tsx', path.join('src', 'bin', 'worker.ts')], { env, stdio: 'ignore' });
+  const w = spawn(process.execPath, ['--import', 'tsx', path.join('src', 'bin', 'worker.ts')], {
+    env,
+    stdio: 'ignore',
+  });
   workers.push(w);
   return w;
 }
@@ -61,7 +64,11 @@ afterAll(async () => {
 });
 
 const api = {
-  post: (p: string, body?: unknown) => request(app).post(p).set('Authorization', `Bearer ${ctx.keyA}`).send(body as object),
+  post: (p: string, body?: unknown) =>
+    request(app)
+      .post(p)
+      .set('Authorization', `Bearer ${ctx.keyA}`)
+      .send(body as object),
   get: (p: string) => request(app).get(p).set('Authorization', `Bearer ${ctx.keyA}`),
 };
 
@@ -81,12 +88,18 @@ async function agentRun(tok: string, model: string): Promise<{ runnerId: string;
   return { runnerId: r.body.id as string, runId: run.body.id as string };
 }
 
-const getRun = async (runnerId: string, runId: string) => (await api.get(`/api/runners/${runnerId}/runs/${runId}`)).body;
+const getRun = async (runnerId: string, runId: string) =>
+  (await api.get(`/api/runners/${runnerId}/runs/${runId}`)).body;
 
 describe('an agent step on a worker configured from its environment', () => {
   it('fails a model whose provider has no key or base URL, naming the variable to set', async () => {
     const { runnerId, runId } = await agentRun(`tok-${randomUUID()}`, 'claude-sonnet-4-6');
-    const run = await waitFor(() => getRun(runnerId, runId), (b) => b.status === 'failed', 270_000, 250);
+    const run = await waitFor(
+      () => getRun(runnerId, runId),
+      (b) => b.status === 'failed',
+      270_000,
+      250,
+    );
     expect(run.error.code).toBe('provider_not_configured');
     expect(run.error.message).toMatch(/ANTHROPIC_API_KEY/);
     expect(run.steps[0].status).toBe('failed');
@@ -105,13 +118,23 @@ describe('an agent step on a worker configured from its environment', () => {
     );
     const w1 = workers[0] && workers[0].exitCode === null ? workers[0] : startWorker();
     const { runnerId, runId } = await agentRun(tok, 'gpt-5.4');
-    await waitFor(() => openai.requestsFor(tok), (r) => r.length >= 2, 120_000, 100);
+    await waitFor(
+      () => openai.requestsFor(tok),
+      (r) => r.length >= 2,
+      120_000,
+      100,
+    );
     const w1Exited = new Promise((r) => w1.once('exit', r));
     w1.kill('SIGKILL');
     await w1Exited;
     startWorker();
 
-    const run = await waitFor(() => getRun(runnerId, runId), (b) => ['completed', 'failed'].includes(b.status), 150_000, 250);
+    const run = await waitFor(
+      () => getRun(runnerId, runId),
+      (b) => ['completed', 'failed'].includes(b.status),
+      150_000,
+      250,
+    );
     expect(run.status).toBe('completed');
     expect(run.output).toEqual({ text: 'finished' });
 

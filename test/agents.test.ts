@@ -25,7 +25,9 @@ beforeAll(async () => {
   ids.intB = await post('/api/integrations', { name: 'b', kind: 'postgres', connectionString: 'postgres://h/b' });
   ids.toolNotify = await post('/api/tools', { name: 'notify', url: 'https://n.example' });
   ids.toolSearch = await post('/api/tools', { name: 'search', url: 'https://s.example' });
-  foreignMcp = (await ctx.as(ctx.keyB).post('/api/mcp-servers', { slug: 'x', transport: 'http', url: 'https://x.example' })).body.id;
+  foreignMcp = (
+    await ctx.as(ctx.keyB).post('/api/mcp-servers', { slug: 'x', transport: 'http', url: 'https://x.example' })
+  ).body.id;
 });
 afterAll(async () => {
   await ctx?.client.connection.close().catch(() => undefined);
@@ -107,10 +109,23 @@ describe('/api/agents', () => {
   });
 
   it('updates fields and replaces id lists; an omitted list is left alone', async () => {
-    const c = await ctx.api.post('/api/agents', { name: 'Upd', mcpServerIds: [ids.mcpGithub], toolIds: [ids.toolNotify] });
-    const u = await ctx.api.patch(`/api/agents/${c.body.id}`, { model: 'gpt-5.4', mcpServerIds: [ids.mcpSlack], webConfig: null });
+    const c = await ctx.api.post('/api/agents', {
+      name: 'Upd',
+      mcpServerIds: [ids.mcpGithub],
+      toolIds: [ids.toolNotify],
+    });
+    const u = await ctx.api.patch(`/api/agents/${c.body.id}`, {
+      model: 'gpt-5.4',
+      mcpServerIds: [ids.mcpSlack],
+      webConfig: null,
+    });
     expect(u.status).toBe(200);
-    expect(u.body).toMatchObject({ model: 'gpt-5.4', mcpServerIds: [ids.mcpSlack], toolIds: [ids.toolNotify], webConfig: null });
+    expect(u.body).toMatchObject({
+      model: 'gpt-5.4',
+      mcpServerIds: [ids.mcpSlack],
+      toolIds: [ids.toolNotify],
+      webConfig: null,
+    });
     const cleared = await ctx.api.patch(`/api/agents/${c.body.id}`, { toolIds: [] });
     expect(cleared.body.toolIds).toEqual([]);
     const bad = await ctx.api.patch(`/api/agents/${c.body.id}`, { integrationIds: [missing] });
@@ -209,7 +224,10 @@ describe('the merge on stored data', () => {
     expect(inline.integrations.map((i) => i.id)).toEqual([ids.intA, ids.intB]);
     expect(inline.tools.map((t) => t.name)).toEqual(['notify']);
 
-    const merged = resolveStepConfig(runnerCtx, agentCtx, { preambleOverride: 'Focus on prices.', modelOverride: null });
+    const merged = resolveStepConfig(runnerCtx, agentCtx, {
+      preambleOverride: 'Focus on prices.',
+      modelOverride: null,
+    });
     expect(merged.agentId).toBe(agent.body.id);
     expect(merged.preamble).toBe('Always cite sources.\n\nFocus on prices.\n\nYou are the merger.');
     expect(merged.model).toBe('agent-model');
@@ -222,7 +240,11 @@ describe('the merge on stored data', () => {
     // An agent whose web config is off leaves the runner's in force.
     await ctx.api.patch(`/api/agents/${agent.body.id}`, { webConfig: { enabled: false, researchEnabled: true } });
     const off = await withOrg(ctx.db, ctx.orgA, (tx) => loadAgentStepContext(tx, agent.body.id));
-    expect(resolveStepConfig(runnerCtx, off).webConfig).toEqual({ enabled: true, searchEnabled: true, researchEnabled: false });
+    expect(resolveStepConfig(runnerCtx, off).webConfig).toEqual({
+      enabled: true,
+      searchEnabled: true,
+      researchEnabled: false,
+    });
   });
 
   it('returns null for an agent of another org', async () => {

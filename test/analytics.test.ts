@@ -99,7 +99,17 @@ beforeAll(async () => {
     startOfTodayUtc - 89 * DAY, // first day of 90d
     startOfTodayUtc - 89 * DAY - 1, // in no period
   ];
-  const statuses = ['completed', 'failed', 'completed', 'cancelled', 'completed', 'failed', 'completed', 'paused_budget', 'completed'];
+  const statuses = [
+    'completed',
+    'failed',
+    'completed',
+    'cancelled',
+    'completed',
+    'failed',
+    'completed',
+    'paused_budget',
+    'completed',
+  ];
   const models = ['gpt-5.4', 'claude-sonnet-4-6', 'gpt-5.4-mini'];
   let n = 0;
   instants.forEach((at, i) => {
@@ -121,7 +131,13 @@ beforeAll(async () => {
           agentId: n % 3 === 0 ? null : n % 3 === 1 ? agentA : agentB,
           at: at + k * 1,
         });
-        tools.push({ runId: run.id, runnerId: rid, tool: ['github.list_prs', 'search_knowledge', 'sql_query'][(n + k) % 3] as string, isError: n % 5 === 0, at });
+        tools.push({
+          runId: run.id,
+          runnerId: rid,
+          tool: ['github.list_prs', 'search_knowledge', 'sql_query'][(n + k) % 3] as string,
+          isError: n % 5 === 0,
+          at,
+        });
       }
     }
   });
@@ -133,7 +149,20 @@ beforeAll(async () => {
   await insertAll(
     ctx.orgB,
     [fr],
-    [{ runId: fr.id, runnerId: foreignRunner, model: 'gpt-5.4', inputTokens: 1, outputTokens: 1, cost: '99.00000000', apiKeyId: randomUUID(), trigger: null, agentId: null, at: fr.at }],
+    [
+      {
+        runId: fr.id,
+        runnerId: foreignRunner,
+        model: 'gpt-5.4',
+        inputTokens: 1,
+        outputTokens: 1,
+        cost: '99.00000000',
+        apiKeyId: randomUUID(),
+        trigger: null,
+        agentId: null,
+        at: fr.at,
+      },
+    ],
     [{ runId: fr.id, runnerId: foreignRunner, tool: 'foreign_tool', isError: false, at: fr.at }],
   );
 });
@@ -195,7 +224,14 @@ async function expectRunnerMatchesFixtures(id: string, name: string, period: '7d
     byModel.set(c.model, m);
   }
   const expected = [...byModel.entries()]
-    .map(([model, m]) => ({ model, calls: m.calls, input_tokens: m.input, output_tokens: m.output, cost_usd: usd(m.cost), unpriced_calls: m.unpriced }))
+    .map(([model, m]) => ({
+      model,
+      calls: m.calls,
+      input_tokens: m.input,
+      output_tokens: m.output,
+      cost_usd: usd(m.cost),
+      unpriced_calls: m.unpriced,
+    }))
     .sort((a, b) => b.cost_usd - a.cost_usd || a.model.localeCompare(b.model));
   expect(r.body.cost_by_model).toEqual(expected);
   // Sorted by cost, most expensive first.
@@ -224,7 +260,13 @@ describe('GET /api/runners/:id/analytics', () => {
     expect(r.body.daily).toHaveLength(30);
     expect(r.body.daily[0].day).toBe(dayOf(periodStart('30d')));
     expect(r.body.daily.every((d: Record<string, unknown>) => d.total_runs === 0 && d.cost_usd === 0)).toBe(true);
-    expect(r.body.summary).toEqual({ total_runs: 0, completed: 0, failed: 0, total_cost_usd: 0, avg_cost_per_run_usd: 0 });
+    expect(r.body.summary).toEqual({
+      total_runs: 0,
+      completed: 0,
+      failed: 0,
+      total_cost_usd: 0,
+      avg_cost_per_run_usd: 0,
+    });
     expect(r.body.cost_by_model).toEqual([]);
   });
 
@@ -251,7 +293,8 @@ async function expectOrgMatchesFixtures(period: '7d' | '30d' | '90d') {
 
   const start = periodStart(period);
   const inPeriod = calls.filter((c) => c.at >= start);
-  const principal = (c: CallFx) => (c.apiKeyId ? `key:${c.apiKeyId}` : c.trigger ? `trigger:${c.trigger.kind}:${c.trigger.id}` : null);
+  const principal = (c: CallFx) =>
+    c.apiKeyId ? `key:${c.apiKeyId}` : c.trigger ? `trigger:${c.trigger.kind}:${c.trigger.id}` : null;
   const models = new Map<string, { users: Set<string>; turns: number; cost: number }>();
   for (const c of inPeriod) {
     const m = models.get(c.model) ?? { users: new Set<string>(), turns: 0, cost: 0 };
@@ -263,7 +306,12 @@ async function expectOrgMatchesFixtures(period: '7d' | '30d' | '90d') {
   }
   expect(r.body.by_model).toEqual(
     [...models.entries()]
-      .map(([model, m]) => ({ model, unique_users: m.users.size, total_turns: m.turns, estimated_cost_usd: usd(m.cost) }))
+      .map(([model, m]) => ({
+        model,
+        unique_users: m.users.size,
+        total_turns: m.turns,
+        estimated_cost_usd: usd(m.cost),
+      }))
       .sort((a, b) => b.estimated_cost_usd - a.estimated_cost_usd || a.model.localeCompare(b.model)),
   );
 
@@ -340,7 +388,10 @@ describe('analytics follow runs and ledger rows that change', () => {
   /** Deletes a run; its ledger and tool rows go with it (ON DELETE CASCADE), in the fixtures too. */
   const deleteRun = async (id: string) => {
     expect(await ctx.systemDb.$executeRaw`DELETE FROM runner_runs WHERE id = ${id}::uuid`).toBe(1);
-    runs.splice(runs.findIndex((r) => r.id === id), 1);
+    runs.splice(
+      runs.findIndex((r) => r.id === id),
+      1,
+    );
     for (const list of [calls, tools] as { runId: string }[][]) {
       for (let i = list.length - 1; i >= 0; i--) if (list[i]?.runId === id) list.splice(i, 1);
     }
@@ -376,7 +427,12 @@ describe('analytics follow runs and ledger rows that change', () => {
       at: run.at,
     });
     const [r0, r1, r2, r3] = moved as [RunFx, RunFx, RunFx, RunFx];
-    const mc = [call(r0, 'o4-mini', principalKey, 1), call(r3, 'o4-mini', principalKey, 2), call(r1, 'o4-mini', otherKey, 3), call(r2, 'gpt-5.4', principalKey, 4)];
+    const mc = [
+      call(r0, 'o4-mini', principalKey, 1),
+      call(r3, 'o4-mini', principalKey, 2),
+      call(r1, 'o4-mini', otherKey, 3),
+      call(r2, 'gpt-5.4', principalKey, 4),
+    ];
     const tc: ToolFx[] = [{ runId: r0.id, runnerId: moverId, tool: 'plan', isError: false, at: r0.at }];
     await insertAll(ctx.orgA, [], mc, tc);
     calls.push(...mc);
@@ -416,9 +472,12 @@ describe('analytics follow runs and ledger rows that change', () => {
 
   it('forgets deleted runs, their costs, and a principal whose last calls went with them', async () => {
     const usersOf = async (period: string) =>
-      ((await ctx.api.get(`/api/analytics?period=${period}`)).body.by_model as { model: string; unique_users: number }[]).find(
-        (m) => m.model === 'o4-mini',
-      )?.unique_users;
+      (
+        (await ctx.api.get(`/api/analytics?period=${period}`)).body.by_model as {
+          model: string;
+          unique_users: number;
+        }[]
+      ).find((m) => m.model === 'o4-mini')?.unique_users;
     const [r0, , , r3] = moved as [RunFx, RunFx, RunFx, RunFx];
     expect(await usersOf('7d')).toBe(2);
     await deleteRun(r0.id); // principalKey's o4-mini call today: its last day walks back 8 days

@@ -22,7 +22,10 @@ const PRICE = priceOf(MODEL);
 /** A call reporting `k` thousand prompt tokens and 100 output tokens costs k × $0.0025 + $0.0015. */
 const usage = (kPrompt: number) => ({ inputTokens: kPrompt * 1000, outputTokens: 100 });
 const costOfK = (kPrompt: number) => Math.round((kPrompt * 0.0025 + 0.0015) * 1e8) / 1e8;
-const toolCall = (kPrompt: number): FakeReply => ({ toolCalls: [{ name: 'no_such_tool', arguments: {} }], usage: usage(kPrompt) });
+const toolCall = (kPrompt: number): FakeReply => ({
+  toolCalls: [{ name: 'no_such_tool', arguments: {} }],
+  usage: usage(kPrompt),
+});
 const answer = (kPrompt: number, text = 'done'): FakeReply => ({ text, usage: usage(kPrompt) });
 
 let fake: FakeLlmServer;
@@ -38,8 +41,16 @@ function apiFor(key: string) {
   });
   return {
     get: (p: string) => request(app).get(p).set('Authorization', `Bearer ${key}`),
-    post: (p: string, b?: unknown) => request(app).post(p).set('Authorization', `Bearer ${key}`).send(b as object),
-    put: (p: string, b?: unknown) => request(app).put(p).set('Authorization', `Bearer ${key}`).send(b as object),
+    post: (p: string, b?: unknown) =>
+      request(app)
+        .post(p)
+        .set('Authorization', `Bearer ${key}`)
+        .send(b as object),
+    put: (p: string, b?: unknown) =>
+      request(app)
+        .put(p)
+        .set('Authorization', `Bearer ${key}`)
+        .send(b as object),
   };
 }
 
@@ -126,16 +137,21 @@ async function runner(
   return { runnerId: r.body.id as string, tokens };
 }
 
-const getRun = async (runnerId: string, runId: string) => (await api.get(`/api/runners/${runnerId}/runs/${runId}`)).body;
+const getRun = async (runnerId: string, runId: string) =>
+  (await api.get(`/api/runners/${runnerId}/runs/${runId}`)).body;
 const start = async (runnerId: string) => {
   const r = await api.post(`/api/runners/${runnerId}/runs`, { input: { q: 'hello' } });
   expect(r.status).toBe(201);
   return r.body.id as string;
 };
 const waitStatus = (runnerId: string, runId: string, status: string, ms = 60_000) =>
-  waitFor(() => getRun(runnerId, runId), (b) => b.status === status, ms, 200);
-const ledger = (runId: string) =>
-  ctx.systemDb.modelCall.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } });
+  waitFor(
+    () => getRun(runnerId, runId),
+    (b) => b.status === status,
+    ms,
+    200,
+  );
+const ledger = (runId: string) => ctx.systemDb.modelCall.findMany({ where: { runId }, orderBy: { createdAt: 'asc' } });
 const calledWith = (token: string) => fake.requests.filter((q) => q.raw.includes(token));
 
 describe('onExceed: pause', () => {
@@ -181,7 +197,11 @@ describe('onExceed: pause', () => {
     expect(done.output).toEqual({ text: 'done' });
     expect(done.budgetPausedAt).toBeNull();
     expect(done.error).toBeNull();
-    expect(done.events.map((e: { type: string }) => e.type)).toEqual(['budget_paused', 'budget_paused', 'budget_resumed']);
+    expect(done.events.map((e: { type: string }) => e.type)).toEqual([
+      'budget_paused',
+      'budget_paused',
+      'budget_resumed',
+    ]);
     expect(done.events[2]).toMatchObject({ additionalBudgetUsd: 0.201, budgetUsd: 0.301 });
 
     // Three calls, each made and billed exactly once; total within the raised budget.
@@ -212,10 +232,16 @@ describe('onExceed: pause', () => {
     expect(cancelled.steps[0].status).toBe('failed');
     expect(calledWith(tokens[0] as string)).toHaveLength(0);
     expect(await ledger(runId)).toHaveLength(0);
-    const d = await waitFor(() => ctx.client.workflow.getHandle(runId).describe(), (x) => x.status.name !== 'RUNNING', 10_000);
+    const d = await waitFor(
+      () => ctx.client.workflow.getHandle(runId).describe(),
+      (x) => x.status.name !== 'RUNNING',
+      10_000,
+    );
     expect(d.status.name).toBe('CANCELLED');
     // Resuming a cancelled run is a conflict.
-    expect((await api.post(`/api/runners/${runnerId}/runs/${runId}/resume`, { additionalBudgetUsd: 1 })).status).toBe(409);
+    expect((await api.post(`/api/runners/${runnerId}/runs/${runId}/resume`, { additionalBudgetUsd: 1 })).status).toBe(
+      409,
+    );
   }, 90_000);
 });
 
@@ -231,7 +257,9 @@ describe('onExceed: fail', () => {
     const runId = await start(runnerId);
     const failed = await waitStatus(runnerId, runId, 'failed');
     expect(failed.error).toMatchObject({ code: 'budget_exceeded', step: 'second' });
-    expect(failed.error.message).toMatch(/^Budget exceeded at step "second": model call 1 \(gpt-5\.4\) could cost up to \$[\d.]+, but only \$0\.0485 of the \$0\.10 budget is left .* it would go over by \$[\d.]+$/);
+    expect(failed.error.message).toMatch(
+      /^Budget exceeded at step "second": model call 1 \(gpt-5\.4\) could cost up to \$[\d.]+, but only \$0\.0485 of the \$0\.10 budget is left .* it would go over by \$[\d.]+$/,
+    );
     const over = Number(/go over by \$([\d.]+)/.exec(failed.error.message)?.[1]);
     const worst = Number(/could cost up to \$([\d.]+)/.exec(failed.error.message)?.[1]);
     expect(over).toBeCloseTo(worst - (0.1 - costOfK(20)), 4);
@@ -276,12 +304,15 @@ describe('onExceed: fail', () => {
 describe('warnings', () => {
   it('records each threshold once as a run event, shows it in Temporal, and POSTs it to the warning webhook', async () => {
     // Budget $1: spend 0.3015, 0.6030, 0.8045 (80% crossed), 0.9560 (95% crossed); each call fits.
-    const { runnerId } = await runner([{ name: 'spend', replies: [toolCall(120), toolCall(120), toolCall(80), answer(60)] }], {
-      enabled: true,
-      budgetUsd: 1,
-      onExceed: 'pause',
-      budgetWarningWebhookUrl: hooks.url('/budget-warning'),
-    });
+    const { runnerId } = await runner(
+      [{ name: 'spend', replies: [toolCall(120), toolCall(120), toolCall(80), answer(60)] }],
+      {
+        enabled: true,
+        budgetUsd: 1,
+        onExceed: 'pause',
+        budgetWarningWebhookUrl: hooks.url('/budget-warning'),
+      },
+    );
     const runId = await start(runnerId);
     const done = await waitStatus(runnerId, runId, 'completed', 90_000);
     const warnings = done.events.filter((e: { type: string }) => e.type === 'budget_warning');
@@ -297,7 +328,10 @@ describe('warnings', () => {
       10_000,
     );
     expect(posts.map((p) => (p.body as { threshold: number }).threshold).sort()).toEqual([0.8, 0.95]);
-    expect(posts.map((p) => p.headers['idempotency-key']).sort()).toEqual([`${runId}:budget_warning:0.8`, `${runId}:budget_warning:0.95`]);
+    expect(posts.map((p) => p.headers['idempotency-key']).sort()).toEqual([
+      `${runId}:budget_warning:0.8`,
+      `${runId}:budget_warning:0.95`,
+    ]);
     // Visible in the Temporal UI as activity summaries.
     const history = await ctx.client.workflow.getHandle(runId).fetchHistory();
     const summaries = (history.events ?? [])
@@ -319,7 +353,11 @@ describe('POST /api/runners/:id/runs/:runId/resume', () => {
       onExceed: 'pause',
     });
     const runId = await start(runnerId);
-    await waitFor(async () => calledWith(tokens[0] as string).length, (n) => n === 1, 30_000);
+    await waitFor(
+      async () => calledWith(tokens[0] as string).length,
+      (n) => n === 1,
+      30_000,
+    );
     const running = await api.post(`/api/runners/${runnerId}/runs/${runId}/resume`, { additionalBudgetUsd: 1 });
     expect(running.status).toBe(409);
     expect(running.body.error.code).toBe('conflict');
@@ -336,11 +374,14 @@ describe('POST /api/runners/:id/runs/:runId/resume', () => {
 
 describe('a paused run and a worker restart', () => {
   it('survives the worker being killed while paused, and resumes on a new worker', async () => {
-    const { runnerId, tokens } = await runner([{ name: 'durable', replies: [toolCall(20), answer(20, 'after restart')] }], {
-      enabled: true,
-      budgetUsd: 0.1,
-      onExceed: 'pause',
-    });
+    const { runnerId, tokens } = await runner(
+      [{ name: 'durable', replies: [toolCall(20), answer(20, 'after restart')] }],
+      {
+        enabled: true,
+        budgetUsd: 0.1,
+        onExceed: 'pause',
+      },
+    );
     const runId = await start(runnerId);
     await waitStatus(runnerId, runId, 'paused_budget');
     await stopWorker(worker, 'SIGKILL');

@@ -30,7 +30,12 @@ async function statusCounts(runnerId: string): Promise<Record<string, number>> {
 describe('POST /api/runners/:id/runs/bulk', () => {
   it('gives one run per idempotency key within a request and across requests, and writes step rows', async () => {
     const runnerId = await makeRunner({}, [
-      { name: 'double', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return { twice: input.n * 2 };' } },
+      {
+        name: 'double',
+        kind: 'computer',
+        orderIndex: 0,
+        computer: { runtime: 'javascript', code: 'return { twice: input.n * 2 };' },
+      },
     ]);
     const first = await ctx.api.post(`/api/runners/${runnerId}/runs/bulk`, {
       items: [
@@ -48,7 +53,10 @@ describe('POST /api/runners/:id/runs/bulk', () => {
     expect(single.status).toBe(200);
     expect(single.body.id).toBe(first.body.data[1].id);
     const second = await ctx.api.post(`/api/runners/${runnerId}/runs/bulk`, {
-      items: [{ input: { n: 7 }, idempotencyKey: 'b' }, { input: { n: 8 }, idempotencyKey: 'c' }],
+      items: [
+        { input: { n: 7 }, idempotencyKey: 'b' },
+        { input: { n: 8 }, idempotencyKey: 'c' },
+      ],
     });
     expect(second.body.created).toBe(1);
     expect(second.body.existing).toBe(1);
@@ -89,7 +97,9 @@ describe('POST /api/runners/:id/runs/bulk', () => {
     const r = await ctx.as(ctx.keyB).post(`/api/runners/${runnerId}/runs/bulk`, { items: [{ input: {} }] });
     expect(r.status).toBe(404);
     const mine = await ctx.api.post(`/api/runners/${runnerId}/runs/bulk`, { items: [{ input: {} }] });
-    const peek = await ctx.as(ctx.keyB).post(`/api/runners/${runnerId}/runs/bulk/status`, { ids: [mine.body.data[0].id] });
+    const peek = await ctx
+      .as(ctx.keyB)
+      .post(`/api/runners/${runnerId}/runs/bulk/status`, { ids: [mine.body.data[0].id] });
     expect(peek.status).toBe(404);
   });
 
@@ -105,7 +115,9 @@ describe('POST /api/runners/:id/runs/bulk', () => {
     const res = await createRunsBulk(deadDeps, ctx.orgA, runnerId, items);
     expect(res.created).toBe(300);
     await runStarterFor(deadDeps).idle();
-    const stranded = await ctx.systemDb.runnerRun.count({ where: { runnerId, status: 'pending', workflowStartedAt: null } });
+    const stranded = await ctx.systemDb.runnerRun.count({
+      where: { runnerId, status: 'pending', workflowStartedAt: null },
+    });
     expect(stranded).toBe(300);
 
     const t0 = Date.now();
@@ -149,13 +161,17 @@ describe('POST /api/runners/:id/runs/bulk', () => {
     const invalidIndexes = [...new Set((r.body.invalid as { index: number }[]).map((i) => i.index))];
     expect(invalidIndexes.sort((a, b) => a - b)).toEqual([...invalidAt.keys()].sort((a, b) => a - b));
     for (const [index, { field }] of invalidAt) {
-      const entries = (r.body.invalid as { index: number; field: string; message: string }[]).filter((e) => e.index === index);
+      const entries = (r.body.invalid as { index: number; field: string; message: string }[]).filter(
+        (e) => e.index === index,
+      );
       expect(entries.map((e) => e.field)).toContain(field);
       for (const e of entries) expect(e.message.length).toBeGreaterThan(0);
     }
     // data follows item order (valid items only), with fresh pending runs carrying their keys.
     const validIndexes = items.map((_, i) => i).filter((i) => !invalidAt.has(i));
-    expect(r.body.data.map((d: { idempotencyKey: string }) => d.idempotencyKey)).toEqual(validIndexes.map((i) => `item-${i}`));
+    expect(r.body.data.map((d: { idempotencyKey: string }) => d.idempotencyKey)).toEqual(
+      validIndexes.map((i) => `item-${i}`),
+    );
     expect(new Set(r.body.data.map((d: { id: string }) => d.id)).size).toBe(1990);
     for (const d of r.body.data) expect(d.status).toBe('pending');
     process.stderr.write(`[bulk] 2,000 items answered in ${ms} ms\n`);

@@ -62,7 +62,8 @@ async function addButton(runnerId: string, config: Record<string, unknown> = {})
   return t.body.id as string;
 }
 
-const runsOf = (runnerId: string) => ctx.systemDb.runnerRun.findMany({ where: { runnerId }, orderBy: { createdAt: 'asc' } });
+const runsOf = (runnerId: string) =>
+  ctx.systemDb.runnerRun.findMany({ where: { runnerId }, orderBy: { createdAt: 'asc' } });
 
 describe('button trigger', () => {
   it('is 404 without an enabled button trigger, and never exposes an API key', async () => {
@@ -74,7 +75,9 @@ describe('button trigger', () => {
     expect(page.status).toBe(200);
     expect(page.text).not.toMatch(/fj_live_/);
     expect(page.headers['content-security-policy']).toMatch(/default-src 'none'/);
-    expect((await ctx.api.patch(`/api/runners/${runnerId}/triggers/${triggerId}`, { enabled: false })).status).toBe(200);
+    expect((await ctx.api.patch(`/api/runners/${runnerId}/triggers/${triggerId}`, { enabled: false })).status).toBe(
+      200,
+    );
     expect((await request(ctx.app).get(`/api/runners/${runnerId}/button`)).status).toBe(404);
     expect((await request(ctx.app).get(`/api/runners/${runnerId}/embed.js`)).status).toBe(404);
     expect((await ctx.api.patch(`/api/runners/${runnerId}/triggers/${triggerId}`, { enabled: true })).status).toBe(200);
@@ -98,7 +101,12 @@ describe('button trigger', () => {
     expect(await button.isEnabled()).toBe(true);
     const runs = await runsOf(runnerId);
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ status: 'completed', triggerKind: 'button', input: { a: 41 }, output: { sum: 42 } });
+    expect(runs[0]).toMatchObject({
+      status: 'completed',
+      triggerKind: 'button',
+      input: { a: 41 },
+      output: { sum: 42 },
+    });
     await page.close();
   }, 300_000);
 
@@ -162,7 +170,8 @@ describe('button trigger', () => {
 
     // Status: only with this run's token.
     const done = await waitFor(
-      async () => (await request(api).get(`/api/runners/${runnerId}/button/runs/${runId}`).query({ token: statusToken })).body,
+      async () =>
+        (await request(api).get(`/api/runners/${runnerId}/button/runs/${runId}`).query({ token: statusToken })).body,
       (b) => b.status === 'completed',
       60_000,
       250,
@@ -170,9 +179,13 @@ describe('button trigger', () => {
     expect(done).toEqual({ runId, status: 'completed' });
     const second = await start(runnerId, { token: pageToken }, apiUrl);
     expect(second.status).toBe(202);
-    const swapped = await request(api).get(`/api/runners/${runnerId}/button/runs/${second.body.runId}`).query({ token: statusToken });
+    const swapped = await request(api)
+      .get(`/api/runners/${runnerId}/button/runs/${second.body.runId}`)
+      .query({ token: statusToken });
     expect(swapped.status).toBe(404);
-    expect((await request(api).get(`/api/runners/${runnerId}/button/runs/${runId}`).query({ token: 'guess' })).status).toBe(404);
+    expect(
+      (await request(api).get(`/api/runners/${runnerId}/button/runs/${runId}`).query({ token: 'guess' })).status,
+    ).toBe(404);
 
     expect(await runsOf(runnerId)).toHaveLength(2);
   }, 120_000);
@@ -181,14 +194,27 @@ describe('button trigger', () => {
     const runnerId = await makeRunner('Configured');
     const bad = await ctx.api.post(`/api/runners/${runnerId}/triggers`, {
       kind: 'button',
-      allowedOrigins: ['https://ok.example', 'https://shop.example/checkout', 'ftp://files.example', '*.example', 'https://*.example'],
+      allowedOrigins: [
+        'https://ok.example',
+        'https://shop.example/checkout',
+        'ftp://files.example',
+        '*.example',
+        'https://*.example',
+      ],
       rateLimitPerMinute: 0,
       label: '',
     });
     expect(bad.status).toBe(422);
     const paths = (bad.body.error.details as { path: string }[]).map((d) => d.path).sort();
     expect(paths).toEqual(
-      ['allowedOrigins.1', 'allowedOrigins.2', 'allowedOrigins.3', 'allowedOrigins.4', 'label', 'rateLimitPerMinute'].sort(),
+      [
+        'allowedOrigins.1',
+        'allowedOrigins.2',
+        'allowedOrigins.3',
+        'allowedOrigins.4',
+        'label',
+        'rateLimitPerMinute',
+      ].sort(),
     );
     expect(JSON.stringify(bad.body.error.details)).toContain('https://shop.example/checkout');
     expect(await ctx.systemDb.runnerTrigger.count({ where: { runnerId } })).toBe(0);
@@ -218,7 +244,8 @@ describe('button trigger', () => {
     const embed = (await request(api).get(`/api/runners/${runnerId}/embed.js`)).text;
     expect(embed).toContain('"label":"Go"');
     const embedToken = (/"token":"([^"]+)"/.exec(embed) as RegExpExecArray)[1] as string;
-    const start = (origin: string) => request(api).post(`/api/runners/${runnerId}/button/runs`).set('Origin', origin).send({ token: embedToken });
+    const start = (origin: string) =>
+      request(api).post(`/api/runners/${runnerId}/button/runs`).set('Origin', origin).send({ token: embedToken });
     expect((await start('https://evil.example')).status).toBe(401);
     expect((await start('http://localhost:8080')).status).toBe(202);
 
@@ -226,7 +253,9 @@ describe('button trigger', () => {
     const tooFast = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${id}`, { rateLimitPerMinute: 50_000 });
     expect(tooFast.status).toBe(422);
     expect(tooFast.body.error.details[0].path).toBe('rateLimitPerMinute');
-    const badPatch = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${id}`, { allowedOrigins: ['https://evil.example/path'] });
+    const badPatch = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${id}`, {
+      allowedOrigins: ['https://evil.example/path'],
+    });
     expect(badPatch.status).toBe(422);
     expect(badPatch.body.error.details[0].path).toBe('allowedOrigins.0');
     const wrongKind = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${id}`, { maxBodyBytes: 2048 });
@@ -238,13 +267,20 @@ describe('button trigger', () => {
       label: null,
     });
     expect(narrowed.status).toBe(200);
-    expect(narrowed.body).toMatchObject({ allowedOrigins: ['https://evil.example'], label: null, rateLimitPerMinute: 5, input: { a: 2 } });
+    expect(narrowed.body).toMatchObject({
+      allowedOrigins: ['https://evil.example'],
+      label: null,
+      rateLimitPerMinute: 5,
+      input: { a: 2 },
+    });
     expect((await start('http://localhost:8080')).status).toBe(401);
     expect((await start('https://evil.example')).status).toBe(202);
     expect((await request(api).get(`/api/runners/${runnerId}/embed.js`)).text).toContain('"label":"Run Configured"');
 
     // [] means no embedding anywhere (only the hosted page); null means any origin.
-    expect((await ctx.api.patch(`/api/runners/${runnerId}/triggers/${id}`, { allowedOrigins: [] })).body.allowedOrigins).toEqual([]);
+    expect(
+      (await ctx.api.patch(`/api/runners/${runnerId}/triggers/${id}`, { allowedOrigins: [] })).body.allowedOrigins,
+    ).toEqual([]);
     expect((await start('https://evil.example')).status).toBe(401);
     const open = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${id}`, { allowedOrigins: null });
     expect(open.body.allowedOrigins).toBeNull();
@@ -259,7 +295,9 @@ describe('button trigger', () => {
   it('rate-limits starts per client: past the limit a 429 with Retry-After that starts nothing', async () => {
     const runnerId = await makeRunner('Limited');
     await addButton(runnerId, { rateLimitPerMinute: 2 });
-    const token = (/"token":"([^"]+)"/.exec((await request(api).get(`/api/runners/${runnerId}/button`)).text) as RegExpExecArray)[1];
+    const token = (
+      /"token":"([^"]+)"/.exec((await request(api).get(`/api/runners/${runnerId}/button`)).text) as RegExpExecArray
+    )[1];
     const start = () => request(api).post(`/api/runners/${runnerId}/button/runs`).set('Origin', apiUrl).send({ token });
     expect((await start()).status).toBe(202);
     expect((await start()).status).toBe(202);

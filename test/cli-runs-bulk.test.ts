@@ -66,7 +66,10 @@ async function makeRunner() {
     name: 'square',
     kind: 'computer',
     orderIndex: 0,
-    computer: { runtime: 'javascript', code: 'if (input.fail) throw new Error("asked to fail"); return { sq: input.n * input.n };' },
+    computer: {
+      runtime: 'javascript',
+      code: 'if (input.fail) throw new Error("asked to fail"); return { sq: input.n * input.n };',
+    },
   });
   expect(s.status).toBe(201);
   return r.body.id as string;
@@ -86,8 +89,18 @@ describe('npm run cli -- runs bulk', () => {
     const first = await cli(['--runner', runnerId, '--file', file, '--chunk-size', '60', '--wait', '--json']);
     expect(first.code).toBe(1); // two invalid lines
     const summary = JSON.parse(first.stdout);
-    expect(summary).toMatchObject({ items: 150, created: 148, existing: 0, invalid: 2, failed: 0, completed: 148, waited: true });
-    expect(summary.invalidItems.map((i: { line: number }) => i.line).sort((a: number, b: number) => a - b)).toEqual([42, 100]);
+    expect(summary).toMatchObject({
+      items: 150,
+      created: 148,
+      existing: 0,
+      invalid: 2,
+      failed: 0,
+      completed: 148,
+      waited: true,
+    });
+    expect(summary.invalidItems.map((i: { line: number }) => i.line).sort((a: number, b: number) => a - b)).toEqual([
+      42, 100,
+    ]);
     expect(summary.invalidItems.find((i: { line: number }) => i.line === 100).field).toBe('input.n');
     expect(summary.runIds).toHaveLength(148);
     // Not a terminal: plain progress lines, one per chunk.
@@ -115,7 +128,10 @@ describe('npm run cli -- runs bulk', () => {
     expect(runs).toHaveLength(40);
     expect(runs.find((r) => r.idempotencyKey === 'row-7')?.input).toEqual({ id: 'row-7', n: 7, city: 'Paris, France' });
 
-    const again = await cli(['--runner', runnerId, '--file', '-', '--format', 'csv', '--key-field', 'id', '--cast', '--json'], rows.join('\n'));
+    const again = await cli(
+      ['--runner', runnerId, '--file', '-', '--format', 'csv', '--key-field', 'id', '--cast', '--json'],
+      rows.join('\n'),
+    );
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ items: 40, created: 0, existing: 40, invalid: 0, failed: 0 });
     expect(await countRuns(runnerId)).toBe(40);

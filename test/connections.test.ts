@@ -10,7 +10,12 @@ const bodies: string[] = [];
 let ctx: TestContext;
 let runnerId: string;
 let foreignRunnerId: string;
-const mine: Record<'mcps' | 'integrations' | 'tools' | 'skills', string> = { mcps: '', integrations: '', tools: '', skills: '' };
+const mine: Record<'mcps' | 'integrations' | 'tools' | 'skills', string> = {
+  mcps: '',
+  integrations: '',
+  tools: '',
+  skills: '',
+};
 const theirs: typeof mine = { mcps: '', integrations: '', tools: '', skills: '' };
 
 const ID_FIELD = { mcps: 'mcpServerId', integrations: 'integrationId', tools: 'toolId', skills: 'skillId' } as const;
@@ -29,7 +34,11 @@ async function createResources(api: TestContext['api'], out: typeof mine, suffix
     kind: 'postgres',
     connectionString: `postgres://u:${SECRET}@db.example.com/x`,
   });
-  const t = await api.post('/api/tools', { name: `tool_${suffix}`, url: 'https://api.example.com', headers: { 'X-Key': SECRET } });
+  const t = await api.post('/api/tools', {
+    name: `tool_${suffix}`,
+    url: 'https://api.example.com',
+    headers: { 'X-Key': SECRET },
+  });
   const s = await api.post('/api/skills', { name: `skill-${suffix}`, instructions: 'Be brief.' });
   for (const r of [m, i, t, s]) expect(r.status).toBe(201);
   out.mcps = m.body.id;
@@ -141,14 +150,29 @@ describe('/api/runners/:id/web-config', () => {
   it('returns defaults before anything is stored', async () => {
     const rid = (await ctx.api.post('/api/runners', { name: 'web' })).body.id;
     const r = await ctx.api.get(`/api/runners/${rid}/web-config`);
-    expect(r.body).toEqual({ runnerId: rid, enabled: false, searchEnabled: false, researchEnabled: false, updatedAt: null });
+    expect(r.body).toEqual({
+      runnerId: rid,
+      enabled: false,
+      searchEnabled: false,
+      researchEnabled: false,
+      updatedAt: null,
+    });
   });
 
   it('stores a full config, then a partial PUT keeps the fields left out', async () => {
     const rid = (await ctx.api.post('/api/runners', { name: 'web2' })).body.id;
-    const full = await ctx.api.put(`/api/runners/${rid}/web-config`, { enabled: true, searchEnabled: true, researchEnabled: true });
+    const full = await ctx.api.put(`/api/runners/${rid}/web-config`, {
+      enabled: true,
+      searchEnabled: true,
+      researchEnabled: true,
+    });
     expect(full.status).toBe(200);
-    expect(full.body).toMatchObject({ enabled: true, searchEnabled: true, researchEnabled: true, updatedAt: expect.any(String) });
+    expect(full.body).toMatchObject({
+      enabled: true,
+      searchEnabled: true,
+      researchEnabled: true,
+      updatedAt: expect.any(String),
+    });
     const partial = await ctx.api.put(`/api/runners/${rid}/web-config`, { enabled: false });
     expect(partial.body).toMatchObject({ enabled: false, searchEnabled: true, researchEnabled: true });
     expect((await ctx.api.get(`/api/runners/${rid}/web-config`)).body).toEqual(partial.body);
@@ -166,7 +190,11 @@ describe('/api/runners/:id/web-config', () => {
 describe('/api/runners/:id/plan-config', () => {
   it('defaults to disabled, stores, 422s and 404s', async () => {
     const rid = (await ctx.api.post('/api/runners', { name: 'plan' })).body.id;
-    expect((await ctx.api.get(`/api/runners/${rid}/plan-config`)).body).toEqual({ runnerId: rid, enabled: false, updatedAt: null });
+    expect((await ctx.api.get(`/api/runners/${rid}/plan-config`)).body).toEqual({
+      runnerId: rid,
+      enabled: false,
+      updatedAt: null,
+    });
     const p = await ctx.api.put(`/api/runners/${rid}/plan-config`, { enabled: true });
     expect(p.body).toMatchObject({ runnerId: rid, enabled: true });
     expect((await ctx.api.get(`/api/runners/${rid}/plan-config`)).body.enabled).toBe(true);
@@ -196,7 +224,13 @@ describe('/api/runners/:id/budget', () => {
     const rid = (await ctx.api.post('/api/runners', { name: 'budget2' })).body.id;
     const r = await ctx.api.put(`/api/runners/${rid}/budget`, { enabled: true, budgetUsd: 5.0, onExceed: 'pause' });
     expect(r.status).toBe(200);
-    expect(r.body).toMatchObject({ enabled: true, budgetUsd: 5, onExceed: 'pause', warningThreshold1: 0.8, warningThreshold2: 0.95 });
+    expect(r.body).toMatchObject({
+      enabled: true,
+      budgetUsd: 5,
+      onExceed: 'pause',
+      warningThreshold1: 0.8,
+      warningThreshold2: 0.95,
+    });
     const u = await ctx.api.put(`/api/runners/${rid}/budget`, {
       enabled: true,
       onExceed: 'fail',
@@ -204,10 +238,19 @@ describe('/api/runners/:id/budget', () => {
       warningThreshold2: 0.75,
     });
     expect(u.body).toMatchObject({ budgetUsd: 5, onExceed: 'fail', warningThreshold1: 0.5, warningThreshold2: 0.75 });
-    const hook = await ctx.api.put(`/api/runners/${rid}/budget`, { enabled: true, budgetWarningWebhookUrl: 'https://hooks.example.com/b' });
+    const hook = await ctx.api.put(`/api/runners/${rid}/budget`, {
+      enabled: true,
+      budgetWarningWebhookUrl: 'https://hooks.example.com/b',
+    });
     expect(hook.body).toMatchObject({ budgetUsd: 5, budgetWarningWebhookUrl: 'https://hooks.example.com/b' });
-    expect((await ctx.api.put(`/api/runners/${rid}/budget`, { enabled: true })).body.budgetWarningWebhookUrl).toBe('https://hooks.example.com/b');
-    const unlimited = await ctx.api.put(`/api/runners/${rid}/budget`, { enabled: true, budgetUsd: null, budgetWarningWebhookUrl: null });
+    expect((await ctx.api.put(`/api/runners/${rid}/budget`, { enabled: true })).body.budgetWarningWebhookUrl).toBe(
+      'https://hooks.example.com/b',
+    );
+    const unlimited = await ctx.api.put(`/api/runners/${rid}/budget`, {
+      enabled: true,
+      budgetUsd: null,
+      budgetWarningWebhookUrl: null,
+    });
     expect(unlimited.body.budgetUsd).toBeNull();
     expect((await ctx.api.get(`/api/runners/${rid}/budget`)).body).toEqual(unlimited.body);
   });
@@ -231,7 +274,11 @@ describe('/api/runners/:id/budget', () => {
       expect(r.body.error.details[0].path).toBe(field);
     }
     // threshold1 above a stored threshold2 is caught on the merged config.
-    await ctx.api.put(`/api/runners/${runnerId}/budget`, { enabled: true, warningThreshold1: 0.5, warningThreshold2: 0.6 });
+    await ctx.api.put(`/api/runners/${runnerId}/budget`, {
+      enabled: true,
+      warningThreshold1: 0.5,
+      warningThreshold2: 0.6,
+    });
     const merged = await ctx.api.put(`/api/runners/${runnerId}/budget`, { enabled: true, warningThreshold1: 0.7 });
     expect(merged.status).toBe(422);
   });

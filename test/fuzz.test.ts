@@ -7,7 +7,13 @@ const ctx = useTestContext();
 
 describe('fuzz (fixed seed, bounded)', () => {
   it('answers generated requests on every route with no 5xx, the error shape, and no cross-org access', async () => {
-    const result = await runFuzz({ app: ctx.app, keyA: ctx.keyA, keyB: ctx.keyB, runs: Number(process.env.FUZZ_RUNS ?? 400), seed: 20261129 });
+    const result = await runFuzz({
+      app: ctx.app,
+      keyA: ctx.keyA,
+      keyB: ctx.keyB,
+      runs: Number(process.env.FUZZ_RUNS ?? 400),
+      seed: 20261129,
+    });
     expect(result.failures).toEqual([]);
     expect(result.runs).toBe(Number(process.env.FUZZ_RUNS ?? 400));
     expect(result.operations).toBeGreaterThan(60);

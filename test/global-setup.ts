@@ -26,7 +26,8 @@ export default async function setup(): Promise<void> {
   const [binary, pgBase] = await Promise.all([
     resolveTemporalBinary({ log }),
     (async () => {
-      if (process.env.TEST_DATABASE_URL) return { url: process.env.TEST_DATABASE_URL, stop: async (): Promise<void> => undefined };
+      if (process.env.TEST_DATABASE_URL)
+        return { url: process.env.TEST_DATABASE_URL, stop: async (): Promise<void> => undefined };
       // One throwaway cluster per test run, so concurrent runs never share a data directory.
       const root = path.join(REPO_ROOT, '.data', 'test-pg');
       await mkdir(root, { recursive: true });

@@ -172,7 +172,12 @@ export function useTestContext(overrides: Partial<AppDeps> = {}): TestContext {
 }
 
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes (then throws with the last value). */
-export async function waitFor<T>(fn: () => Promise<T>, pred: (v: T) => boolean, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T>,
+  pred: (v: T) => boolean,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T = await fn();
   while (!pred(last)) {

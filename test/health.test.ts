@@ -37,7 +37,11 @@ describe('/healthz with dependencies going down', () => {
       taskQueue: ctx.env.taskQueue,
     });
     connection = temporal.connection;
-    const services: ServiceDeps = { ...ctx.services, db, temporal: { ...ctx.services.temporal, client: temporal.client } };
+    const services: ServiceDeps = {
+      ...ctx.services,
+      db,
+      temporal: { ...ctx.services.temporal, client: temporal.client },
+    };
     app = createApp({ services, resolveApiKey: createKeyResolver(db) });
   });
 

@@ -13,7 +13,9 @@ let foreignRunnerId: string;
 
 /** A minimal one-page PDF with a text layer (Helvetica), built by hand. */
 function makePdf(lines: string[]): Buffer {
-  const text = lines.map((l, i) => `BT /F1 12 Tf 72 ${720 - i * 16} Td (${l.replace(/([()\\])/g, '\\$1')}) Tj ET`).join('\n');
+  const text = lines
+    .map((l, i) => `BT /F1 12 Tf 72 ${720 - i * 16} Td (${l.replace(/([()\\])/g, '\\$1')}) Tj ET`)
+    .join('\n');
   const objs = [
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
@@ -66,7 +68,10 @@ const catalog = [
   '',
   'Belgian waffles come with strawberries and whipped cream. The waffle iron is preheated for ten minutes.',
   '',
-  ...Array.from({ length: 40 }, (_, i) => `Filler paragraph ${i} about the opening hours of the diner and the parking lot.`),
+  ...Array.from(
+    { length: 40 },
+    (_, i) => `Filler paragraph ${i} about the opening hours of the diner and the parking lot.`,
+  ),
 ].join('\n');
 
 beforeAll(async () => {
@@ -96,7 +101,10 @@ describe('POST /api/knowledge/upload', () => {
       language: 'english',
     });
     expect(r.body.chunks).toBeGreaterThan(1);
-    const rows = await ctx.systemDb.knowledgeChunk.findMany({ where: { docId: r.body.id }, orderBy: { ordinal: 'asc' } });
+    const rows = await ctx.systemDb.knowledgeChunk.findMany({
+      where: { docId: r.body.id },
+      orderBy: { ordinal: 'asc' },
+    });
     expect(rows).toHaveLength(r.body.chunks);
     for (const c of rows) expect(c.content.length).toBeLessThanOrEqual(1200);
   });
@@ -104,23 +112,39 @@ describe('POST /api/knowledge/upload', () => {
   it('indexes org-scoped Markdown, JSON, CSV and PDF', async () => {
     const md = await upload({
       fields: { scopeType: 'org', title: 'Handbook' },
-      file: { content: '# Refunds\n\nRefunds are issued within 14 days of purchase.', filename: 'handbook.md', contentType: 'text/plain' },
+      file: {
+        content: '# Refunds\n\nRefunds are issued within 14 days of purchase.',
+        filename: 'handbook.md',
+        contentType: 'text/plain',
+      },
     });
     expect(md.status).toBe(201);
     expect(md.body).toMatchObject({ scopeType: 'org', scopeId: null, mimeType: 'text/markdown', chunks: 1 });
     const json = await upload({
       fields: { scopeType: 'org', title: 'Suppliers' },
-      file: { content: JSON.stringify({ suppliers: [{ name: 'Acme Flour Mill', city: 'Minneapolis' }] }), filename: 's.json', contentType: 'application/json' },
+      file: {
+        content: JSON.stringify({ suppliers: [{ name: 'Acme Flour Mill', city: 'Minneapolis' }] }),
+        filename: 's.json',
+        contentType: 'application/json',
+      },
     });
     expect(json.status).toBe(201);
     const csv = await upload({
       fields: { scopeType: 'org', title: 'Prices' },
-      file: { content: 'item,price\nblueberry muffin,3.50\ncroissant,2.75\n', filename: 'prices.csv', contentType: 'text/csv' },
+      file: {
+        content: 'item,price\nblueberry muffin,3.50\ncroissant,2.75\n',
+        filename: 'prices.csv',
+        contentType: 'text/csv',
+      },
     });
     expect(csv.status).toBe(201);
     const pdf = await upload({
       fields: { scopeType: 'org', title: 'Allergens' },
-      file: { content: makePdf(['Allergen notice: the hazelnut spread contains tree nuts.']), filename: 'allergens.pdf', contentType: 'application/pdf' },
+      file: {
+        content: makePdf(['Allergen notice: the hazelnut spread contains tree nuts.']),
+        filename: 'allergens.pdf',
+        contentType: 'application/pdf',
+      },
     });
     expect(pdf.status).toBe(201);
     expect(pdf.body.mimeType).toBe('application/pdf');
@@ -137,14 +161,20 @@ describe('POST /api/knowledge/upload', () => {
   });
 
   it('takes the title from the file name when none is given', async () => {
-    const r = await upload({ fields: { scopeType: 'org' }, file: { content: 'Untitled notes about griddles.', filename: 'griddle-notes.txt' } });
+    const r = await upload({
+      fields: { scopeType: 'org' },
+      file: { content: 'Untitled notes about griddles.', filename: 'griddle-notes.txt' },
+    });
     expect(r.status).toBe(201);
     expect(r.body.title).toBe('griddle-notes.txt');
   });
 
   it('413s a file over 10 MB', async () => {
     const big = Buffer.alloc(10 * 1024 * 1024 + 1, 'a');
-    const r = await upload({ fields: { scopeType: 'org' }, file: { content: big, filename: 'big.txt', contentType: 'text/plain' } });
+    const r = await upload({
+      fields: { scopeType: 'org' },
+      file: { content: big, filename: 'big.txt', contentType: 'text/plain' },
+    });
     expect(r.status).toBe(413);
     expect(r.body.error.code).toBe('payload_too_large');
     expect(r.body.error.message).toMatch(/10 MB/);
@@ -317,7 +347,10 @@ describe('documents and isolation', () => {
     const p2 = await ctx.api.get(`/api/knowledge?limit=2&cursor=${p1.body.nextCursor}`);
     expect(p2.body.data[0].id).not.toBe(p1.body.data[0].id);
 
-    const tmp = await upload({ fields: { scopeType: 'org', title: 'Temporary' }, file: { content: 'zucchini bread recipe', filename: 't.txt' } });
+    const tmp = await upload({
+      fields: { scopeType: 'org', title: 'Temporary' },
+      file: { content: 'zucchini bread recipe', filename: 't.txt' },
+    });
     expect((await search('zucchini')).body.data).toHaveLength(1);
     expect((await ctx.api.delete(`/api/knowledge/${tmp.body.id}`)).status).toBe(204);
     expect((await search('zucchini')).body.data).toEqual([]);

@@ -16,7 +16,14 @@ const SECRET_HEADER = 'Bearer hdr-secret-8a7b6c5d4e3f2a1b';
 const SECRET_PASSWORD = 'pw-secret-1q2w3e4r5t6y';
 const SECRET_CONN = `postgres://reporter:${SECRET_PASSWORD}@db.example.com:5432/shop?sslmode=require`;
 const SECRET_TOOL_HEADER = 'tool-secret-zxcvbnmasdfghjkl';
-const ALL_SECRETS = [SECRET_ENV, SECRET_HEADER, SECRET_PASSWORD, SECRET_CONN, SECRET_TOOL_HEADER, 'hdr-secret-8a7b6c5d4e3f2a1b'];
+const ALL_SECRETS = [
+  SECRET_ENV,
+  SECRET_HEADER,
+  SECRET_PASSWORD,
+  SECRET_CONN,
+  SECRET_TOOL_HEADER,
+  'hdr-secret-8a7b6c5d4e3f2a1b',
+];
 
 const missing = '00000000-0000-4000-8000-000000000000';
 
@@ -126,9 +133,17 @@ describe('/api/mcp-servers', () => {
     const bad = seen(await ctx.api.patch(`/api/mcp-servers/${c.body.id}`, { transport: 'http' }));
     expect(bad.status).toBe(422);
     expect(bad.body.error.details[0].path).toBe('url');
-    const sw = seen(await ctx.api.patch(`/api/mcp-servers/${c.body.id}`, { transport: 'http', url: 'https://s.example/mcp' }));
+    const sw = seen(
+      await ctx.api.patch(`/api/mcp-servers/${c.body.id}`, { transport: 'http', url: 'https://s.example/mcp' }),
+    );
     expect(sw.status).toBe(200);
-    expect(sw.body).toMatchObject({ transport: 'http', command: null, args: null, env: null, url: 'https://s.example/mcp' });
+    expect(sw.body).toMatchObject({
+      transport: 'http',
+      command: null,
+      args: null,
+      env: null,
+      url: 'https://s.example/mcp',
+    });
     const row = await ctx.systemDb.mcpServer.findUniqueOrThrow({ where: { id: c.body.id } });
     expect(row.envEncrypted).toBeNull();
   });
@@ -190,9 +205,13 @@ describe('/api/integrations', () => {
   });
 
   it('gets, lists, updates and deletes', async () => {
-    const c = seen(await ctx.api.post('/api/integrations', { name: 'X', kind: 'postgres', connectionString: 'postgresql://h/db' }));
+    const c = seen(
+      await ctx.api.post('/api/integrations', { name: 'X', kind: 'postgres', connectionString: 'postgresql://h/db' }),
+    );
     expect(seen(await ctx.api.get(`/api/integrations/${c.body.id}`)).body.name).toBe('X');
-    expect(seen(await ctx.api.get('/api/integrations')).body.data.map((i: { id: string }) => i.id)).toContain(c.body.id);
+    expect(seen(await ctx.api.get('/api/integrations')).body.data.map((i: { id: string }) => i.id)).toContain(
+      c.body.id,
+    );
     const u = seen(
       await ctx.api.patch(`/api/integrations/${c.body.id}`, {
         readOnly: false,
@@ -207,23 +226,44 @@ describe('/api/integrations', () => {
 
   it('422s bad kinds, bad connection strings (without echoing them) and bad schema names', async () => {
     const bad = seen(
-      await ctx.api.post('/api/integrations', { name: 'x', kind: 'postgres', connectionString: `mysql://u:${SECRET_PASSWORD}@h/db` }),
+      await ctx.api.post('/api/integrations', {
+        name: 'x',
+        kind: 'postgres',
+        connectionString: `mysql://u:${SECRET_PASSWORD}@h/db`,
+      }),
     );
     expect(bad.status).toBe(422);
     expect(bad.body.error.details[0].path).toBe('connectionString');
-    expect(seen(await ctx.api.post('/api/integrations', { name: 'x', kind: 'mysql', connectionString: 'postgres://h/d' })).status).toBe(422);
+    expect(
+      seen(await ctx.api.post('/api/integrations', { name: 'x', kind: 'mysql', connectionString: 'postgres://h/d' }))
+        .status,
+    ).toBe(422);
     const schemas = seen(
-      await ctx.api.post('/api/integrations', { name: 'x', kind: 'postgres', connectionString: 'postgres://h/d', allowedSchemas: ['a;drop'] }),
+      await ctx.api.post('/api/integrations', {
+        name: 'x',
+        kind: 'postgres',
+        connectionString: 'postgres://h/d',
+        allowedSchemas: ['a;drop'],
+      }),
     );
     expect(schemas.status).toBe(422);
     expect(schemas.body.error.details[0].path).toBe('allowedSchemas.0');
-    expect(seen(await ctx.api.post('/api/integrations', { name: 'x', kind: 'postgres', connectionString: 'postgres://h/d', ssl: true })).status).toBe(
-      422,
-    );
+    expect(
+      seen(
+        await ctx.api.post('/api/integrations', {
+          name: 'x',
+          kind: 'postgres',
+          connectionString: 'postgres://h/d',
+          ssl: true,
+        }),
+      ).status,
+    ).toBe(422);
   });
 
   it('isolates orgs', async () => {
-    const c = seen(await ctx.api.post('/api/integrations', { name: 'mine', kind: 'postgres', connectionString: 'postgres://h/d' }));
+    const c = seen(
+      await ctx.api.post('/api/integrations', { name: 'mine', kind: 'postgres', connectionString: 'postgres://h/d' }),
+    );
     expect(seen(await ctx.as(ctx.keyB).get(`/api/integrations/${c.body.id}`)).status).toBe(404);
     expect(seen(await ctx.as(ctx.keyB).patch(`/api/integrations/${c.body.id}`, { name: 'x' })).status).toBe(404);
   });
@@ -246,12 +286,19 @@ describe('/api/tools', () => {
     expect(r.body.parameters.required).toEqual(['orderId']);
     const row = await ctx.systemDb.tool.findUniqueOrThrow({ where: { id: r.body.id } });
     expect(row.headersEncrypted).not.toContain(SECRET_TOOL_HEADER);
-    expect((await loadToolWithHeaders(ctx.services, ctx.orgA, r.body.id)).headers).toEqual({ 'X-Api-Key': SECRET_TOOL_HEADER });
+    expect((await loadToolWithHeaders(ctx.services, ctx.orgA, r.body.id)).headers).toEqual({
+      'X-Api-Key': SECRET_TOOL_HEADER,
+    });
   });
 
   it('defaults method, description and parameters', async () => {
     const r = seen(await ctx.api.post('/api/tools', { name: 'ping', url: 'https://api.example.com/ping' }));
-    expect(r.body).toMatchObject({ method: 'POST', description: '', parameters: { type: 'object', properties: {} }, headers: null });
+    expect(r.body).toMatchObject({
+      method: 'POST',
+      description: '',
+      parameters: { type: 'object', properties: {} },
+      headers: null,
+    });
   });
 
   it('409s a duplicate name, 422s bad names, schemas and methods', async () => {
@@ -302,7 +349,13 @@ describe('/api/skills', () => {
 
   it('422s missing instructions, bad file names and unknown fields', async () => {
     expect(seen(await ctx.api.post('/api/skills', { name: 'x' })).body.error.details[0].path).toBe('instructions');
-    const f = seen(await ctx.api.post('/api/skills', { name: 'x', instructions: 'y', files: [{ name: '../etc/passwd', content: '' }] }));
+    const f = seen(
+      await ctx.api.post('/api/skills', {
+        name: 'x',
+        instructions: 'y',
+        files: [{ name: '../etc/passwd', content: '' }],
+      }),
+    );
     expect(f.status).toBe(422);
     expect(f.body.error.details[0].path).toBe('files.0.name');
     expect(seen(await ctx.api.post('/api/skills', { name: 'x', instructions: 'y', color: 'red' })).status).toBe(422);
@@ -334,10 +387,18 @@ describe('secrets in logs', () => {
     seen(await call('post', '/api/mcp-servers', httpBody('logged-http')));
     seen(await call('post', '/api/mcp-servers', httpBody('logged-http'))); // 409
     seen(await call('post', '/api/mcp-servers', { ...httpBody('x'), url: 'nope' })); // 422
-    const i = seen(await call('post', '/api/integrations', { name: 'l', kind: 'postgres', connectionString: SECRET_CONN }));
+    const i = seen(
+      await call('post', '/api/integrations', { name: 'l', kind: 'postgres', connectionString: SECRET_CONN }),
+    );
     seen(await call('get', `/api/integrations/${i.body.id}`));
     seen(await call('post', '/api/integrations', { name: 'l', kind: 'postgres', connectionString: `x${SECRET_CONN}` })); // 422
-    seen(await call('post', '/api/tools', { name: 'logged_tool', url: 'https://x.example', headers: { A: SECRET_TOOL_HEADER } }));
+    seen(
+      await call('post', '/api/tools', {
+        name: 'logged_tool',
+        url: 'https://x.example',
+        headers: { A: SECRET_TOOL_HEADER },
+      }),
+    );
     seen(await call('get', '/api/mcp-servers'));
     seen(await call('get', '/api/tools'));
     const logs = lines.join('');
@@ -349,7 +410,11 @@ describe('secrets in logs', () => {
 describe('without a secret key', () => {
   it('answers 503 on secret-bearing routes and keeps the rest working', async () => {
     const { secrets: _omit, ...services } = ctx.services;
-    const app = createApp({ services, resolveApiKey: createKeyResolver(ctx.db), rateLimit: { ratePerSec: 10_000, burst: 10_000 } });
+    const app = createApp({
+      services,
+      resolveApiKey: createKeyResolver(ctx.db),
+      rateLimit: { ratePerSec: 10_000, burst: 10_000 },
+    });
     const auth = { Authorization: `Bearer ${ctx.keyA}` };
     const r = seen(await request(app).post('/api/mcp-servers').set(auth).send(httpBody('nokey')));
     expect(r.status).toBe(503);
@@ -361,8 +426,16 @@ describe('without a secret key', () => {
 
   it('answers 503, not 500, when stored secrets were written with another key', async () => {
     const services = { ...ctx.services, secrets: createSecretBox(generateSecretKey()) };
-    const app = createApp({ services, resolveApiKey: createKeyResolver(ctx.db), rateLimit: { ratePerSec: 10_000, burst: 10_000 } });
-    const r = seen(await request(app).get('/api/mcp-servers').set({ Authorization: `Bearer ${ctx.keyA}` }));
+    const app = createApp({
+      services,
+      resolveApiKey: createKeyResolver(ctx.db),
+      rateLimit: { ratePerSec: 10_000, burst: 10_000 },
+    });
+    const r = seen(
+      await request(app)
+        .get('/api/mcp-servers')
+        .set({ Authorization: `Bearer ${ctx.keyA}` }),
+    );
     expect(r.status).toBe(503);
     expect(r.body.error.message).toMatch(/cannot be decrypted/);
   });

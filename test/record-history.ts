@@ -18,7 +18,18 @@ export async function recordHistory(workflowId: string, name: string): Promise<v
   const binary = await resolveTemporalBinary();
   const { stdout } = await promisify(execFile)(
     binary,
-    ['workflow', 'show', '--workflow-id', workflowId, '--address', env.temporalAddress, '--namespace', env.namespace, '--output', 'json'],
+    [
+      'workflow',
+      'show',
+      '--workflow-id',
+      workflowId,
+      '--address',
+      env.temporalAddress,
+      '--namespace',
+      env.namespace,
+      '--output',
+      'json',
+    ],
     { maxBuffer: 64 * 1024 * 1024 },
   );
   await writeFile(path.join(HISTORIES_DIR, `${name}.json`), JSON.stringify(JSON.parse(stdout), null, 1) + '\n');

@@ -54,8 +54,13 @@ describe('row-level security (real database)', () => {
       expect(before?.current_user).toBe(APP_ROLE);
       await withSystem(db, 'api-key lookup', (tx) => tx.$queryRaw`SELECT 1`);
       await withOrg(db, orgA, (tx) => tx.$queryRaw`SELECT 1`);
-      const after = await Promise.all(Array.from({ length: 12 }, () => db.$queryRaw<{ u: string; org: string | null }[]>`
-        SELECT current_user AS u, nullif(current_setting('app.org_id', true), '') AS org`));
+      const after = await Promise.all(
+        Array.from(
+          { length: 12 },
+          () => db.$queryRaw<{ u: string; org: string | null }[]>`
+        SELECT current_user AS u, nullif(current_setting('app.org_id', true), '') AS org`,
+        ),
+      );
       expect(new Set(after.map((r) => `${r[0]?.u}/${r[0]?.org}`))).toEqual(new Set([`${APP_ROLE}/null`]));
     });
 
@@ -64,7 +69,9 @@ describe('row-level security (real database)', () => {
       url.searchParams.set('options', '-c statement_timeout=4321 -c role=flapjack_system');
       const other = createDb(url.toString(), { poolSize: 1 });
       try {
-        const [r] = await other.$queryRaw<{ u: string; t: string }[]>`SELECT current_user AS u, current_setting('statement_timeout') AS t`;
+        const [r] = await other.$queryRaw<
+          { u: string; t: string }[]
+        >`SELECT current_user AS u, current_setting('statement_timeout') AS t`;
         expect(r).toEqual({ u: APP_ROLE, t: '4321ms' });
       } finally {
         await other.$disconnect();
@@ -93,7 +100,11 @@ describe('row-level security (real database)', () => {
         const bare = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM runner_runs');
         const scoped = resultSets<{ n: number }>(
           await c.query(
-            [q.beginOrg(orgA), `SELECT count(*)::int AS n FROM runner_runs WHERE runner_id = ANY(${q.uuids(runners.a)})`, 'COMMIT'].join(';\n'),
+            [
+              q.beginOrg(orgA),
+              `SELECT count(*)::int AS n FROM runner_runs WHERE runner_id = ANY(${q.uuids(runners.a)})`,
+              'COMMIT',
+            ].join(';\n'),
           ),
         );
         const afterwards = await c.query<{ n: number }>('SELECT count(*)::int AS n FROM runner_runs');
@@ -108,7 +119,9 @@ describe('row-level security (real database)', () => {
       expect(updated.count).toBe(0);
       const deleted = await db.runnerRun.deleteMany({});
       expect(deleted.count).toBe(0);
-      expect(await ctx.systemDb.runner.count({ where: { id: { in: runners.a }, name: { startsWith: 'rls-a-' } } })).toBe(2);
+      expect(
+        await ctx.systemDb.runner.count({ where: { id: { in: runners.a }, name: { startsWith: 'rls-a-' } } }),
+      ).toBe(2);
       expect(await ctx.systemDb.runnerRun.count({ where: { orgId: { in: [orgA, orgB] } } })).toBe(5);
     });
   });
@@ -252,7 +265,15 @@ describe('row-level security (real database)', () => {
       const tables = await orgTables();
       expect(tables.length).toBeGreaterThanOrEqual(25);
       const rows = await ctx.systemDb.$queryRaw<
-        { table: string; rls: boolean; forced: boolean; name: string | null; roles: string[] | null; qual: string | null; with_check: string | null }[]
+        {
+          table: string;
+          rls: boolean;
+          forced: boolean;
+          name: string | null;
+          roles: string[] | null;
+          qual: string | null;
+          with_check: string | null;
+        }[]
       >`SELECT c.relname AS table, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
                p.policyname AS name, p.roles::text[] AS roles, p.qual, p.with_check
           FROM pg_class c
@@ -271,7 +292,10 @@ describe('row-level security (real database)', () => {
         if (!mine[0]?.forced) problems.push(`${t}: RLS not forced`);
         const org = mine.filter((p) => p.name === 'org_isolation');
         const system = mine.filter((p) => p.name === 'system_access');
-        if (org.length !== 1 || !org.every((p) => orgCheck(p.qual) && orgCheck(p.with_check) && p.roles?.join() === 'public')) {
+        if (
+          org.length !== 1 ||
+          !org.every((p) => orgCheck(p.qual) && orgCheck(p.with_check) && p.roles?.join() === 'public')
+        ) {
           problems.push(`${t}: no org_isolation policy checking the org for everyone`);
         }
         if (system.length !== 1 || system[0]?.roles?.join() !== 'flapjack_system') {

@@ -12,10 +12,10 @@ const ctx = useTestContext();
 let hooks: Awaited<ReturnType<typeof startWebhookServer>>;
 beforeAll(async () => {
   hooks = await startWebhookServer({
-  '/ok': (req, res) => json(res, 200, { echoed: req.body }),
-  '/slow': (_req, res) => {
-    setTimeout(() => json(res, 200, { slow: true }), 2_500).unref();
-  },
+    '/ok': (req, res) => json(res, 200, { echoed: req.body }),
+    '/slow': (_req, res) => {
+      setTimeout(() => json(res, 200, { slow: true }), 2_500).unref();
+    },
   });
 });
 afterAll(() => hooks.close());
@@ -25,7 +25,8 @@ async function runner(steps: Record<string, unknown>[]) {
   for (const s of steps) expect((await ctx.api.post(`/api/runners/${r.body.id}/steps`, s)).status).toBe(201);
   return r.body.id as string;
 }
-const getRun = async (runnerId: string, runId: string) => (await ctx.api.get(`/api/runners/${runnerId}/runs/${runId}`)).body;
+const getRun = async (runnerId: string, runId: string) =>
+  (await ctx.api.get(`/api/runners/${runnerId}/runs/${runId}`)).body;
 
 describe('no run is lost', () => {
   it('starts a run later when the API died after recording it and before starting its workflow', async () => {
@@ -58,7 +59,11 @@ describe('no run is lost', () => {
     const started = await reconcilePendingRuns(ctx.services, 0);
     expect(started).toBeGreaterThanOrEqual(1);
     // Generous: the shared test worker may be working through another file's 2,000-run bulk meanwhile.
-    const done = await waitFor(() => getRun(runnerId, crashedRunId), (b) => b.status === 'completed', 180_000);
+    const done = await waitFor(
+      () => getRun(runnerId, crashedRunId),
+      (b) => b.status === 'completed',
+      180_000,
+    );
     expect(done.output).toEqual({ echoed: { n: 7 } });
     expect(hooks.requests.filter((q) => q.headers['idempotency-key'] === `${crashedRunId}:hook`)).toHaveLength(1);
     // A second pass has nothing left to do.
@@ -90,10 +95,18 @@ describe('no run is lost', () => {
 describe('the Temporal Web UI tells the story without our database', () => {
   it('keeps RunnerId, OrgId and RunStatus current, with the runner name in the memo, and is filterable', async () => {
     const runnerId = await runner([
-      { name: 'boom', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'throw new Error("nope")' } },
+      {
+        name: 'boom',
+        kind: 'computer',
+        orderIndex: 0,
+        computer: { runtime: 'javascript', code: 'throw new Error("nope")' },
+      },
     ]);
     const c = await ctx.api.post(`/api/runners/${runnerId}/runs`, { input: {} });
-    await waitFor(() => getRun(runnerId, c.body.id), (b) => b.status === 'failed');
+    await waitFor(
+      () => getRun(runnerId, c.body.id),
+      (b) => b.status === 'failed',
+    );
     // The row is written by the last local activity; the search attribute rides on the workflow task
     // that completes right after it, so wait for the workflow to close.
     const d = await waitFor(
@@ -108,7 +121,8 @@ describe('the Temporal Web UI tells the story without our database', () => {
     const found = await waitFor(
       async () => {
         const ids: string[] = [];
-        for await (const w of ctx.client.workflow.list({ query: `RunnerId = "${runnerId}" AND RunStatus = "failed"` })) ids.push(w.workflowId);
+        for await (const w of ctx.client.workflow.list({ query: `RunnerId = "${runnerId}" AND RunStatus = "failed"` }))
+          ids.push(w.workflowId);
         return ids;
       },
       (ids) => ids.length === 1,
@@ -116,7 +130,9 @@ describe('the Temporal Web UI tells the story without our database', () => {
     );
     expect(found).toEqual([c.body.id]);
     const history = await ctx.client.workflow.getHandle(c.body.id).fetchHistory();
-    const scheduled = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes || e.activityTaskScheduledEventAttributes);
+    const scheduled = (history.events ?? []).filter(
+      (e) => e.markerRecordedEventAttributes || e.activityTaskScheduledEventAttributes,
+    );
     expect(scheduled.length).toBeGreaterThan(0);
     const summaries = (history.events ?? [])
       .map((e) => e.userMetadata?.summary?.data)
@@ -155,9 +171,17 @@ describe('a worker killed mid-run', () => {
     const runnerId = await runner([
       { name: 'first', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return { a: 1 }' } },
       { name: 'slow', kind: 'webhook', orderIndex: 1, webhookUrl: hooks.url('/slow') },
-      { name: 'last', kind: 'computer', orderIndex: 2, computer: { runtime: 'javascript', code: 'return { done: true }' } },
+      {
+        name: 'last',
+        kind: 'computer',
+        orderIndex: 2,
+        computer: { runtime: 'javascript', code: 'return { done: true }' },
+      },
     ]);
-    const c = await request(app).post(`/api/runners/${runnerId}/runs`).set('Authorization', `Bearer ${ctx.keyA}`).send({ input: {} });
+    const c = await request(app)
+      .post(`/api/runners/${runnerId}/runs`)
+      .set('Authorization', `Bearer ${ctx.keyA}`)
+      .send({ input: {} });
     expect(c.status).toBe(201);
     await waitFor(
       async () => hooks.requests.filter((q) => q.headers['idempotency-key'] === `${c.body.id}:slow`).length,
@@ -169,13 +193,22 @@ describe('a worker killed mid-run', () => {
     await w1Exited;
     const w2 = startWorker();
     try {
-      const done = await waitFor(() => getRun(runnerId, c.body.id), (b) => b.status === 'completed', 90_000, 250);
+      const done = await waitFor(
+        () => getRun(runnerId, c.body.id),
+        (b) => b.status === 'completed',
+        90_000,
+        250,
+      );
       expect(done.output).toEqual({ done: true });
       expect(done.steps.map((s: { status: string }) => s.status)).toEqual(['completed', 'completed', 'completed']);
       const rows = await ctx.systemDb.runnerRunStep.findMany({ where: { runId: c.body.id } });
       expect(rows).toHaveLength(3);
       const handle = ctx.client.workflow.getHandle(c.body.id);
-      await waitFor(async () => (await handle.describe()).status.name, (s) => s === 'COMPLETED', 10_000);
+      await waitFor(
+        async () => (await handle.describe()).status.name,
+        (s) => s === 'COMPLETED',
+        10_000,
+      );
       // The webhook may be delivered again after the crash; it carries the same Idempotency-Key.
       const deliveries = hooks.requests.filter((q) => q.headers['idempotency-key'] === `${c.body.id}:slow`);
       expect(deliveries.length).toBeGreaterThanOrEqual(1);

@@ -179,7 +179,11 @@ describe('the process entry points (FLAPJACK_ROLES)', () => {
 
   const runThrough = async (base: string) => {
     await waitFor(
-      () => fetch(`${base}/healthz`).then((r) => r.status, () => 0),
+      () =>
+        fetch(`${base}/healthz`).then(
+          (r) => r.status,
+          () => 0,
+        ),
       (s) => s === 200,
       90_000,
       250,
@@ -194,7 +198,8 @@ describe('the process entry points (FLAPJACK_ROLES)', () => {
       return { status: r.status, body: (await r.json()) as Record<string, unknown> & { id: string } };
     };
     const runner = await call('POST', '/api/runners', { name: 'roles' });
-    for (const s of pipeline('/items')) expect((await call('POST', `/api/runners/${runner.body.id}/steps`, s)).status).toBe(201);
+    for (const s of pipeline('/items'))
+      expect((await call('POST', `/api/runners/${runner.body.id}/steps`, s)).status).toBe(201);
     const c = await call('POST', `/api/runners/${runner.body.id}/runs`, { input: {} });
     expect(c.status).toBe(201);
     const done = await waitFor(

@@ -44,19 +44,86 @@ describe('step validation at save time', () => {
   const cases: [string, Record<string, unknown>, string][] = [
     ['a kind outside the four', { name: 's', kind: 'email', orderIndex: 0 }, 'kind'],
     ['a webhook step without webhookUrl', { name: 's', kind: 'webhook', orderIndex: 0 }, 'webhookUrl'],
-    ['a webhook URL that is not http(s)', { name: 's', kind: 'webhook', orderIndex: 0, webhookUrl: 'ftp://x.example' }, 'webhookUrl'],
+    [
+      'a webhook URL that is not http(s)',
+      { name: 's', kind: 'webhook', orderIndex: 0, webhookUrl: 'ftp://x.example' },
+      'webhookUrl',
+    ],
     ['a condition step without conditionExpr', { name: 's', kind: 'condition', orderIndex: 0 }, 'conditionExpr'],
-    ['a conditionExpr that is not JSONPath', { name: 's', kind: 'condition', orderIndex: 0, conditionExpr: 'steps.a' }, 'conditionExpr'],
+    [
+      'a conditionExpr that is not JSONPath',
+      { name: 's', kind: 'condition', orderIndex: 0, conditionExpr: 'steps.a' },
+      'conditionExpr',
+    ],
     ['a computer step without code', { name: 's', kind: 'computer', orderIndex: 0 }, 'computer.code'],
-    ['a computer step with an empty code', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: '' } }, 'computer.code'],
-    ['a computer runtime other than javascript', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'python', code: 'x' } }, 'computer.runtime'],
-    ['a computer time limit over 60 s', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1', timeoutMs: 600000 } }, 'computer.timeoutMs'],
-    ['an inputMapping value that is not JSONPath', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' }, inputMapping: { a: 'input.url' } }, 'inputMapping.a'],
-    ['an inputMapping with a script expression', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' }, inputMapping: { a: '$..[(@.length-1)]' } }, 'inputMapping.a'],
-    ['an outputSchema that is not a JSON Schema', { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' }, outputSchema: { type: 12 } }, 'outputSchema'],
-    ['a step name that cannot be a context key', { name: 'has space', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' } }, 'name'],
-    ['a negative orderIndex', { name: 's', kind: 'computer', orderIndex: -1, computer: { runtime: 'javascript', code: 'return 1' } }, 'orderIndex'],
-    ['an agentId of no agent', { name: 's', kind: 'agent', orderIndex: 0, agentId: '00000000-0000-4000-8000-000000000000' }, 'agentId'],
+    [
+      'a computer step with an empty code',
+      { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: '' } },
+      'computer.code',
+    ],
+    [
+      'a computer runtime other than javascript',
+      { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'python', code: 'x' } },
+      'computer.runtime',
+    ],
+    [
+      'a computer time limit over 60 s',
+      {
+        name: 's',
+        kind: 'computer',
+        orderIndex: 0,
+        computer: { runtime: 'javascript', code: 'return 1', timeoutMs: 600000 },
+      },
+      'computer.timeoutMs',
+    ],
+    [
+      'an inputMapping value that is not JSONPath',
+      {
+        name: 's',
+        kind: 'computer',
+        orderIndex: 0,
+        computer: { runtime: 'javascript', code: 'return 1' },
+        inputMapping: { a: 'input.url' },
+      },
+      'inputMapping.a',
+    ],
+    [
+      'an inputMapping with a script expression',
+      {
+        name: 's',
+        kind: 'computer',
+        orderIndex: 0,
+        computer: { runtime: 'javascript', code: 'return 1' },
+        inputMapping: { a: '$..[(@.length-1)]' },
+      },
+      'inputMapping.a',
+    ],
+    [
+      'an outputSchema that is not a JSON Schema',
+      {
+        name: 's',
+        kind: 'computer',
+        orderIndex: 0,
+        computer: { runtime: 'javascript', code: 'return 1' },
+        outputSchema: { type: 12 },
+      },
+      'outputSchema',
+    ],
+    [
+      'a step name that cannot be a context key',
+      { name: 'has space', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' } },
+      'name',
+    ],
+    [
+      'a negative orderIndex',
+      { name: 's', kind: 'computer', orderIndex: -1, computer: { runtime: 'javascript', code: 'return 1' } },
+      'orderIndex',
+    ],
+    [
+      'an agentId of no agent',
+      { name: 's', kind: 'agent', orderIndex: 0, agentId: '00000000-0000-4000-8000-000000000000' },
+      'agentId',
+    ],
   ];
   it.each(cases)('refuses %s with a 422 naming the field', async (_label, body, field) => {
     const id = await newRunner();
@@ -69,7 +136,12 @@ describe('step validation at save time', () => {
 
   it('refuses a second step with the same name in one runner with a 409 conflict', async () => {
     const id = await newRunner();
-    const step = { name: 'dup', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return 1' } };
+    const step = {
+      name: 'dup',
+      kind: 'computer',
+      orderIndex: 0,
+      computer: { runtime: 'javascript', code: 'return 1' },
+    };
     expect((await ctx.api.post(`/api/runners/${id}/steps`, step)).status).toBe(201);
     const r = await ctx.api.post(`/api/runners/${id}/steps`, { ...step, orderIndex: 1 });
     expect(r.status).toBe(409);
@@ -79,7 +151,12 @@ describe('step validation at save time', () => {
 
   it('checks an update against the merged step (clearing a webhook URL is refused)', async () => {
     const id = await newRunner();
-    const s = await ctx.api.post(`/api/runners/${id}/steps`, { name: 'hook', kind: 'webhook', orderIndex: 0, webhookUrl: 'https://example.com/h' });
+    const s = await ctx.api.post(`/api/runners/${id}/steps`, {
+      name: 'hook',
+      kind: 'webhook',
+      orderIndex: 0,
+      webhookUrl: 'https://example.com/h',
+    });
     const r = await ctx.api.patch(`/api/runners/${id}/steps/${s.body.id}`, { webhookUrl: null });
     expect(r.status).toBe(422);
     expect(paths(r.body)).toContain('webhookUrl');
@@ -90,7 +167,12 @@ describe('step validation at save time', () => {
 
   it('returns steps in orderIndex order, masks webhook header values, and deletes a step', async () => {
     const id = await newRunner();
-    await ctx.api.post(`/api/runners/${id}/steps`, { name: 'b', kind: 'computer', orderIndex: 2, computer: { runtime: 'javascript', code: 'return 1' } });
+    await ctx.api.post(`/api/runners/${id}/steps`, {
+      name: 'b',
+      kind: 'computer',
+      orderIndex: 2,
+      computer: { runtime: 'javascript', code: 'return 1' },
+    });
     const a = await ctx.api.post(`/api/runners/${id}/steps`, {
       name: 'a',
       kind: 'webhook',
@@ -110,7 +192,16 @@ describe('step validation at save time', () => {
     const id = await newRunner();
     const b = ctx.as(ctx.keyB);
     expect((await b.get(`/api/runners/${id}`)).status).toBe(404);
-    expect((await b.post(`/api/runners/${id}/steps`, { name: 'x', kind: 'condition', orderIndex: 0, conditionExpr: '$.input' })).status).toBe(404);
+    expect(
+      (
+        await b.post(`/api/runners/${id}/steps`, {
+          name: 'x',
+          kind: 'condition',
+          orderIndex: 0,
+          conditionExpr: '$.input',
+        })
+      ).status,
+    ).toBe(404);
     expect((await b.post(`/api/runners/${id}/runs`, { input: {} })).status).toBe(404);
     expect((await b.get(`/api/runners/${id}/runs`)).status).toBe(404);
   });

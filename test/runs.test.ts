@@ -8,26 +8,26 @@ let fail500 = 0;
 let hooks: Awaited<ReturnType<typeof startWebhookServer>>;
 beforeAll(async () => {
   hooks = await startWebhookServer({
-  '/enrich': (req, res) => {
-    const b = req.body as { url: string; tags: number };
-    json(res, 200, { products: [{ sku: 'a' }, { sku: 'b' }, { sku: 'c' }], seenUrl: b.url, tags: b.tags });
-  },
-  '/empty': (_req, res) => json(res, 200, { products: [] }),
-  '/slow': (_req, res) => {
-    setTimeout(() => json(res, 200, { late: true }), 20_000).unref();
-  },
-  '/bad-request': (_req, res) => json(res, 400, { error: 'nope' }),
-  '/slowish': (_req, res) => {
-    setTimeout(() => json(res, 200, { late: true }), 700).unref();
-  },
-  '/flaky': (_req, res) => {
-    fail500++;
-    if (fail500 <= 2) json(res, 503, { error: 'try later' });
-    else json(res, 200, { ok: true, attempts: fail500 });
-  },
-  '/not-json': (_req, res) => {
-    res.writeHead(200, { 'Content-Type': 'text/plain' }).end('hello');
-  },
+    '/enrich': (req, res) => {
+      const b = req.body as { url: string; tags: number };
+      json(res, 200, { products: [{ sku: 'a' }, { sku: 'b' }, { sku: 'c' }], seenUrl: b.url, tags: b.tags });
+    },
+    '/empty': (_req, res) => json(res, 200, { products: [] }),
+    '/slow': (_req, res) => {
+      setTimeout(() => json(res, 200, { late: true }), 20_000).unref();
+    },
+    '/bad-request': (_req, res) => json(res, 400, { error: 'nope' }),
+    '/slowish': (_req, res) => {
+      setTimeout(() => json(res, 200, { late: true }), 700).unref();
+    },
+    '/flaky': (_req, res) => {
+      fail500++;
+      if (fail500 <= 2) json(res, 503, { error: 'try later' });
+      else json(res, 200, { ok: true, attempts: fail500 });
+    },
+    '/not-json': (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('hello');
+    },
   });
 });
 afterAll(() => hooks.close());
@@ -65,12 +65,20 @@ describe('a webhook → condition → computer pipeline', () => {
           webhookHeaders: { 'X-Api-Token': 'secret-token-123' },
           inputMapping: { url: '$.input.url', tags: '$.input.tags.length' },
         },
-        { name: 'has_products', kind: 'condition', orderIndex: 1, conditionExpr: '$.steps.discovery.output.products.length' },
+        {
+          name: 'has_products',
+          kind: 'condition',
+          orderIndex: 1,
+          conditionExpr: '$.steps.discovery.output.products.length',
+        },
         {
           name: 'summarize',
           kind: 'computer',
           orderIndex: 2,
-          inputMapping: { count: '$.steps.discovery.output.products.length', skus: '$.steps.discovery.output.products[*].sku' },
+          inputMapping: {
+            count: '$.steps.discovery.output.products.length',
+            skus: '$.steps.discovery.output.products[*].sku',
+          },
           computer: { runtime: 'javascript', code: 'return { count: input.count, joined: input.skus.join(",") };' },
           outputSchema: { type: 'object', required: ['count'], properties: { count: { type: 'integer' } } },
         },
@@ -154,7 +162,9 @@ describe('step failures', () => {
   });
 
   it('retries a 5xx with backoff until it succeeds', async () => {
-    const runnerId = await makeRunner([{ name: 'call', kind: 'webhook', orderIndex: 0, webhookUrl: hooks.url('/flaky') }]);
+    const runnerId = await makeRunner([
+      { name: 'call', kind: 'webhook', orderIndex: 0, webhookUrl: hooks.url('/flaky') },
+    ]);
     const run = await runToEnd(runnerId, {});
     expect(run.status).toBe('completed');
     expect(run.output).toEqual({ ok: true, attempts: 3 });
@@ -162,14 +172,21 @@ describe('step failures', () => {
   });
 
   it('fails a non-JSON 2xx answer', async () => {
-    const runnerId = await makeRunner([{ name: 'call', kind: 'webhook', orderIndex: 0, webhookUrl: hooks.url('/not-json') }]);
+    const runnerId = await makeRunner([
+      { name: 'call', kind: 'webhook', orderIndex: 0, webhookUrl: hooks.url('/not-json') },
+    ]);
     const run = await runToEnd(runnerId, {});
     expect(run.status).toBe('failed');
     expect(run.error.code).toBe('webhook_invalid_response');
   });
 
   it('refuses private, loopback and link-local webhook targets (SSRF)', async () => {
-    for (const url of ['http://169.254.169.254/latest/meta-data', 'http://10.0.0.1/x', 'http://127.0.0.2:9/x', 'http://[::1]:9/x']) {
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data',
+      'http://10.0.0.1/x',
+      'http://127.0.0.2:9/x',
+      'http://[::1]:9/x',
+    ]) {
       const runnerId = await makeRunner([{ name: 'call', kind: 'webhook', orderIndex: 0, webhookUrl: url }]);
       const run = await runToEnd(runnerId, {});
       expect(run.status).toBe('failed');
@@ -179,7 +196,12 @@ describe('step failures', () => {
 
   it('fails a computer step that runs past its time limit, saying so', async () => {
     const runnerId = await makeRunner([
-      { name: 'spin', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'while (true) {}', timeoutMs: 200 } },
+      {
+        name: 'spin',
+        kind: 'computer',
+        orderIndex: 0,
+        computer: { runtime: 'javascript', code: 'while (true) {}', timeoutMs: 200 },
+      },
     ]);
     const run = await runToEnd(runnerId, {});
     expect(run.status).toBe('failed');
@@ -196,7 +218,9 @@ describe('step failures', () => {
       try { found.push(typeof this.constructor.constructor('return typeof process')()); } catch (e) { found.push('err'); }
       try { found.push(typeof fetch); } catch (e) { found.push('err'); }
       return found;`;
-    const runnerId = await makeRunner([{ name: 'probe', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code } }]);
+    const runnerId = await makeRunner([
+      { name: 'probe', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code } },
+    ]);
     const run = await runToEnd(runnerId, {});
     expect(run.status).toBe('completed');
     expect(run.output[0]).toBe('undefined');
@@ -232,7 +256,7 @@ describe('step failures', () => {
 
 describe('hostile input', () => {
   it('stores and returns quotes, backslashes and SQL-looking text exactly', async () => {
-    const nasty = { s: "'); DROP TABLE runner_runs; --", b: 'a\\b\'c', u: '✓ 𝔘', n: [1, null, { k: '$$' }] };
+    const nasty = { s: "'); DROP TABLE runner_runs; --", b: "a\\b'c", u: '✓ 𝔘', n: [1, null, { k: '$$' }] };
     const runnerId = await makeRunner([
       { name: 'echo', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return input' } },
     ]);
@@ -251,9 +275,13 @@ describe('hostile input', () => {
 
 describe('idempotency', () => {
   it('returns the same run for 20 concurrent identical requests', async () => {
-    const runnerId = await makeRunner([{ name: 'c', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return input' } }]);
+    const runnerId = await makeRunner([
+      { name: 'c', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return input' } },
+    ]);
     const responses = await Promise.all(
-      Array.from({ length: 20 }, () => ctx.api.post(`/api/runners/${runnerId}/runs`, { input: { n: 1 }, idempotencyKey: 'product-1' })),
+      Array.from({ length: 20 }, () =>
+        ctx.api.post(`/api/runners/${runnerId}/runs`, { input: { n: 1 }, idempotencyKey: 'product-1' }),
+      ),
     );
     const ids = new Set(responses.map((r) => r.body.id));
     expect(ids.size).toBe(1);
@@ -282,14 +310,19 @@ describe('cancel', () => {
     await waitFor(async () => hooks.abortedPaths.includes('/slow'), Boolean, 10_000);
     const again = await ctx.api.post(`/api/runners/${runnerId}/runs/${c.body.id}/cancel`);
     expect(again.status).toBe(409);
-    await waitFor(async () => (await ctx.client.workflow.getHandle(c.body.id).describe()).status.name, (s) => s === 'CANCELLED');
+    await waitFor(
+      async () => (await ctx.client.workflow.getHandle(c.body.id).describe()).status.name,
+      (s) => s === 'CANCELLED',
+    );
     await recordHistory(c.body.id, 'cancelled-during-webhook');
   });
 });
 
 describe('cancel racing the last step', () => {
   it('stays cancelled when the last step answers after the cancel (no late "completed")', async () => {
-    const runnerId = await makeRunner([{ name: 'last', kind: 'webhook', orderIndex: 0, webhookUrl: hooks.url('/slowish') }]);
+    const runnerId = await makeRunner([
+      { name: 'last', kind: 'webhook', orderIndex: 0, webhookUrl: hooks.url('/slowish') },
+    ]);
     const c = await ctx.api.post(`/api/runners/${runnerId}/runs`, { input: {} });
     await waitFor(
       async () => hooks.requests.filter((r) => r.headers['idempotency-key'] === `${c.body.id}:last`).length,
@@ -312,7 +345,11 @@ describe('cancel racing the last step', () => {
 describe('run input validation', () => {
   it('answers 422 listing the violations of the inputSchema, and records nothing', async () => {
     const runnerId = await makeRunner([], {
-      inputSchema: { type: 'object', required: ['url'], properties: { url: { type: 'string' }, n: { type: 'integer' } } },
+      inputSchema: {
+        type: 'object',
+        required: ['url'],
+        properties: { url: { type: 'string' }, n: { type: 'integer' } },
+      },
     });
     const r = await ctx.api.post(`/api/runners/${runnerId}/runs`, { input: { n: 'x' } });
     expect(r.status).toBe(422);

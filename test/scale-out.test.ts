@@ -44,10 +44,14 @@ beforeAll(async () => {
     // runs other files leave pending on purpose (the first pass would come after 10 minutes).
     FLAPJACK_RECONCILE_INTERVAL_MS: '600000',
   };
-  for (const n of [1, 2]) workers.push(flapjackChild({ entry: 'worker', name: `worker-${n}`, env: { ...env, PORT: '0' }, logDir }));
+  for (const n of [1, 2])
+    workers.push(flapjackChild({ entry: 'worker', name: `worker-${n}`, env: { ...env, PORT: '0' }, logDir }));
   for (const n of [1, 2]) {
     const port = await findFreePort();
-    apis.push({ port, child: flapjackChild({ entry: 'api', name: `api-${n}`, env: { ...env, PORT: String(port) }, logDir, port }) });
+    apis.push({
+      port,
+      child: flapjackChild({ entry: 'api', name: `api-${n}`, env: { ...env, PORT: String(port) }, logDir, port }),
+    });
   }
   await Promise.all([...workers.map((w) => w.start()), ...apis.map((a) => a.child.start())]);
 }, 600_000);
@@ -59,7 +63,12 @@ afterAll(async () => {
   await rm(logDir, { recursive: true, force: true });
 }, 60_000);
 
-async function call(port: number, method: string, p: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+async function call(
+  port: number,
+  method: string,
+  p: string,
+  body?: unknown,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   const r = await fetch(`http://127.0.0.1:${port}${p}`, {
     method,
     headers: { Authorization: `Bearer ${ctx.keyA}`, 'Content-Type': 'application/json' },
@@ -89,7 +98,11 @@ async function startRuns(runnerId: string, n: number, from: number): Promise<Map
       }
       if (r.status !== 201) {
         const log = await readFile(path.join(logDir, `${child.name}.log`), 'utf8').catch(() => '');
-        const errors = log.split('\n').filter((l) => /"level":(50|60)/.test(l)).slice(-3).join('\n');
+        const errors = log
+          .split('\n')
+          .filter((l) => /"level":(50|60)/.test(l))
+          .slice(-3)
+          .join('\n');
         throw new Error(`${child.name}: ${r.status} ${JSON.stringify(r.body)}\n${errors}`);
       }
       byApi.get(port)!.push(r.body.id as string);
@@ -124,12 +137,19 @@ describe('two workers and two API processes on one Temporal and one PostgreSQL',
       { name: 'double', kind: 'computer', computer: { runtime: 'javascript', code: 'return { twice: input };' } },
     ].entries()) {
       // Steps through the second API: both read and write the same database.
-      expect((await call(apis[1]!.port, 'POST', `/api/runners/${runnerId}/steps`, { orderIndex: i, ...s })).status).toBe(201);
+      expect(
+        (await call(apis[1]!.port, 'POST', `/api/runners/${runnerId}/steps`, { orderIndex: i, ...s })).status,
+      ).toBe(201);
     }
     const byApi = await startRuns(runnerId, 40, 0);
     for (const ids of byApi.values()) expect(ids).toHaveLength(20);
     const ids = [...byApi.values()].flat();
-    const done = await waitFor(() => statuses(runnerId, ids), (rows) => rows.filter((x) => x.status === 'completed').length === ids.length, 120_000, 500);
+    const done = await waitFor(
+      () => statuses(runnerId, ids),
+      (rows) => rows.filter((x) => x.status === 'completed').length === ids.length,
+      120_000,
+      500,
+    );
     expect(done).toHaveLength(40);
 
     const seen = new Set<string>();
@@ -145,7 +165,12 @@ describe('two workers and two API processes on one Temporal and one PostgreSQL',
     const before = hooks.requests.length;
     const starting = startRuns(runnerId, 60, 1000);
     // Kill once the second batch is being executed (webhook deliveries are arriving).
-    await waitFor(async () => hooks.requests.length - before, (n) => n >= 10, 60_000, 50);
+    await waitFor(
+      async () => hooks.requests.length - before,
+      (n) => n >= 10,
+      60_000,
+      50,
+    );
     const victim = workers[0]!;
     await victim.kill();
     expect(victim.running).toBe(false);

@@ -96,7 +96,11 @@ describe('runners, steps and runs', () => {
 
   it('idempotencyKey returns the same run; a retried POST whose answer was lost starts no second run', async () => {
     const runner = await fj.createRunner({ name: 'sdk idempotency' });
-    await fj.addRunnerStep(runner.id, { ...double, inputMapping: undefined, computer: { runtime: 'javascript', code: 'return 1;' } });
+    await fj.addRunnerStep(runner.id, {
+      ...double,
+      inputMapping: undefined,
+      computer: { runtime: 'javascript', code: 'return 1;' },
+    });
     const a = await fj.triggerRun(runner.id, { input: {}, idempotencyKey: 'https://example.com/product-1' });
     const b = await fj.triggerRun(runner.id, { input: {}, idempotencyKey: 'https://example.com/product-1' });
     expect(b.id).toBe(a.id);
@@ -143,7 +147,9 @@ describe('runners, steps and runs', () => {
     expect(((await r3.json()) as { idempotencyKey: string }).idempotencyKey).toBe('body-1');
     const tooLong = await post({ 'Idempotency-Key': 'x'.repeat(256) });
     expect(tooLong.status).toBe(422);
-    expect(((await tooLong.json()) as { error: { details: { path: string }[] } }).error.details[0]?.path).toBe('headers.idempotency-key');
+    expect(((await tooLong.json()) as { error: { details: { path: string }[] } }).error.details[0]?.path).toBe(
+      'headers.idempotency-key',
+    );
   });
 });
 
@@ -155,7 +161,9 @@ describe('errors', () => {
     expect(nf).toMatchObject({ status: 404, code: 'not_found' });
     expect(nf.requestId).toMatch(/./);
 
-    const v = (await fj.addRunnerStep(runner.id, { name: 'hook', kind: 'webhook', orderIndex: 0 }).catch((e: unknown) => e)) as ValidationError;
+    const v = (await fj
+      .addRunnerStep(runner.id, { name: 'hook', kind: 'webhook', orderIndex: 0 })
+      .catch((e: unknown) => e)) as ValidationError;
     expect(v).toBeInstanceOf(ValidationError);
     expect(v).toMatchObject({ status: 422, code: 'validation_failed' });
     expect(v.fields.map((f) => f.path)).toContain('webhookUrl');
@@ -166,7 +174,11 @@ describe('errors', () => {
 
   it('honours Retry-After from a rate-limited API and succeeds on retry', async () => {
     const limited = await listen(
-      createApp({ services: ctx.services, resolveApiKey: createKeyResolver(ctx.db), rateLimit: { ratePerSec: 0.2, burst: 1 } }),
+      createApp({
+        services: ctx.services,
+        resolveApiKey: createKeyResolver(ctx.db),
+        rateLimit: { ratePerSec: 0.2, burst: 1 },
+      }),
     );
     const hits: number[] = [];
     let retryAfter = 0;
@@ -196,7 +208,11 @@ describe('connections, org resources, configs and knowledge', () => {
     const runner = await fj.createRunner({ name: 'sdk connections' });
     const agent = await fj.createAgent({ name: 'sdk agent', preamble: 'You help.', model: 'gpt-4o-mini' });
     const mcp = await fj.createMcpServer({ slug: 'sdk-srv', transport: 'http', url: 'https://mcp.example.com/mcp' });
-    const integ = await fj.createIntegration({ name: 'sdk db', kind: 'postgres', connectionString: 'postgres://u:pw@db.example.com/x' });
+    const integ = await fj.createIntegration({
+      name: 'sdk db',
+      kind: 'postgres',
+      connectionString: 'postgres://u:pw@db.example.com/x',
+    });
     const tool = await fj.createTool({ name: 'sdk_tool', url: 'https://api.example.com/t' });
     const skill = await fj.createSkill({ name: 'sdk skill', instructions: 'Be brief.' });
 
@@ -204,7 +220,9 @@ describe('connections, org resources, configs and knowledge', () => {
     expect(await fj.updateMcpServer(mcp.id, { name: 'Renamed' })).toMatchObject({ name: 'Renamed' });
     expect(await fj.updateIntegration(integ.id, { readOnly: true })).toMatchObject({ readOnly: true });
     expect(await fj.updateTool(tool.id, { description: 'd' })).toMatchObject({ description: 'd' });
-    expect(await fj.updateSkill(skill.id, { instructions: 'Be briefer.' })).toMatchObject({ instructions: 'Be briefer.' });
+    expect(await fj.updateSkill(skill.id, { instructions: 'Be briefer.' })).toMatchObject({
+      instructions: 'Be briefer.',
+    });
     expect((await fj.getAgent(agent.id)).id).toBe(agent.id);
     expect((await fj.getMcpServer(mcp.id)).id).toBe(mcp.id);
     expect((await fj.getIntegration(integ.id)).connectionString).not.toContain('pw@');
@@ -221,7 +239,10 @@ describe('connections, org resources, configs and knowledge', () => {
     }
     await expect(fjB.getAgent(agent.id)).rejects.toBeInstanceOf(NotFoundError);
 
-    expect(await fj.attachRunnerMcp(runner.id, mcp.id)).toMatchObject({ mcpServerId: mcp.id, mcpServer: { slug: 'sdk-srv' } });
+    expect(await fj.attachRunnerMcp(runner.id, mcp.id)).toMatchObject({
+      mcpServerId: mcp.id,
+      mcpServer: { slug: 'sdk-srv' },
+    });
     await fj.attachRunnerMcp(runner.id, mcp.id); // idempotent
     await fj.attachRunnerIntegration(runner.id, integ.id);
     await fj.attachRunnerTool(runner.id, tool.id);
@@ -238,7 +259,9 @@ describe('connections, org resources, configs and knowledge', () => {
     expect((await fj.listRunnerMcps(runner.id)).data).toEqual([]);
 
     expect(await fj.getRunnerWebConfig(runner.id)).toMatchObject({ enabled: false });
-    expect(await fj.updateRunnerWebConfig(runner.id, { enabled: true, searchEnabled: true, researchEnabled: true })).toMatchObject({
+    expect(
+      await fj.updateRunnerWebConfig(runner.id, { enabled: true, searchEnabled: true, researchEnabled: true }),
+    ).toMatchObject({
       enabled: true,
       researchEnabled: true,
     });
@@ -258,11 +281,17 @@ describe('connections, org resources, configs and knowledge', () => {
       title: 'Returns',
     });
     expect(doc).toMatchObject({ title: 'Returns', scopeType: 'runner', scopeId: runner.id });
-    const pdfless = await fj.uploadKnowledge({ file: new Blob(['{"a": "catalog of lamps"}'], { type: 'application/json' }), filename: 'c.json', scopeType: 'org' });
+    const pdfless = await fj.uploadKnowledge({
+      file: new Blob(['{"a": "catalog of lamps"}'], { type: 'application/json' }),
+      filename: 'c.json',
+      scopeType: 'org',
+    });
     expect(pdfless.chunks).toBeGreaterThan(0);
     const hits = await fj.searchKnowledge({ q: 'returned electronics', runnerId: runner.id });
     expect(hits.data[0]?.docId).toBe(doc.id);
-    expect((await fj.listKnowledge({ scopeType: 'runner', scopeId: runner.id })).data.map((d) => d.id)).toEqual([doc.id]);
+    expect((await fj.listKnowledge({ scopeType: 'runner', scopeId: runner.id })).data.map((d) => d.id)).toEqual([
+      doc.id,
+    ]);
     expect((await fj.getKnowledge(doc.id)).chunks).toBeGreaterThan(0);
     await fj.deleteKnowledge(doc.id);
     await fj.deleteKnowledge(pdfless.id);
@@ -304,10 +333,17 @@ describe('triggers, webhook delivery, bulk runs, resume and analytics', () => {
     const sig = `sha256=${createHmac('sha256', secret).update(raw).digest('hex')}`;
     const delivered = await fj.deliverWebhook(hook.token!, raw, { 'X-Hub-Signature-256': sig });
     expect(delivered.runId).toEqual(expect.any(String));
-    expect(await fj.waitForRun(runner.id, delivered.runId, { timeoutMs: 120_000 })).toMatchObject({ status: 'completed', output: { n: 10 } });
-    await expect(fj.deliverWebhook(hook.token!, { n: 5 }, { 'X-Hub-Signature-256': 'sha256=00' })).rejects.toBeInstanceOf(AuthenticationError);
+    expect(await fj.waitForRun(runner.id, delivered.runId, { timeoutMs: 120_000 })).toMatchObject({
+      status: 'completed',
+      output: { n: 10 },
+    });
+    await expect(
+      fj.deliverWebhook(hook.token!, { n: 5 }, { 'X-Hub-Signature-256': 'sha256=00' }),
+    ).rejects.toBeInstanceOf(AuthenticationError);
     await fj.removeRunnerTrigger(runner.id, hook.id);
-    await expect(fj.deliverWebhook(hook.token!, raw, { 'X-Hub-Signature-256': sig })).rejects.toBeInstanceOf(NotFoundError);
+    await expect(fj.deliverWebhook(hook.token!, raw, { 'X-Hub-Signature-256': sig })).rejects.toBeInstanceOf(
+      NotFoundError,
+    );
     await fj.removeRunnerTrigger(runner.id, cron.id);
 
     const bulk = await fj.triggerRunBulk(runner.id, [{ input: { n: 1 } }, { input: { n: 'x' } }, { input: { n: 2 } }]);
@@ -342,7 +378,12 @@ describe('a run paused on its budget', () => {
     const token = `tok-${randomUUID()}`;
     await openai.script(token, [{ text: 'resumed', usage: { inputTokens: 1000, outputTokens: 100 } }]);
     const runner = await fj.createRunner({ name: 'sdk budget', defaultModel: 'gpt-5.4' });
-    await fj.addRunnerStep(runner.id, { name: 'think', kind: 'agent', orderIndex: 0, preambleOverride: `Answer briefly. ${token}` });
+    await fj.addRunnerStep(runner.id, {
+      name: 'think',
+      kind: 'agent',
+      orderIndex: 0,
+      preambleOverride: `Answer briefly. ${token}`,
+    });
     // Far below one call's worst case: the run pauses before its first call.
     await fj.updateRunnerBudget(runner.id, { enabled: true, budgetUsd: 0.000001, onExceed: 'pause' });
     const run = await fj.triggerRun(runner.id, { input: { q: 'hi' } });

@@ -38,10 +38,18 @@ afterAll(async () => {
 
 describe("the spec's SDK example", () => {
   it('runs as written with real ids substituted', async () => {
-    const agent = (await ctx.api.post('/api/agents', { name: 'Discovery agent', preamble: 'List the products on the page.' })).body;
-    const mcp = (await ctx.api.post('/api/mcp-servers', { slug: 'catalog', transport: 'http', url: 'https://mcp.example.com/mcp' })).body;
+    const agent = (
+      await ctx.api.post('/api/agents', { name: 'Discovery agent', preamble: 'List the products on the page.' })
+    ).body;
+    const mcp = (
+      await ctx.api.post('/api/mcp-servers', { slug: 'catalog', transport: 'http', url: 'https://mcp.example.com/mcp' })
+    ).body;
     const integration = (
-      await ctx.api.post('/api/integrations', { name: 'warehouse', kind: 'postgres', connectionString: 'postgres://reader:pw@db.example.com/w' })
+      await ctx.api.post('/api/integrations', {
+        name: 'warehouse',
+        kind: 'postgres',
+        connectionString: 'postgres://reader:pw@db.example.com/w',
+      })
     ).body;
     const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
@@ -64,7 +72,9 @@ describe("the spec's SDK example", () => {
       ]);
       expect(runner.steps[0].agentId).toBe(agent.id);
       expect(runner.triggers).toEqual([expect.objectContaining({ kind: 'cron', cronExpression: '0 9 * * 1' })]);
-      expect((await ctx.api.get(`/api/runners/${out.runner.id}/integrations`)).body.data[0].integrationId).toBe(integration.id);
+      expect((await ctx.api.get(`/api/runners/${out.runner.id}/integrations`)).body.data[0].integrationId).toBe(
+        integration.id,
+      );
       expect((await ctx.api.get(`/api/runners/${out.runner.id}/web-config`)).body.enabled).toBe(true);
       expect((await ctx.api.get(`/api/runners/${out.runner.id}/plan-config`)).body.enabled).toBe(true);
 

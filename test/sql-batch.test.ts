@@ -11,11 +11,11 @@ const db = createDb(testEnv().databaseUrl, { poolSize: 1 });
 afterAll(() => db.$disconnect());
 
 const hostile = [
-  "plain",
+  'plain',
   "it's",
   "'); DROP TABLE runner_runs; --",
-  'back\\slash \\\' mixed',
-  "$$ dollar $$ quoting $tag$",
+  "back\\slash \\' mixed",
+  '$$ dollar $$ quoting $tag$',
   'unicode ✓ 𝔘 \u0001 control',
   '',
 ];
@@ -29,7 +29,9 @@ describe('Sql literals (values inlined into multi-statement batches)', () => {
     });
     expect(out.map((r) => r?.t)).toEqual(hostile);
     expect(out.map((r) => r?.j.v)).toEqual(hostile);
-    const tables = await db.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'runner_runs'`;
+    const tables = await db.$queryRaw<
+      { n: bigint }[]
+    >`SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'runner_runs'`;
     expect(Number(tables[0]?.n)).toBe(1);
   });
 
@@ -43,7 +45,9 @@ describe('Sql literals (values inlined into multi-statement batches)', () => {
       expect(q.jsonOrNull(undefined)).toBe('NULL');
       expect(() => q.lit(Number.NaN)).toThrow(/non-finite/);
       expect(() => q.lit(Infinity)).toThrow(/non-finite/);
-      const r = resultSets<{ a: number; b: boolean; n: null }>(await c.query(`SELECT ${q.lit(42)}::int AS a, ${q.lit(false)} AS b, ${q.lit(null)}::text AS n`));
+      const r = resultSets<{ a: number; b: boolean; n: null }>(
+        await c.query(`SELECT ${q.lit(42)}::int AS a, ${q.lit(false)} AS b, ${q.lit(null)}::text AS n`),
+      );
       expect(r[0]?.rows[0]).toEqual({ a: 42, b: false, n: null });
     });
   });
@@ -51,7 +55,8 @@ describe('Sql literals (values inlined into multi-statement batches)', () => {
   it('rolls back the whole batch when one statement fails', async () => {
     await db.$executeRawUnsafe('CREATE TEMP TABLE IF NOT EXISTS sql_batch_probe (v text)');
     await expect(
-      withSqlClient(db, (c) => c.query(`BEGIN; INSERT INTO sql_batch_probe VALUES ('kept?'); SELECT 1/0; COMMIT`))).rejects.toThrow(/division by zero/);
+      withSqlClient(db, (c) => c.query(`BEGIN; INSERT INTO sql_batch_probe VALUES ('kept?'); SELECT 1/0; COMMIT`)),
+    ).rejects.toThrow(/division by zero/);
     const rows = await db.$queryRaw<{ n: bigint }[]>`SELECT count(*) AS n FROM sql_batch_probe`;
     expect(Number(rows[0]?.n)).toBe(0);
     // The pooled connection is usable afterwards (not left inside an aborted transaction).

@@ -42,36 +42,71 @@ const MCP: Record<string, Plan> = {
     deny({ runnerId: a.ids.runner, stepId: a.ids.step, name: 'hijacked' }),
     deny({ runnerId: b.ids.runner, stepId: a.ids.step, name: 'hijacked' }),
   ],
-  flapjack_remove_runner_step: (a, b) => [deny({ runnerId: a.ids.runner, stepId: a.ids.step }), deny({ runnerId: b.ids.runner, stepId: a.ids.step })],
+  flapjack_remove_runner_step: (a, b) => [
+    deny({ runnerId: a.ids.runner, stepId: a.ids.step }),
+    deny({ runnerId: b.ids.runner, stepId: a.ids.step }),
+  ],
   flapjack_trigger_run: (a) => [deny({ runnerId: a.ids.runner, input: {} })],
   flapjack_trigger_run_bulk: (a) => [deny({ runnerId: a.ids.runner, items: [{ input: {} }] })],
   flapjack_list_runs: (a) => [deny({ runnerId: a.ids.runner })],
-  flapjack_get_run: (a, b) => [deny({ runnerId: a.ids.runner, runId: a.ids.run }), deny({ runnerId: b.ids.runner, runId: a.ids.run })],
-  flapjack_cancel_run: (a, b) => [deny({ runnerId: a.ids.runner, runId: a.ids.run }), deny({ runnerId: b.ids.runner, runId: a.ids.run })],
-  flapjack_resume_run: (a, b) => [deny({ runnerId: a.ids.runner, runId: a.ids.run }), deny({ runnerId: b.ids.runner, runId: a.ids.run })],
-  flapjack_get_runs_status: (a, b) => [deny({ runnerId: a.ids.runner, ids: [a.ids.run] }), { args: { runnerId: b.ids.runner, ids: [a.ids.run] }, expect: 'list' }],
+  flapjack_get_run: (a, b) => [
+    deny({ runnerId: a.ids.runner, runId: a.ids.run }),
+    deny({ runnerId: b.ids.runner, runId: a.ids.run }),
+  ],
+  flapjack_cancel_run: (a, b) => [
+    deny({ runnerId: a.ids.runner, runId: a.ids.run }),
+    deny({ runnerId: b.ids.runner, runId: a.ids.run }),
+  ],
+  flapjack_resume_run: (a, b) => [
+    deny({ runnerId: a.ids.runner, runId: a.ids.run }),
+    deny({ runnerId: b.ids.runner, runId: a.ids.run }),
+  ],
+  flapjack_get_runs_status: (a, b) => [
+    deny({ runnerId: a.ids.runner, ids: [a.ids.run] }),
+    { args: { runnerId: b.ids.runner, ids: [a.ids.run] }, expect: 'list' },
+  ],
   flapjack_add_runner_trigger: (a) => [deny({ runnerId: a.ids.runner, kind: 'webhook' })],
   flapjack_list_runner_triggers: (a) => [deny({ runnerId: a.ids.runner })],
-  flapjack_get_runner_trigger: (a, b) => [deny({ runnerId: a.ids.runner, triggerId: a.ids.trigger }), deny({ runnerId: b.ids.runner, triggerId: a.ids.cron })],
+  flapjack_get_runner_trigger: (a, b) => [
+    deny({ runnerId: a.ids.runner, triggerId: a.ids.trigger }),
+    deny({ runnerId: b.ids.runner, triggerId: a.ids.cron }),
+  ],
   flapjack_update_runner_trigger: (a, b) => [
     deny({ runnerId: a.ids.runner, triggerId: a.ids.cron, enabled: false }),
     deny({ runnerId: b.ids.runner, triggerId: a.ids.cron, enabled: false }),
   ],
-  flapjack_remove_runner_trigger: (a, b) => [deny({ runnerId: a.ids.runner, triggerId: a.ids.trigger }), deny({ runnerId: b.ids.runner, triggerId: a.ids.trigger })],
+  flapjack_remove_runner_trigger: (a, b) => [
+    deny({ runnerId: a.ids.runner, triggerId: a.ids.trigger }),
+    deny({ runnerId: b.ids.runner, triggerId: a.ids.trigger }),
+  ],
   flapjack_get_runner_analytics: (a) => [deny({ runnerId: a.ids.runner })],
   flapjack_get_analytics: () => [{ args: {}, expect: 'own' }],
   flapjack_upload_knowledge: (a) => [
-    deny({ scopeType: 'runner', scopeId: a.ids.runner, title: 'intruder', filename: 'x.txt', content: 'intruder text' }),
+    deny({
+      scopeType: 'runner',
+      scopeId: a.ids.runner,
+      title: 'intruder',
+      filename: 'x.txt',
+      content: 'intruder text',
+    }),
   ],
   flapjack_search_knowledge: (a) => [
     { args: { q: `${MARK} refunds` }, expect: 'list' },
     deny({ q: `${MARK} refunds`, runnerId: a.ids.runner }),
   ],
-  flapjack_list_knowledge: (a) => [{ args: {}, expect: 'list' }, { args: { scopeType: 'runner', scopeId: a.ids.runner }, expect: 'list' }],
+  flapjack_list_knowledge: (a) => [
+    { args: {}, expect: 'list' },
+    { args: { scopeType: 'runner', scopeId: a.ids.runner }, expect: 'list' },
+  ],
   flapjack_get_knowledge: (a) => [deny({ docId: a.ids.kb })],
   flapjack_delete_knowledge: (a) => [deny({ docId: a.ids.kb })],
 };
-const MCP_ATTACH: Record<string, [string, string]> = { mcp: ['mcpServerId', 'mcp'], integration: ['integrationId', 'integ'], tool: ['toolId', 'tool'], skill: ['skillId', 'skill'] };
+const MCP_ATTACH: Record<string, [string, string]> = {
+  mcp: ['mcpServerId', 'mcp'],
+  integration: ['integrationId', 'integ'],
+  tool: ['toolId', 'tool'],
+  skill: ['skillId', 'skill'],
+};
 for (const [one, [field, key]] of Object.entries(MCP_ATTACH)) {
   MCP[`flapjack_list_runner_${one}s`] = (a) => [deny({ runnerId: a.ids.runner })];
   for (const verb of ['attach', 'detach']) {
@@ -84,15 +119,52 @@ for (const [one, [field, key]] of Object.entries(MCP_ATTACH)) {
 for (const cfg of ['web_config', 'plan_config', 'budget']) {
   MCP[`flapjack_get_runner_${cfg}`] = (a) => [deny({ runnerId: a.ids.runner })];
   MCP[`flapjack_update_runner_${cfg}`] = (a) => [
-    deny(cfg === 'budget' ? { runnerId: a.ids.runner, enabled: false, budgetUsd: 1, onExceed: 'pause' } : { runnerId: a.ids.runner, enabled: false }),
+    deny(
+      cfg === 'budget'
+        ? { runnerId: a.ids.runner, enabled: false, budgetUsd: 1, onExceed: 'pause' }
+        : { runnerId: a.ids.runner, enabled: false },
+    ),
   ];
 }
-const MCP_RESOURCES: Record<string, { plural: string; idArg: string; key: string; create: unknown; patch: Record<string, unknown> }> = {
-  agent: { plural: 'agents', idArg: 'agentId', key: 'agent', create: { name: 'b-agent-mcp' }, patch: { name: 'hijacked' } },
-  mcp_server: { plural: 'mcp_servers', idArg: 'mcpServerId', key: 'mcp', create: { slug: 'b-srv-mcp', transport: 'http', url: 'https://mcp.example.com/mcp' }, patch: { name: 'hijacked' } },
-  integration: { plural: 'integrations', idArg: 'integrationId', key: 'integ', create: { name: 'b-db-mcp', kind: 'postgres', connectionString: 'postgres://h/db' }, patch: { name: 'hijacked' } },
-  tool: { plural: 'tools', idArg: 'toolId', key: 'tool', create: { name: 'b_tool_mcp', url: 'https://api.example.com' }, patch: { name: 'hijacked' } },
-  skill: { plural: 'skills', idArg: 'skillId', key: 'skill', create: { name: 'b-skill-mcp', instructions: 'x' }, patch: { name: 'hijacked' } },
+const MCP_RESOURCES: Record<
+  string,
+  { plural: string; idArg: string; key: string; create: unknown; patch: Record<string, unknown> }
+> = {
+  agent: {
+    plural: 'agents',
+    idArg: 'agentId',
+    key: 'agent',
+    create: { name: 'b-agent-mcp' },
+    patch: { name: 'hijacked' },
+  },
+  mcp_server: {
+    plural: 'mcp_servers',
+    idArg: 'mcpServerId',
+    key: 'mcp',
+    create: { slug: 'b-srv-mcp', transport: 'http', url: 'https://mcp.example.com/mcp' },
+    patch: { name: 'hijacked' },
+  },
+  integration: {
+    plural: 'integrations',
+    idArg: 'integrationId',
+    key: 'integ',
+    create: { name: 'b-db-mcp', kind: 'postgres', connectionString: 'postgres://h/db' },
+    patch: { name: 'hijacked' },
+  },
+  tool: {
+    plural: 'tools',
+    idArg: 'toolId',
+    key: 'tool',
+    create: { name: 'b_tool_mcp', url: 'https://api.example.com' },
+    patch: { name: 'hijacked' },
+  },
+  skill: {
+    plural: 'skills',
+    idArg: 'skillId',
+    key: 'skill',
+    create: { name: 'b-skill-mcp', instructions: 'x' },
+    patch: { name: 'hijacked' },
+  },
 };
 for (const [one, r] of Object.entries(MCP_RESOURCES)) {
   MCP[`flapjack_list_${r.plural}`] = () => [{ args: {}, expect: 'list' }];
@@ -114,15 +186,25 @@ const SDK: Record<string, Plan> = {
   deleteRunner: (a) => [deny([a.ids.runner])],
   addRunnerStep: (a) => [deny([a.ids.runner, intruderStep])],
   listRunnerSteps: (a) => [deny([a.ids.runner])],
-  updateRunnerStep: (a, b) => [deny([a.ids.runner, a.ids.step, { name: 'hijacked' }]), deny([b.ids.runner, a.ids.step, { name: 'hijacked' }])],
+  updateRunnerStep: (a, b) => [
+    deny([a.ids.runner, a.ids.step, { name: 'hijacked' }]),
+    deny([b.ids.runner, a.ids.step, { name: 'hijacked' }]),
+  ],
   removeRunnerStep: (a, b) => [deny([a.ids.runner, a.ids.step]), deny([b.ids.runner, a.ids.step])],
   addRunnerTrigger: (a) => [deny([a.ids.runner, { kind: 'webhook' }])],
-  updateRunnerTrigger: (a, b) => [deny([a.ids.runner, a.ids.cron, { enabled: false }]), deny([b.ids.runner, a.ids.cron, { enabled: false }])],
+  updateRunnerTrigger: (a, b) => [
+    deny([a.ids.runner, a.ids.cron, { enabled: false }]),
+    deny([b.ids.runner, a.ids.cron, { enabled: false }]),
+  ],
   removeRunnerTrigger: (a, b) => [deny([a.ids.runner, a.ids.trigger]), deny([b.ids.runner, a.ids.trigger])],
   listRunnerTriggers: (a) => [deny([a.ids.runner])],
   getRunnerTrigger: (a, b) => [deny([a.ids.runner, a.ids.trigger]), deny([b.ids.runner, a.ids.cron])],
   // The token is the credential: A's ids in its place start nothing.
-  deliverWebhook: (a) => [deny([a.ids.trigger, { x: 1 }]), deny([a.ids.runner, { x: 1 }]), deny([`${a.ids.token!.slice(0, -2)}xx`, { x: 1 }])],
+  deliverWebhook: (a) => [
+    deny([a.ids.trigger, { x: 1 }]),
+    deny([a.ids.runner, { x: 1 }]),
+    deny([`${a.ids.token!.slice(0, -2)}xx`, { x: 1 }]),
+  ],
   getButtonPage: (a) => [deny([a.ids.runner])],
   getButtonEmbedScript: (a) => [deny([a.ids.runner])],
   startButtonRun: (a) => [{ args: [a.ids.runner, { input: {} }], expect: 'refused' }],
@@ -134,7 +216,10 @@ const SDK: Record<string, Plan> = {
   listRuns: (a) => [deny([a.ids.runner])],
   cancelRun: (a, b) => [deny([a.ids.runner, a.ids.run]), deny([b.ids.runner, a.ids.run])],
   resumeRun: (a, b) => [deny([a.ids.runner, a.ids.run]), deny([b.ids.runner, a.ids.run])],
-  waitForRun: (a, b) => [deny([a.ids.runner, a.ids.run, { timeoutMs: 5_000 }]), deny([b.ids.runner, a.ids.run, { timeoutMs: 5_000 }])],
+  waitForRun: (a, b) => [
+    deny([a.ids.runner, a.ids.run, { timeoutMs: 5_000 }]),
+    deny([b.ids.runner, a.ids.run, { timeoutMs: 5_000 }]),
+  ],
   getRunnerAnalytics: (a) => [deny([a.ids.runner])],
   getAnalytics: () => [{ args: [], expect: 'own' }],
   getRunnerWebConfig: (a) => [deny([a.ids.runner])],
@@ -143,8 +228,21 @@ const SDK: Record<string, Plan> = {
   updateRunnerPlanConfig: (a) => [deny([a.ids.runner, { enabled: false }])],
   getRunnerBudget: (a) => [deny([a.ids.runner])],
   updateRunnerBudget: (a) => [deny([a.ids.runner, { enabled: false, budgetUsd: 1, onExceed: 'pause' }])],
-  uploadKnowledge: (a) => [deny([{ scopeType: 'runner', scopeId: a.ids.runner, title: 'intruder', file: new Blob(['intruder text'], { type: 'text/plain' }), filename: 'x.txt' }])],
-  listKnowledge: (a) => [{ args: [], expect: 'list' }, { args: [{ scopeType: 'runner', scopeId: a.ids.runner }], expect: 'list' }],
+  uploadKnowledge: (a) => [
+    deny([
+      {
+        scopeType: 'runner',
+        scopeId: a.ids.runner,
+        title: 'intruder',
+        file: new Blob(['intruder text'], { type: 'text/plain' }),
+        filename: 'x.txt',
+      },
+    ]),
+  ],
+  listKnowledge: (a) => [
+    { args: [], expect: 'list' },
+    { args: [{ scopeType: 'runner', scopeId: a.ids.runner }], expect: 'list' },
+  ],
   getKnowledge: (a) => [deny([a.ids.kb])],
   deleteKnowledge: (a) => [deny([a.ids.kb])],
   searchKnowledge: () => [{ args: [{ q: `${MARK} refunds` }], expect: 'list' }],
@@ -194,7 +292,9 @@ afterAll(async () => {
 /** What in an answer would betray A: its ids (outside a 404 for an id that was asked about) or its markers. */
 function leaks(text: string, asked: unknown, notFound: boolean): string[] {
   const askedText = JSON.stringify(asked ?? '');
-  const ids = Object.entries(A.ids).filter(([k, v]) => k !== 'token' && text.includes(v) && !(notFound && askedText.includes(v)));
+  const ids = Object.entries(A.ids).filter(
+    ([k, v]) => k !== 'token' && text.includes(v) && !(notFound && askedText.includes(v)),
+  );
   const marks = [`${MARK}-runner-a`, `${MARK}-agent-a`, '(a).'].filter((m) => text.includes(m));
   return [...ids.map(([k]) => k), ...marks];
 }
@@ -216,7 +316,11 @@ describe('tenancy audit over every MCP tool', () => {
 
   beforeAll(async () => {
     mcp = new Client({ name: 'tenancy-audit', version: '1.0.0' });
-    await mcp.connect(new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers: { Authorization: `Bearer ${B.key}` } } }));
+    await mcp.connect(
+      new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), {
+        requestInit: { headers: { Authorization: `Bearer ${B.key}` } },
+      }),
+    );
     tools = (await mcp.listTools()).tools.map((t) => t.name);
   });
   afterAll(() => mcp?.close());
@@ -245,10 +349,14 @@ describe('tenancy audit over every MCP tool', () => {
         const leaked = leaks(JSON.stringify([res.content, res.structuredContent]), c.args, error?.status === 404);
         if (leaked.length) failures.push(`${where} leaks ${leaked.join(',')}`);
         if ((error?.status ?? 0) >= 500) failures.push(`${where} (server error)`);
-        if (c.expect === 'denied' && (error?.status !== 404 || error.code !== 'not_found')) failures.push(`${where} (expected not_found) ${text.slice(0, 200)}`);
-        if (c.expect === 'refused' && !(error && (error.status ?? 0) >= 400 && (error.status ?? 0) < 500)) failures.push(`${where} (expected a 4xx)`);
-        if ((c.expect === 'list' || c.expect === 'own') && res.isError) failures.push(`${where} (expected an answer) ${text.slice(0, 200)}`);
-        if (c.expect === 'list' && !Array.isArray((res.structuredContent as { data?: unknown } | undefined)?.data)) failures.push(`${where} (expected a list)`);
+        if (c.expect === 'denied' && (error?.status !== 404 || error.code !== 'not_found'))
+          failures.push(`${where} (expected not_found) ${text.slice(0, 200)}`);
+        if (c.expect === 'refused' && !(error && (error.status ?? 0) >= 400 && (error.status ?? 0) < 500))
+          failures.push(`${where} (expected a 4xx)`);
+        if ((c.expect === 'list' || c.expect === 'own') && res.isError)
+          failures.push(`${where} (expected an answer) ${text.slice(0, 200)}`);
+        if (c.expect === 'list' && !Array.isArray((res.structuredContent as { data?: unknown } | undefined)?.data))
+          failures.push(`${where} (expected a list)`);
       }
     }
     expect(failures).toEqual([]);
@@ -292,15 +400,21 @@ describe('tenancy audit over every SDK method', () => {
         const apiError = error instanceof FlapjackApiError ? error : undefined;
         const status = apiError?.status;
         const where = `${name}(${JSON.stringify(args).slice(0, 160)}): ${error ? `${status ?? String(error)}` : 'ok'}`;
-        const shown = apiError ? JSON.stringify({ message: apiError.message, details: apiError.details }) : JSON.stringify(value ?? null);
+        const shown = apiError
+          ? JSON.stringify({ message: apiError.message, details: apiError.details })
+          : JSON.stringify(value ?? null);
         const leaked = leaks(shown ?? '', args, status === 404);
         if (leaked.length) failures.push(`${where} leaks ${leaked.join(',')}`);
         if (error !== undefined && !apiError) failures.push(`${where} (not an API error: ${String(error)})`);
         if ((status ?? 0) >= 500) failures.push(`${where} (server error)`);
-        if (c.expect === 'denied' && !(error instanceof NotFoundError)) failures.push(`${where} (expected NotFoundError)`);
-        if (c.expect === 'refused' && !(status !== undefined && status >= 400 && status < 500)) failures.push(`${where} (expected a 4xx)`);
-        if ((c.expect === 'list' || c.expect === 'own') && error !== undefined) failures.push(`${where} (expected an answer)`);
-        if (c.expect === 'list' && !Array.isArray((value as { data?: unknown } | undefined)?.data)) failures.push(`${where} (expected a page)`);
+        if (c.expect === 'denied' && !(error instanceof NotFoundError))
+          failures.push(`${where} (expected NotFoundError)`);
+        if (c.expect === 'refused' && !(status !== undefined && status >= 400 && status < 500))
+          failures.push(`${where} (expected a 4xx)`);
+        if ((c.expect === 'list' || c.expect === 'own') && error !== undefined)
+          failures.push(`${where} (expected an answer)`);
+        if (c.expect === 'list' && !Array.isArray((value as { data?: unknown } | undefined)?.data))
+          failures.push(`${where} (expected a page)`);
       }
     }
     expect(failures).toEqual([]);

@@ -29,7 +29,9 @@ const CALLS: Record<string, Plan> = {
   'post /api/runners': () => [{ path: '/api/runners', body: { name: 'b-own' }, expect: 'own' }],
   'get /api/runners': () => [{ path: '/api/runners', expect: 'list' }],
   'get /api/runners/{id}': (a) => [{ path: `/api/runners/${a.ids.runner}`, expect: 'denied' }],
-  'patch /api/runners/{id}': (a) => [{ path: `/api/runners/${a.ids.runner}`, body: { name: 'hijacked' }, expect: 'denied' }],
+  'patch /api/runners/{id}': (a) => [
+    { path: `/api/runners/${a.ids.runner}`, body: { name: 'hijacked' }, expect: 'denied' },
+  ],
   'delete /api/runners/{id}': (a) => [{ path: `/api/runners/${a.ids.runner}`, expect: 'denied' }],
   'post /api/runners/{id}/steps': (a) => [{ path: `/api/runners/${a.ids.runner}/steps`, body: step, expect: 'denied' }],
   'get /api/runners/{id}/steps': (a) => [{ path: `/api/runners/${a.ids.runner}/steps`, expect: 'denied' }],
@@ -41,7 +43,9 @@ const CALLS: Record<string, Plan> = {
     { path: `/api/runners/${a.ids.runner}/steps/${a.ids.step}`, expect: 'denied' },
     { path: `/api/runners/${b.ids.runner}/steps/${a.ids.step}`, expect: 'denied' },
   ],
-  'post /api/runners/{id}/runs': (a) => [{ path: `/api/runners/${a.ids.runner}/runs`, body: { input: {} }, expect: 'denied' }],
+  'post /api/runners/{id}/runs': (a) => [
+    { path: `/api/runners/${a.ids.runner}/runs`, body: { input: {} }, expect: 'denied' },
+  ],
   'get /api/runners/{id}/runs': (a) => [{ path: `/api/runners/${a.ids.runner}/runs`, expect: 'denied' }],
   'get /api/runners/{id}/runs/{runId}': (a, b) => [
     { path: `/api/runners/${a.ids.runner}/runs/${a.ids.run}`, expect: 'denied' },
@@ -57,7 +61,9 @@ const CALLS: Record<string, Plan> = {
     { path: `/api/runners/webhooks/${a.ids.runner}`, body: { x: 1 }, expect: 'denied', auth: 'none' },
     { path: `/api/runners/webhooks/${a.ids.token!.slice(0, -2)}xx`, body: { x: 1 }, expect: 'denied', auth: 'none' },
   ],
-  'post /api/runners/{id}/triggers': (a) => [{ path: `/api/runners/${a.ids.runner}/triggers`, body: { kind: 'webhook' }, expect: 'denied' }],
+  'post /api/runners/{id}/triggers': (a) => [
+    { path: `/api/runners/${a.ids.runner}/triggers`, body: { kind: 'webhook' }, expect: 'denied' },
+  ],
   'get /api/runners/{id}/triggers': (a) => [{ path: `/api/runners/${a.ids.runner}/triggers`, expect: 'denied' }],
   'get /api/runners/{id}/triggers/{triggerId}': (a, b) => [
     { path: `/api/runners/${a.ids.runner}/triggers/${a.ids.trigger}`, expect: 'denied' },
@@ -71,7 +77,9 @@ const CALLS: Record<string, Plan> = {
     { path: `/api/runners/${a.ids.runner}/triggers/${a.ids.trigger}`, expect: 'denied' },
     { path: `/api/runners/${b.ids.runner}/triggers/${a.ids.trigger}`, expect: 'denied' },
   ],
-  'post /api/runners/{id}/runs/bulk': (a) => [{ path: `/api/runners/${a.ids.runner}/runs/bulk`, body: { items: [{ input: {} }] }, expect: 'denied' }],
+  'post /api/runners/{id}/runs/bulk': (a) => [
+    { path: `/api/runners/${a.ids.runner}/runs/bulk`, body: { items: [{ input: {} }] }, expect: 'denied' },
+  ],
   'post /api/runners/{id}/runs/bulk/status': (a, b) => [
     { path: `/api/runners/${a.ids.runner}/runs/bulk/status`, body: { ids: [a.ids.run] }, expect: 'denied' },
     { path: `/api/runners/${b.ids.runner}/runs/bulk/status`, body: { ids: [a.ids.run] }, expect: 'list' },
@@ -82,13 +90,23 @@ const CALLS: Record<string, Plan> = {
   ],
   'get /api/runners/{id}/analytics': (a) => [{ path: `/api/runners/${a.ids.runner}/analytics`, expect: 'denied' }],
   'get /api/analytics': () => [{ path: '/api/analytics', expect: 'public' }],
-  'get /api/runners/{id}/button': (a) => [{ path: `/api/runners/${a.ids.runner}/button`, expect: 'denied', auth: 'none' }],
-  'get /api/runners/{id}/embed.js': (a) => [{ path: `/api/runners/${a.ids.runner}/embed.js`, expect: 'denied', auth: 'none' }],
+  'get /api/runners/{id}/button': (a) => [
+    { path: `/api/runners/${a.ids.runner}/button`, expect: 'denied', auth: 'none' },
+  ],
+  'get /api/runners/{id}/embed.js': (a) => [
+    { path: `/api/runners/${a.ids.runner}/embed.js`, expect: 'denied', auth: 'none' },
+  ],
   // without the page's start token / the run's status token these are refused (422/404), never served
-  'post /api/runners/{id}/button/runs': (a) => [{ path: `/api/runners/${a.ids.runner}/button/runs`, body: { input: {} }, expect: 'refused', auth: 'none' }],
-  'get /api/runners/{id}/button/runs/{runId}': (a) => [{ path: `/api/runners/${a.ids.runner}/button/runs/${a.ids.run}`, expect: 'refused', auth: 'none' }],
+  'post /api/runners/{id}/button/runs': (a) => [
+    { path: `/api/runners/${a.ids.runner}/button/runs`, body: { input: {} }, expect: 'refused', auth: 'none' },
+  ],
+  'get /api/runners/{id}/button/runs/{runId}': (a) => [
+    { path: `/api/runners/${a.ids.runner}/button/runs/${a.ids.run}`, expect: 'refused', auth: 'none' },
+  ],
   'post /api/knowledge/upload': () => [], // multipart: audited in the dedicated test below
-  'get /api/knowledge/search': () => [{ path: `/api/knowledge/search?q=${encodeURIComponent(`${MARK} refunds`)}`, expect: 'list' }],
+  'get /api/knowledge/search': () => [
+    { path: `/api/knowledge/search?q=${encodeURIComponent(`${MARK} refunds`)}`, expect: 'list' },
+  ],
   'get /api/knowledge': () => [{ path: '/api/knowledge', expect: 'list' }],
   'get /api/knowledge/{id}': (a) => [{ path: `/api/knowledge/${a.ids.kb}`, expect: 'denied' }],
   'delete /api/knowledge/{id}': (a) => [{ path: `/api/knowledge/${a.ids.kb}`, expect: 'denied' }],
@@ -97,8 +115,16 @@ const CALLS: Record<string, Plan> = {
 // Org-level resources share one shape.
 const RESOURCES: Record<string, { key: string; create: unknown; patch: unknown }> = {
   agents: { key: 'agent', create: { name: 'b-agent' }, patch: { name: 'hijacked' } },
-  'mcp-servers': { key: 'mcp', create: { slug: 'b-srv', transport: 'http', url: 'https://mcp.example.com/mcp' }, patch: { name: 'hijacked' } },
-  integrations: { key: 'integ', create: { name: 'b-db', kind: 'postgres', connectionString: 'postgres://h/db' }, patch: { name: 'hijacked' } },
+  'mcp-servers': {
+    key: 'mcp',
+    create: { slug: 'b-srv', transport: 'http', url: 'https://mcp.example.com/mcp' },
+    patch: { name: 'hijacked' },
+  },
+  integrations: {
+    key: 'integ',
+    create: { name: 'b-db', kind: 'postgres', connectionString: 'postgres://h/db' },
+    patch: { name: 'hijacked' },
+  },
   tools: { key: 'tool', create: { name: 'b_tool', url: 'https://api.example.com' }, patch: { name: 'hijacked' } },
   skills: { key: 'skill', create: { name: 'b-skill', instructions: 'x' }, patch: { name: 'hijacked' } },
 };
@@ -145,7 +171,9 @@ let operations: string[] = [];
 beforeAll(async () => {
   A = await seed(ctx, ctx.keyA, 'a');
   B = await seed(ctx, ctx.keyB, 'b');
-  const doc = (await request(ctx.app).get('/api/openapi.json')).body as { paths: Record<string, Record<string, unknown>> };
+  const doc = (await request(ctx.app).get('/api/openapi.json')).body as {
+    paths: Record<string, Record<string, unknown>>;
+  };
   operations = Object.entries(doc.paths).flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`));
 }, 300_000);
 
@@ -162,7 +190,7 @@ describe('tenancy audit over /api/openapi.json', () => {
     const failures: string[] = [];
     let calls = 0;
     for (const op of operations) {
-      const [method, ] = op.split(' ') as [string, string];
+      const [method] = op.split(' ') as [string, string];
       for (const call of (CALLS[op] ?? (() => []))(A, B)) {
         calls++;
         let req = request(ctx.app)[method as 'get' | 'post' | 'put' | 'patch' | 'delete'](call.path);
@@ -172,15 +200,27 @@ describe('tenancy audit over /api/openapi.json', () => {
         const text = res.text ?? '';
         const where = `${op} -> ${call.path}: ${res.status}`;
         // a's object ids may only appear in a 404's message when they were part of the path
-        const leaked = aIds.filter(([, v]) => text.includes(v) && !(res.status === 404 && call.path.includes(v)) && !JSON.stringify(call.body ?? '').includes(v));
-        if (leaked.length || text.includes(`${MARK}-runner-a`) || text.includes(`${MARK}-agent-a`) || text.includes('(a).'))
+        const leaked = aIds.filter(
+          ([, v]) =>
+            text.includes(v) &&
+            !(res.status === 404 && call.path.includes(v)) &&
+            !JSON.stringify(call.body ?? '').includes(v),
+        );
+        if (
+          leaked.length ||
+          text.includes(`${MARK}-runner-a`) ||
+          text.includes(`${MARK}-agent-a`) ||
+          text.includes('(a).')
+        )
           failures.push(`${where} leaks ${leaked.map(([k]) => k).join(',') || 'marker'}`);
         if (res.status >= 500) failures.push(`${where} (server error)`);
         if (call.expect === 'denied') {
           if (res.status !== 404) failures.push(`${where} (expected 404)`);
-          else if (res.body?.error?.code !== 'not_found') failures.push(`${where} (not the error shape: ${text.slice(0, 200)})`);
+          else if (res.body?.error?.code !== 'not_found')
+            failures.push(`${where} (not the error shape: ${text.slice(0, 200)})`);
         } else if (call.expect === 'refused') {
-          if (res.status < 400 || typeof res.body?.error?.code !== 'string') failures.push(`${where} (expected a 4xx in the error shape)`);
+          if (res.status < 400 || typeof res.body?.error?.code !== 'string')
+            failures.push(`${where} (expected a 4xx in the error shape)`);
         } else if (call.expect === 'list') {
           if (res.status !== 200 || !Array.isArray(res.body?.data)) failures.push(`${where} (expected a list)`);
         } else if (call.expect === 'own') {

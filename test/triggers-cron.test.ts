@@ -17,7 +17,12 @@ async function makeRunner(steps: Record<string, unknown>[] = []) {
   return r.body.id as string;
 }
 
-const echoStep = { name: 'echo', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return {got: input};' } };
+const echoStep = {
+  name: 'echo',
+  kind: 'computer',
+  orderIndex: 0,
+  computer: { runtime: 'javascript', code: 'return {got: input};' },
+};
 
 async function scheduleGone(id: string): Promise<boolean> {
   try {
@@ -42,11 +47,19 @@ describe('trigger CRUD validation', () => {
     const runnerId = await makeRunner();
     const bad = await ctx.api.post(`/api/runners/${runnerId}/triggers`, { kind: 'cron', cronExpression: '* * *' });
     expect(bad.status).toBe(422);
-    expect(bad.body.error.details).toEqual([{ path: 'cronExpression', message: expect.stringMatching(/5 fields.*got 3/) }]);
+    expect(bad.body.error.details).toEqual([
+      { path: 'cronExpression', message: expect.stringMatching(/5 fields.*got 3/) },
+    ]);
 
-    const range = await ctx.api.post(`/api/runners/${runnerId}/triggers`, { kind: 'cron', cronExpression: '61 * * * *' });
+    const range = await ctx.api.post(`/api/runners/${runnerId}/triggers`, {
+      kind: 'cron',
+      cronExpression: '61 * * * *',
+    });
     expect(range.status).toBe(422);
-    expect(range.body.error.details[0]).toMatchObject({ path: 'cronExpression', message: expect.stringContaining('61') });
+    expect(range.body.error.details[0]).toMatchObject({
+      path: 'cronExpression',
+      message: expect.stringContaining('61'),
+    });
 
     const tz = await ctx.api.post(`/api/runners/${runnerId}/triggers`, {
       kind: 'cron',
@@ -54,13 +67,19 @@ describe('trigger CRUD validation', () => {
       cronTimezone: 'Mars/Olympus_Mons',
     });
     expect(tz.status).toBe(422);
-    expect(tz.body.error.details[0]).toMatchObject({ path: 'cronTimezone', message: expect.stringContaining('time zone') });
+    expect(tz.body.error.details[0]).toMatchObject({
+      path: 'cronTimezone',
+      message: expect.stringContaining('time zone'),
+    });
 
     const unknownKind = await ctx.api.post(`/api/runners/${runnerId}/triggers`, { kind: 'sms' });
     expect(unknownKind.status).toBe(422);
     expect(unknownKind.body.error.details[0].path).toBe('kind');
 
-    const stray = await ctx.api.post(`/api/runners/${runnerId}/triggers`, { kind: 'button', cronExpression: '* * * * *' });
+    const stray = await ctx.api.post(`/api/runners/${runnerId}/triggers`, {
+      kind: 'button',
+      cronExpression: '* * * * *',
+    });
     expect(stray.status).toBe(422);
     expect(stray.body.error.details[0].message).toMatch(/unknown field/);
   });
@@ -79,7 +98,10 @@ describe('trigger CRUD validation', () => {
       pollConfig: { mcpServerId: randomUUID(), template: 'github_new_prs', params: { repo: 'no-slash' } },
     });
     expect(badRepo.status).toBe(422);
-    expect(badRepo.body.error.details[0]).toMatchObject({ path: 'pollConfig.params.repo', message: expect.stringContaining('owner/name') });
+    expect(badRepo.body.error.details[0]).toMatchObject({
+      path: 'pollConfig.params.repo',
+      message: expect.stringContaining('owner/name'),
+    });
 
     const foreign = await ctx.api.post(`/api/runners/${runnerId}/triggers`, {
       kind: 'poll',
@@ -103,10 +125,17 @@ describe('trigger CRUD validation', () => {
     expect(list.body.nextCursor).toEqual(expect.any(String));
     const one = runner.body.triggers[0].id as string;
     expect((await ctx.as(ctx.keyB).get(`/api/runners/${runnerId}/triggers/${one}`)).status).toBe(404);
-    expect((await ctx.as(ctx.keyB).patch(`/api/runners/${runnerId}/triggers/${one}`, { enabled: false })).status).toBe(404);
-    const notApplicable = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${one}`, { cronExpression: '* * * * *' });
+    expect((await ctx.as(ctx.keyB).patch(`/api/runners/${runnerId}/triggers/${one}`, { enabled: false })).status).toBe(
+      404,
+    );
+    const notApplicable = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${one}`, {
+      cronExpression: '* * * * *',
+    });
     expect(notApplicable.status).toBe(422);
-    expect(notApplicable.body.error.details[0]).toEqual({ path: 'cronExpression', message: 'does not apply to a button trigger' });
+    expect(notApplicable.body.error.details[0]).toEqual({
+      path: 'cronExpression',
+      message: 'does not apply to a button trigger',
+    });
   });
 });
 
@@ -219,7 +248,12 @@ describe('cron triggers', () => {
     const r = await ctx.api.post(`/api/runners/${runnerId}/triggers`, { kind: 'cron', cronExpression: '* * * * *' });
     expect(r.status).toBe(201);
     const created = Date.now();
-    const runs = await waitFor(() => cronRuns(runnerId), (x) => x.length >= 1, 70_000, 500);
+    const runs = await waitFor(
+      () => cronRuns(runnerId),
+      (x) => x.length >= 1,
+      70_000,
+      500,
+    );
     expect(Date.now() - created).toBeLessThanOrEqual(70_000);
     // The key carries the scheduled (whole-minute) fire time.
     expect(runs[0]?.idempotencyKey).toMatch(/:\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/);
@@ -240,23 +274,37 @@ describe('cron overlap policy', () => {
   afterAll(() => hooks.close());
 
   it('skip (the default): a fire while the previous run is still going starts nothing', async () => {
-    const runnerId = await makeRunner([{ name: 'slow', kind: 'webhook', orderIndex: 0, webhookUrl: hooks.url('/slow') }]);
+    const runnerId = await makeRunner([
+      { name: 'slow', kind: 'webhook', orderIndex: 0, webhookUrl: hooks.url('/slow') },
+    ]);
     const r = await ctx.api.post(`/api/runners/${runnerId}/triggers`, { kind: 'cron', cronExpression: '0 0 1 1 *' });
     const handle = ctx.client.schedule.getHandle(r.body.scheduleId);
     await handle.trigger('SKIP');
-    await waitFor(() => cronRuns(runnerId), (runs) => runs[0]?.status === 'running', 30_000);
+    await waitFor(
+      () => cronRuns(runnerId),
+      (runs) => runs[0]?.status === 'running',
+      30_000,
+    );
     // The trigger workflow waits for its run, so the schedule sees the action as still going.
     await handle.trigger('SKIP');
     await new Promise((res) => setTimeout(res, 1_500));
     expect(await cronRuns(runnerId)).toHaveLength(1);
-    await waitFor(() => cronRuns(runnerId), (runs) => runs[0]?.status === 'completed', 30_000);
+    await waitFor(
+      () => cronRuns(runnerId),
+      (runs) => runs[0]?.status === 'completed',
+      30_000,
+    );
     await waitFor(
       async () => (await handle.describe()).info.runningActions.length,
       (n) => n === 0,
       15_000,
     );
     await handle.trigger('SKIP');
-    await waitFor(() => cronRuns(runnerId), (runs) => runs.length === 2, 30_000);
+    await waitFor(
+      () => cronRuns(runnerId),
+      (runs) => runs.length === 2,
+      30_000,
+    );
     await ctx.api.delete(`/api/runners/${runnerId}/triggers/${r.body.id}`);
   }, 90_000);
 });
@@ -271,12 +319,20 @@ describe('the schedule reconciler', () => {
 
     // An orphan: a schedule in our namespace for a trigger that does not exist.
     const orphanId = `trigger-${randomUUID()}`;
-    const spec = await ctx.client.schedule.getHandle(`trigger-${r.body.id}`).describe().catch(() => null);
+    const spec = await ctx.client.schedule
+      .getHandle(`trigger-${r.body.id}`)
+      .describe()
+      .catch(() => null);
     expect(spec).toBeNull();
     await ctx.client.schedule.create({
       scheduleId: orphanId,
       spec: { cronExpressions: ['0 0 1 1 *'] },
-      action: { type: 'startWorkflow', workflowType: CRON_TRIGGER_WORKFLOW_TYPE, taskQueue: ctx.env.taskQueue, args: [] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: CRON_TRIGGER_WORKFLOW_TYPE,
+        taskQueue: ctx.env.taskQueue,
+        args: [],
+      },
     });
 
     const report = await reconcileTriggerSchedules(ctx.services);

@@ -80,7 +80,10 @@ function startKillingWorker(): Promise<{ child: ChildProcess; killedAt: Promise<
 beforeAll(async () => {
   installTemporalRuntime(createLogger(process.env.TEST_LOG_LEVEL ?? 'error', 'poll-test-worker'), 'ERROR');
   mcp = await startHttpTestServer();
-  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} } });
+  bundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} },
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -91,7 +94,11 @@ afterAll(async () => {
 
 describe('poll triggers', () => {
   it('three polls pick up only new items; a worker killed between recording runs and moving the cursor loses and duplicates nothing', async () => {
-    const server = await ctx.api.post('/api/mcp-servers', { slug: `events-${randomUUID().slice(0, 8)}`, transport: 'http', url: mcp.url });
+    const server = await ctx.api.post('/api/mcp-servers', {
+      slug: `events-${randomUUID().slice(0, 8)}`,
+      transport: 'http',
+      url: mcp.url,
+    });
     expect(server.status).toBe(201);
     const runner = await ctx.api.post('/api/runners', { name: `poll-${randomUUID().slice(0, 8)}` });
     const runnerId = runner.body.id as string;
@@ -126,25 +133,33 @@ describe('poll triggers', () => {
     const handle = ctx.client.schedule.getHandle(`trigger-${triggerId}`);
     const getTrigger = async () => (await ctx.api.get(`/api/runners/${runnerId}/triggers/${triggerId}`)).body;
     const pollRuns = async () =>
-      (await ctx.systemDb.runnerRun.findMany({ where: { runnerId, triggerId }, orderBy: { createdAt: 'asc' } })).map((r) => ({
-        key: r.idempotencyKey,
-        kind: r.triggerKind,
-        input: r.input,
-      }));
+      (await ctx.systemDb.runnerRun.findMany({ where: { runnerId, triggerId }, orderBy: { createdAt: 'asc' } })).map(
+        (r) => ({
+          key: r.idempotencyKey,
+          kind: r.triggerKind,
+          input: r.input,
+        }),
+      );
     expect((await getTrigger()).pollCursor).toBeNull();
 
     // Poll 1: an ordinary worker.
     const w1 = await startInProcessWorker();
     await handle.trigger();
     await waitFor(getTrigger, (t) => t.pollCursor === '0003', 30_000);
-    expect((await pollRuns()).map((r) => r.key)).toEqual(['0001', '0002', '0003'].map((id) => `poll:${triggerId}:${id}`));
+    expect((await pollRuns()).map((r) => r.key)).toEqual(
+      ['0001', '0002', '0003'].map((id) => `poll:${triggerId}:${id}`),
+    );
     await stopWorker(w1);
 
     // Poll 2: the worker dies after recording the runs of 0004–0006, before the cursor moves.
     const killer = await startKillingWorker();
     await handle.trigger();
     expect(await killer.killedAt).toBe(triggerId);
-    await waitFor(async () => killer.child.signalCode, (s) => s === 'SIGKILL', 10_000);
+    await waitFor(
+      async () => killer.child.signalCode,
+      (s) => s === 'SIGKILL',
+      10_000,
+    );
     expect((await getTrigger()).pollCursor).toBe('0003');
     expect(await pollRuns()).toHaveLength(6);
 
@@ -168,7 +183,9 @@ describe('poll triggers', () => {
       30_000,
     );
     expect(done.map((r) => (r.output as { order: string }).order).sort()).toEqual(
-      TEST_EVENTS.slice(0, 9).map((e) => e.payload.orderId).sort(),
+      TEST_EVENTS.slice(0, 9)
+        .map((e) => e.payload.orderId)
+        .sort(),
     );
 
     // The cursor is resettable: polling from scratch again starts nothing new (item ids are the keys).

@@ -8,7 +8,12 @@ import { request, useTestContext, waitFor } from './harness';
 /** Inbound webhook triggers: public route, signatures over the raw body, redelivery, limits, rotation. */
 const ctx = useTestContext();
 
-const echoStep = { name: 'echo', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return {got: input};' } };
+const echoStep = {
+  name: 'echo',
+  kind: 'computer',
+  orderIndex: 0,
+  computer: { runtime: 'javascript', code: 'return {got: input};' },
+};
 
 async function makeRunner() {
   const r = await ctx.api.post('/api/runners', { name: `hook-${randomUUID().slice(0, 8)}` });
@@ -70,7 +75,11 @@ describe('webhook triggers', () => {
     const raw = '{ "action": "opened",  "pull_request": {"number": 42} }';
     const s: SignatureSettings = { preset: 'github', secret };
     const delivery = randomUUID();
-    const ok = await deliver(hook.url, raw, { ...signForTest(s, raw), 'X-GitHub-Delivery': delivery, 'X-GitHub-Event': 'pull_request' });
+    const ok = await deliver(hook.url, raw, {
+      ...signForTest(s, raw),
+      'X-GitHub-Delivery': delivery,
+      'X-GitHub-Event': 'pull_request',
+    });
     expect(ok.status).toBe(202);
     expect(ok.body.runId).toEqual(expect.any(String));
 
@@ -78,10 +87,16 @@ describe('webhook triggers', () => {
     expect(redelivered.status).toBe(202);
     expect(redelivered.body.runId).toBe(ok.body.runId);
 
-    const tampered = await deliver(hook.url, raw.replace('42', '43'), { ...signForTest(s, raw), 'X-GitHub-Delivery': randomUUID() });
+    const tampered = await deliver(hook.url, raw.replace('42', '43'), {
+      ...signForTest(s, raw),
+      'X-GitHub-Delivery': randomUUID(),
+    });
     expect(tampered.status).toBe(401);
     expect(tampered.body.error).toMatchObject({ code: 'unauthorized', message: expect.stringContaining('signature') });
-    const wrongSecret = await deliver(hook.url, raw, { ...signForTest({ ...s, secret: 'not-the-secret' }, raw), 'X-GitHub-Delivery': randomUUID() });
+    const wrongSecret = await deliver(hook.url, raw, {
+      ...signForTest({ ...s, secret: 'not-the-secret' }, raw),
+      'X-GitHub-Delivery': randomUUID(),
+    });
     expect(wrongSecret.status).toBe(401);
     const unsigned = await deliver(hook.url, raw, { 'X-GitHub-Delivery': randomUUID() });
     expect(unsigned.status).toBe(401);
@@ -111,14 +126,22 @@ describe('webhook triggers', () => {
     const first = await deliver(hook.url, raw, signForTest(s, raw, { id: 'msg_abc' }));
     expect(first.status).toBe(202);
     // A redelivery is signed again (new timestamp) but keeps its webhook-id.
-    const second = await deliver(hook.url, raw, signForTest(s, raw, { id: 'msg_abc', timestampSec: Math.floor(Date.now() / 1000) + 1 }));
+    const second = await deliver(
+      hook.url,
+      raw,
+      signForTest(s, raw, { id: 'msg_abc', timestampSec: Math.floor(Date.now() / 1000) + 1 }),
+    );
     expect(second.status).toBe(202);
     expect(second.body).toEqual({ runId: first.body.runId, duplicate: true });
     const other = await deliver(hook.url, raw, signForTest(s, raw, { id: 'msg_def' }));
     expect(other.status).toBe(202);
     expect(other.body.runId).not.toBe(first.body.runId);
 
-    const stale = await deliver(hook.url, raw, signForTest(s, raw, { id: 'msg_old', timestampSec: Math.floor(Date.now() / 1000) - 3600 }));
+    const stale = await deliver(
+      hook.url,
+      raw,
+      signForTest(s, raw, { id: 'msg_old', timestampSec: Math.floor(Date.now() / 1000) - 3600 }),
+    );
     expect(stale.status).toBe(401);
     const headers = signForTest(s, raw, { id: 'msg_x' });
     const swappedId = await deliver(hook.url, raw, { ...headers, 'webhook-id': 'msg_y' });
@@ -200,12 +223,21 @@ describe('webhook triggers', () => {
     // A signature added later, then the settings changed without resending the secret: the secret stays.
     const secret = `gh-${randomUUID()}`;
     await ctx.api.patch(`/api/runners/${runnerId}/triggers/${hook.id}`, { signature: { preset: 'github', secret } });
-    const changed = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${hook.id}`, { signature: { preset: 'hmac_sha256', header: 'X-Sig' } });
+    const changed = await ctx.api.patch(`/api/runners/${runnerId}/triggers/${hook.id}`, {
+      signature: { preset: 'hmac_sha256', header: 'X-Sig' },
+    });
     expect(changed.status).toBe(200);
     const raw = '{"k":1}';
-    const ok = await deliver(rotated.body.url, raw, signForTest({ preset: 'hmac_sha256', header: 'X-Sig', secret }, raw));
+    const ok = await deliver(
+      rotated.body.url,
+      raw,
+      signForTest({ preset: 'hmac_sha256', header: 'X-Sig', secret }, raw),
+    );
     expect(ok.status).toBe(202);
-    const noSecret = await ctx.api.post(`/api/runners/${runnerId}/triggers`, { kind: 'webhook', signature: { preset: 'github' } });
+    const noSecret = await ctx.api.post(`/api/runners/${runnerId}/triggers`, {
+      kind: 'webhook',
+      signature: { preset: 'github' },
+    });
     expect(noSecret.status).toBe(422);
     expect(noSecret.body.error.details[0].path).toBe('signature.secret');
   });
@@ -217,7 +249,10 @@ describe('webhook triggers', () => {
     const hook = await makeWebhook(runnerId, { signature: { preset: 'hmac_sha256', header: 'X-Sig', secret } });
     const raw = '{"event":"build.finished"}';
     // A sender that signs and also authenticates with its own bearer token, or with Basic auth.
-    const bearer = await deliver(hook.url, raw, { ...signForTest(s, raw), Authorization: 'Bearer sender-own-token-123' });
+    const bearer = await deliver(hook.url, raw, {
+      ...signForTest(s, raw),
+      Authorization: 'Bearer sender-own-token-123',
+    });
     expect(bearer.status).toBe(202);
     const basic = await deliver(hook.url, raw, { ...signForTest(s, raw), Authorization: 'Basic dXNlcjpwYXNz' });
     expect(basic.status).toBe(202);
@@ -227,9 +262,13 @@ describe('webhook triggers', () => {
     const keyed = await deliver(hook.url, raw, { Authorization: `Bearer ${ctx.keyA}`, 'X-Sig': 'deadbeef' });
     expect(keyed.status).toBe(401);
     expect(keyed.body.error.message).toContain('signature');
-    expect((await runsOf(runnerId)).map((r) => r.id).sort()).toEqual([bearer.body.runId, basic.body.runId, odd.body.runId].sort());
+    expect((await runsOf(runnerId)).map((r) => r.id).sort()).toEqual(
+      [bearer.body.runId, basic.body.runId, odd.body.runId].sort(),
+    );
     // Everywhere else a wrong Authorization header is still a 401.
-    const other = await request(ctx.app).get(`/api/runners/${runnerId}`).set('Authorization', 'Bearer sender-own-token-123');
+    const other = await request(ctx.app)
+      .get(`/api/runners/${runnerId}`)
+      .set('Authorization', 'Bearer sender-own-token-123');
     expect(other.status).toBe(401);
     const similar = await request(ctx.app)
       .post(`/api/runners/${runnerId}/triggers`)

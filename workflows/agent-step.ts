@@ -35,7 +35,12 @@ import { EXCEEDED_LOCAL_BOUND, LOCAL_STEP_BOUND_MS } from '../src/shared/step-pl
 /** Budget enforcement plugs in here (`run-runner.ts` passes it); the default does nothing. */
 export interface AgentStepHooks {
   /** Before each model call, with its worst-case cost (null when the model has no known price). May wait or throw. */
-  beforeModelCall(info: { stepName: string; model: string; callIndex: number; worstCaseUsd: number | null }): Promise<void>;
+  beforeModelCall(info: {
+    stepName: string;
+    model: string;
+    callIndex: number;
+    worstCaseUsd: number | null;
+  }): Promise<void>;
   /** After each model call, with its actual cost (null when unknown). */
   afterModelCall(info: { stepName: string; costUsd: number | null }): void;
 }
@@ -127,7 +132,10 @@ export function stepConfigFromSnapshot(snapshot: RunnerSnapshot, step: StepSnaps
   const d = snapshot.definitions;
   const agent = step.agentId ? (snapshot.agents?.[step.agentId] ?? null) : null;
   if (step.agentId && !agent) {
-    throw failure('step_failed', `Step "${step.name}" references agent ${step.agentId}, which this run's snapshot does not hold`);
+    throw failure(
+      'step_failed',
+      `Step "${step.name}" references agent ${step.agentId}, which this run's snapshot does not hold`,
+    );
   }
   return resolveStepConfig(
     {
@@ -154,7 +162,13 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
   const { step, runId, orgId, runnerId, stepIndex } = args;
   const config = stepConfigFromSnapshot(args.snapshot, step);
   const base = { runId, orgId, runnerId, stepName: step.name, stepIndex };
-  const prepareArgs: PrepareAgentStepArgs = { ...base, input: args.input, config, outputSchema: step.outputSchema, persist: args.persist };
+  const prepareArgs: PrepareAgentStepArgs = {
+    ...base,
+    input: args.input,
+    config,
+    outputSchema: step.outputSchema,
+    persist: args.persist,
+  };
   const prepareSummary = `${step.name}: prepare`;
   // Starting MCP servers (a process to spawn, a remote to reach) is the one part of preparing that is
   // often slower than the bound: with MCP servers attached, preparation stays a regular activity rather
@@ -179,7 +193,19 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
     record = { ...record, modelCalls: callIndex };
     const r: CallModelResult = await acts.callModel.executeWithOptions(
       { ...modelOptions, summary: `${step.name}: ${model} call ${callIndex}` },
-      [{ ...base, callIndex, model, system: prepared.system, messages, tools, maxTokens: prepared.maxTokens, outputSchema: step.outputSchema, record }],
+      [
+        {
+          ...base,
+          callIndex,
+          model,
+          system: prepared.system,
+          messages,
+          tools,
+          maxTokens: prepared.maxTokens,
+          outputSchema: step.outputSchema,
+          record,
+        },
+      ],
     );
     if (r.costUsd === null) record = { ...record, costUnknown: true };
     hooks.afterModelCall({ stepName: step.name, costUsd: r.costUsd });
@@ -195,7 +221,14 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
       messages.push({ role: 'assistant', content: r.text, toolCalls: r.toolCalls });
       const results = await Promise.all(
         r.toolCalls.map((call) => {
-          const toolArgs: CallToolArgs = { ...base, call, stepInput: args.input, config, tools, record: { plan: record.plan } };
+          const toolArgs: CallToolArgs = {
+            ...base,
+            call,
+            stepInput: args.input,
+            config,
+            tools,
+            record: { plan: record.plan },
+          };
           const summary = `${step.name}: tool ${call.name}`;
           return args.localBookkeeping
             ? boundedLocalThenRemote<CallToolArgs, CallToolResult>('callTool', toolArgs, summary, toolOptions)
@@ -205,7 +238,13 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
       r.toolCalls.forEach((call, i) => {
         const res = results[i];
         if (!res) return;
-        messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: res.content, isError: res.isError });
+        messages.push({
+          role: 'tool',
+          toolCallId: call.id,
+          name: call.name,
+          content: res.content,
+          isError: res.isError,
+        });
         if (res.recordPatch?.plan) record = { ...record, plan: res.recordPatch.plan };
       });
       record = { ...record, toolCalls: record.toolCalls + r.toolCalls.length };

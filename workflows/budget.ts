@@ -26,7 +26,12 @@ import { resumeUpdate, RunStatusKey, type ResumeResult } from '../src/shared/wor
 
 /** What the agent loop tells the controller about each model call. */
 export interface ModelCallBudgetHooks {
-  beforeModelCall(call: { stepName: string; model: string; callIndex: number; worstCaseUsd: number | null }): Promise<void>;
+  beforeModelCall(call: {
+    stepName: string;
+    model: string;
+    callIndex: number;
+    worstCaseUsd: number | null;
+  }): Promise<void>;
   afterModelCall(call: { stepName: string; costUsd: number | null }): void;
 }
 
@@ -77,7 +82,9 @@ export function createBudgetController(budget: BudgetSnapshot | null, io: Budget
     const limit = limitUsd() ?? 0;
     setCurrentDetails(
       `Budget: ${formatUsd(spent)} of ${formatUsd(limit)} spent` +
-        (account.fired.size ? ` (warnings: ${[...account.fired].map((t) => `${Math.round(t * 100)}%`).join(', ')})` : '') +
+        (account.fired.size
+          ? ` (warnings: ${[...account.fired].map((t) => `${Math.round(t * 100)}%`).join(', ')})`
+          : '') +
         (paused && lastPauseReason ? `\n\n**Paused:** ${lastPauseReason}` : ''),
     );
   };
@@ -106,7 +113,10 @@ export function createBudgetController(budget: BudgetSnapshot | null, io: Budget
     },
   );
 
-  const pause = async (call: { stepName: string; model: string; callIndex: number }, check: ReturnType<BudgetAccount['check']>) => {
+  const pause = async (
+    call: { stepName: string; model: string; callIndex: number },
+    check: ReturnType<BudgetAccount['check']>,
+  ) => {
     const spentUsd = toUsd(account.spentUnits);
     const message = exceededMessage(call, check, spentUsd, limitUsd());
     const event: RunEvent = {
@@ -130,7 +140,12 @@ export function createBudgetController(budget: BudgetSnapshot | null, io: Budget
     lastPauseReason = message;
     io.setStatus('paused_budget');
     await io.persist([
-      { op: 'runPaused', budgetUsd: limitUsd(), error: { code: 'budget_exceeded', message, step: call.stepName }, event },
+      {
+        op: 'runPaused',
+        budgetUsd: limitUsd(),
+        error: { code: 'budget_exceeded', message, step: call.stepName },
+        event,
+      },
     ]);
     if (!wasPaused) upsertSearchAttributes([{ key: RunStatusKey, value: 'paused_budget' }]);
     details();

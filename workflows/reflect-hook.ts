@@ -19,7 +19,11 @@ export async function reflectAfterFailure(args: ReflectArgs, enabled: boolean | 
   if (!enabled) return;
   try {
     await reflect.reflectOnFailure.executeWithOptions(
-      { startToCloseTimeout: '2m', retry: { initialInterval: '2s', maximumAttempts: 3 }, summary: 'reflect on failure' },
+      {
+        startToCloseTimeout: '2m',
+        retry: { initialInterval: '2s', maximumAttempts: 3 },
+        summary: 'reflect on failure',
+      },
       [args],
     );
   } catch {

@@ -98,9 +98,10 @@ async function executeStepActivity(
     const cause = err instanceof ActivityFailure ? err.cause : err;
     if (!(cause instanceof ApplicationFailure && cause.type === EXCEEDED_LOCAL_BOUND)) throw err;
     // Slower than a short step: again as a regular activity, whose heartbeats carry a cancellation in.
-    return remote.executeStep.executeWithOptions({ ...remoteStepOptions, summary: `${summary}, continued as an activity` }, [
-      callArgs,
-    ]);
+    return remote.executeStep.executeWithOptions(
+      { ...remoteStepOptions, summary: `${summary}, continued as an activity` },
+      [callArgs],
+    );
   }
 }
 
@@ -160,7 +161,8 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
     if (final !== 'cancelled') await budget.settle();
     await flush();
     upsertSearchAttributes([{ key: RunStatusKey, value: final }]);
-    if (final === 'failed' && error) await reflectAfterFailure({ runId, orgId, runnerId: args.runnerId, error }, snapshot.runner.reflectOnFailure);
+    if (final === 'failed' && error)
+      await reflectAfterFailure({ runId, orgId, runnerId: args.runnerId, error }, snapshot.runner.reflectOnFailure);
     return { status: final, output, error };
   };
 
@@ -185,7 +187,13 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
         const output = { value: value === undefined ? null : value, passed };
         context.steps[step.name] = { output, status: 'completed' };
         lastOutput = output;
-        pending.push({ op: 'stepFinished', index: i, status: 'completed', input: { conditionExpr: step.conditionExpr }, output });
+        pending.push({
+          op: 'stepFinished',
+          index: i,
+          status: 'completed',
+          input: { conditionExpr: step.conditionExpr },
+          output,
+        });
         if (!passed) {
           skipFrom(i + 1);
           break;
@@ -198,7 +206,13 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
       const callArgs: ExecuteStepArgs = { runId, orgId, step, input };
       if (has(PERSIST_WITH_STEP)) {
         // The pending writes ride along with the step's own activity (one activity instead of two).
-        callArgs.persist = { runId, orgId, ops: pending.splice(0, pending.length), context: { input: context.input, steps: { ...context.steps } }, currentStep };
+        callArgs.persist = {
+          runId,
+          orgId,
+          ops: pending.splice(0, pending.length),
+          context: { input: context.input, steps: { ...context.steps } },
+          currentStep,
+        };
       } else {
         await flush();
       }

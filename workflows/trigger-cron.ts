@@ -1,13 +1,15 @@
-import {
-  ParentClosePolicy,
-  proxyLocalActivities,
-  startChild,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { ParentClosePolicy, proxyLocalActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { TriggerActivities } from '../activities/triggers';
 import type { TriggerWorkflowInput } from '../src/shared/trigger-defs';
-import { OrgIdKey, RUN_WORKFLOW_TYPE, RunnerIdKey, RunStatusKey, TemporalScheduledStartTimeKey, TriggerKindKey } from '../src/shared/workflow-defs';
+import {
+  OrgIdKey,
+  RUN_WORKFLOW_TYPE,
+  RunnerIdKey,
+  RunStatusKey,
+  TemporalScheduledStartTimeKey,
+  TriggerKindKey,
+} from '../src/shared/workflow-defs';
 
 /** Recording the run is a database write: short, idempotent (keyed by the fire time), retried hard. */
 const { recordCronRun } = proxyLocalActivities<TriggerActivities>({

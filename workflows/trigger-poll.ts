@@ -29,11 +29,21 @@ export async function pollTriggerWorkflow(input: TriggerWorkflowInput): Promise<
   if (fetched.skipped) return { skipped: fetched.skipped, items: 0, created: 0, cursor: fetched.cursorBefore };
   let created = 0;
   if (fetched.items.length) {
-    const r = await pollRecordRuns({ orgId: input.orgId, runnerId: input.runnerId, triggerId: input.triggerId, items: fetched.items });
+    const r = await pollRecordRuns({
+      orgId: input.orgId,
+      runnerId: input.runnerId,
+      triggerId: input.triggerId,
+      items: fetched.items,
+    });
     created = r.created;
   }
   if (fetched.cursorAfter !== fetched.cursorBefore) {
-    await pollAdvanceCursor({ orgId: input.orgId, triggerId: input.triggerId, from: fetched.cursorBefore, to: fetched.cursorAfter });
+    await pollAdvanceCursor({
+      orgId: input.orgId,
+      triggerId: input.triggerId,
+      from: fetched.cursorBefore,
+      to: fetched.cursorAfter,
+    });
   }
   return { items: fetched.items.length, created, cursor: fetched.cursorAfter };
 }

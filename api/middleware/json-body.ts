@@ -12,8 +12,7 @@ export type RawBodyRequest = IncomingMessage & { rawBody?: Buffer };
  * raw bytes are kept in `req.rawBody`.
  */
 export function jsonBody(limit: string): RequestHandler {
-  const isMultipart = (req: IncomingMessage): boolean =>
-    /^multipart\//i.test(req.headers['content-type'] ?? '');
+  const isMultipart = (req: IncomingMessage): boolean => /^multipart\//i.test(req.headers['content-type'] ?? '');
   return express.json({
     limit,
     type: (req) => !isMultipart(req),

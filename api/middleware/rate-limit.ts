@@ -21,7 +21,9 @@ export function rateLimit(opts: RateLimitOptions): RequestHandler {
       buckets.set(who, b);
       const retryAfter = Math.max(1, Math.ceil((1 - b.tokens) / opts.ratePerSec));
       return next(
-        new AppError('rate_limited', 'Too many requests; slow down', { headers: { 'Retry-After': String(retryAfter) } }),
+        new AppError('rate_limited', 'Too many requests; slow down', {
+          headers: { 'Retry-After': String(retryAfter) },
+        }),
       );
     }
     b.tokens -= 1;

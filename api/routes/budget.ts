@@ -1,4 +1,10 @@
-import { analyticsQuerySchema, orgAnalytics, orgAnalyticsSchema, runnerAnalytics, runnerAnalyticsSchema } from '../../src/services/analytics';
+import {
+  analyticsQuerySchema,
+  orgAnalytics,
+  orgAnalyticsSchema,
+  runnerAnalytics,
+  runnerAnalyticsSchema,
+} from '../../src/services/analytics';
 import { resumeRun } from '../../src/services/budget';
 import type { ServiceDeps } from '../../src/services/deps';
 import { errorResponseSchema, resumeRunSchema, runResponseSchema } from '../../src/shared/schemas';
@@ -16,7 +22,8 @@ export function registerBudgetRoutes(reg: RouteRegistry, deps: ServiceDeps): voi
       body: resumeRunSchema,
       responses: {
         200: {
-          description: 'The run: running again, or still paused_budget (error says why) when the raised budget does not cover the next call',
+          description:
+            'The run: running again, or still paused_budget (error says why) when the raised budget does not cover the next call',
           schema: runResponseSchema,
         },
         404: { description: 'No such runner or run in your org', schema: errorResponseSchema },
@@ -25,7 +32,13 @@ export function registerBudgetRoutes(reg: RouteRegistry, deps: ServiceDeps): voi
     },
     async ({ principal, params, body }) => ({
       status: 200,
-      body: await resumeRun(deps, principal.orgId, requireUuid(params.id, 'Runner'), requireUuid(params.runId, 'Run'), body),
+      body: await resumeRun(
+        deps,
+        principal.orgId,
+        requireUuid(params.id, 'Runner'),
+        requireUuid(params.runId, 'Run'),
+        body,
+      ),
     }),
   );
   reg.add(
@@ -36,7 +49,10 @@ export function registerBudgetRoutes(reg: RouteRegistry, deps: ServiceDeps): voi
       tag: 'analytics',
       query: analyticsQuerySchema,
       responses: {
-        200: { description: 'Summary, cost by model (most expensive first) and one entry per day', schema: runnerAnalyticsSchema },
+        200: {
+          description: 'Summary, cost by model (most expensive first) and one entry per day',
+          schema: runnerAnalyticsSchema,
+        },
         404: { description: 'No such runner in your org', schema: errorResponseSchema },
       },
     },

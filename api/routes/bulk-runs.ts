@@ -46,7 +46,10 @@ export function registerBulkRunRoutes(reg: RouteRegistry, deps: ServiceDeps): vo
       tag: 'runs',
       body: bulkRunStatusQuerySchema,
       responses: {
-        200: { description: 'The runs found, in the order asked (unknown ids are left out)', schema: bulkRunStatusResponseSchema },
+        200: {
+          description: 'The runs found, in the order asked (unknown ids are left out)',
+          schema: bulkRunStatusResponseSchema,
+        },
         404: notFound,
       },
     },

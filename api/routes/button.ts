@@ -201,7 +201,10 @@ export function registerButtonRoutes(reg: RouteRegistry, deps: ServiceDeps): voi
           'X-Content-Type-Options': 'nosniff',
           'Referrer-Policy': 'no-referrer',
         },
-        raw: { contentType: 'text/html; charset=utf-8', payload: pageHtml(b, issueStartToken(deps, b.runnerId, 'page'), nonce) },
+        raw: {
+          contentType: 'text/html; charset=utf-8',
+          payload: pageHtml(b, issueStartToken(deps, b.runnerId, 'page'), nonce),
+        },
       };
     },
   );
@@ -214,7 +217,10 @@ export function registerButtonRoutes(reg: RouteRegistry, deps: ServiceDeps): voi
         'A script that renders the button in any page: <script src=".../embed.js" data-input=\'{"a":1}\'></script> (public)',
       tag: 'triggers',
       public: true,
-      responses: { 200: { description: 'The script', contentType: 'text/javascript', schema: z.string() }, 404: noButton },
+      responses: {
+        200: { description: 'The script', contentType: 'text/javascript', schema: z.string() },
+        404: noButton,
+      },
     },
     async ({ params }) => {
       const b = await findButtonTrigger(deps, requireUuid(params.id, 'Button'));
@@ -225,7 +231,10 @@ export function registerButtonRoutes(reg: RouteRegistry, deps: ServiceDeps): voi
           'X-Content-Type-Options': 'nosniff',
           'Cross-Origin-Resource-Policy': 'cross-origin',
         },
-        raw: { contentType: 'text/javascript; charset=utf-8', payload: embedJs(b, issueStartToken(deps, b.runnerId, 'embed')) },
+        raw: {
+          contentType: 'text/javascript; charset=utf-8',
+          payload: embedJs(b, issueStartToken(deps, b.runnerId, 'embed')),
+        },
       };
     },
   );
@@ -242,7 +251,10 @@ export function registerButtonRoutes(reg: RouteRegistry, deps: ServiceDeps): voi
       body: startBodySchema,
       responses: {
         202: { description: 'The run, with the token that reads its status', schema: startResponseSchema },
-        401: { description: 'Missing, forged or expired token, or an origin it is not valid for', schema: errorResponseSchema },
+        401: {
+          description: 'Missing, forged or expired token, or an origin it is not valid for',
+          schema: errorResponseSchema,
+        },
         404: noButton,
       },
     },
@@ -256,7 +268,9 @@ export function registerButtonRoutes(reg: RouteRegistry, deps: ServiceDeps): voi
         throw new AppError('unauthorized', `This button may not be used from ${origin}`);
       }
       if (body.input !== undefined && JSON.stringify(body.input).length > MAX_INPUT_CHARS) {
-        throw AppError.validation([{ path: 'input', message: `must be at most ${MAX_INPUT_CHARS} characters of JSON` }]);
+        throw AppError.validation([
+          { path: 'input', message: `must be at most ${MAX_INPUT_CHARS} characters of JSON` },
+        ]);
       }
       limit(b, req.ip ?? 'unknown');
       return { status: 202, headers: { 'Cache-Control': 'no-store' }, body: await startButtonRun(deps, b, body.input) };

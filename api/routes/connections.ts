@@ -69,7 +69,10 @@ export function registerCrudRoutes<C extends z.ZodType, U extends z.ZodType>(
       summary: `Create ${/^[aeiou]/i.test(o.label) ? 'an' : 'a'} ${lower}`,
       tag: o.tag,
       body: o.createSchema,
-      responses: { 201: { description: `The ${lower}`, schema: o.responseSchema }, 409: { description: 'Name taken', schema: errorResponseSchema } },
+      responses: {
+        201: { description: `The ${lower}`, schema: o.responseSchema },
+        409: { description: 'Name taken', schema: errorResponseSchema },
+      },
     },
     async ({ principal, body }) => ({ status: 201, body: await o.create(principal.orgId, body as z.infer<C>) }),
   );
@@ -92,7 +95,10 @@ export function registerCrudRoutes<C extends z.ZodType, U extends z.ZodType>(
       tag: o.tag,
       responses: { 200: { description: `The ${lower}`, schema: o.responseSchema }, 404: nf },
     },
-    async ({ principal, params }) => ({ status: 200, body: await o.get(principal.orgId, requireUuid(params.id, o.label)) }),
+    async ({ principal, params }) => ({
+      status: 200,
+      body: await o.get(principal.orgId, requireUuid(params.id, o.label)),
+    }),
   );
   reg.add(
     {
@@ -151,7 +157,10 @@ export function registerConnectionRoutes(reg: RouteRegistry, deps: ServiceDeps):
         summary: `List the ${lower}s attached to a runner`,
         tag: 'connections',
         query: listQuerySchema,
-        responses: { 200: { description: 'Attachments, most recent first', schema: listResponseSchema(attachment) }, 404: runnerNotFound },
+        responses: {
+          200: { description: 'Attachments, most recent first', schema: listResponseSchema(attachment) },
+          404: runnerNotFound,
+        },
       },
       async ({ principal, params, query }) => ({
         status: 200,
@@ -173,7 +182,13 @@ export function registerConnectionRoutes(reg: RouteRegistry, deps: ServiceDeps):
       },
       async ({ principal, params, body }) => {
         const resourceId = (body as Record<string, string>)[idField] as string;
-        const r = await attachResource(deps, principal.orgId, kind, requireUuid(params.id, 'Runner'), resourceId.toLowerCase());
+        const r = await attachResource(
+          deps,
+          principal.orgId,
+          kind,
+          requireUuid(params.id, 'Runner'),
+          resourceId.toLowerCase(),
+        );
         return { status: r.created ? 201 : 200, body: r.attachment };
       },
     );
@@ -183,7 +198,10 @@ export function registerConnectionRoutes(reg: RouteRegistry, deps: ServiceDeps):
         path: `/api/runners/:id/${kind}/:${idField}`,
         summary: `Detach ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${lower} from a runner`,
         tag: 'connections',
-        responses: { 204: noContent, 404: { description: `No such runner, or the ${lower} is not attached`, schema: errorResponseSchema } },
+        responses: {
+          204: noContent,
+          404: { description: `No such runner, or the ${lower} is not attached`, schema: errorResponseSchema },
+        },
       },
       async ({ principal, params }) => {
         const runnerId = requireUuid(params.id, 'Runner');

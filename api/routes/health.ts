@@ -47,7 +47,10 @@ export async function checkHealth(deps: ServiceDeps, timeoutMs = 2_000) {
       timeoutMs + 200,
     ),
   ]);
-  return { database: db.status === 'fulfilled' ? 'up' : 'down', temporal: temporal.status === 'fulfilled' ? 'up' : 'down' } as const;
+  return {
+    database: db.status === 'fulfilled' ? 'up' : 'down',
+    temporal: temporal.status === 'fulfilled' ? 'up' : 'down',
+  } as const;
 }
 
 export function registerHealthRoutes(reg: RouteRegistry, deps: ServiceDeps): void {
@@ -58,7 +61,10 @@ export function registerHealthRoutes(reg: RouteRegistry, deps: ServiceDeps): voi
       summary: 'Liveness and dependency health',
       tag: 'operations',
       public: true,
-      responses: { 200: { description: 'All dependencies up', schema: healthSchema }, 503: { description: 'A dependency is down', schema: healthSchema } },
+      responses: {
+        200: { description: 'All dependencies up', schema: healthSchema },
+        503: { description: 'A dependency is down', schema: healthSchema },
+      },
     },
     async () => {
       const h = await checkHealth(deps);
@@ -70,7 +76,10 @@ export function registerHealthRoutes(reg: RouteRegistry, deps: ServiceDeps): voi
         body: {
           ok: false,
           ...h,
-          error: { code: 'service_unavailable', message: `${down.join(' and ')} ${down.length > 1 ? 'are' : 'is'} down` },
+          error: {
+            code: 'service_unavailable',
+            message: `${down.join(' and ')} ${down.length > 1 ? 'are' : 'is'} down`,
+          },
         },
       };
     },

@@ -43,7 +43,10 @@ function receiveUpload(maxFileBytes: number) {
             case 'LIMIT_FILE_COUNT':
               return reject(
                 AppError.validation([
-                  { path: err.field || 'file', message: 'unexpected file: send exactly one document in the field "file"' },
+                  {
+                    path: err.field || 'file',
+                    message: 'unexpected file: send exactly one document in the field "file"',
+                  },
                 ]),
               );
             default:
@@ -90,7 +93,9 @@ export function registerKnowledgeRoutes(reg: RouteRegistry, deps: ServiceDeps, o
       const fields = parseOrThrow(knowledgeUploadFieldsSchema, req.body ?? {});
       const file = req.file;
       if (!file) {
-        throw AppError.validation([{ path: 'file', message: 'is required (send the document as multipart/form-data field "file")' }]);
+        throw AppError.validation([
+          { path: 'file', message: 'is required (send the document as multipart/form-data field "file")' },
+        ]);
       }
       const doc = await uploadKnowledge(
         deps,
@@ -111,7 +116,8 @@ export function registerKnowledgeRoutes(reg: RouteRegistry, deps: ServiceDeps, o
     {
       method: 'get',
       path: '/api/knowledge/search',
-      summary: 'Search knowledge: org-scoped documents plus those of runnerId, ranked (full-text, hybrid with vectors when configured)',
+      summary:
+        'Search knowledge: org-scoped documents plus those of runnerId, ranked (full-text, hybrid with vectors when configured)',
       tag: 'knowledge',
       query: knowledgeSearchQuerySchema,
       responses: {
@@ -128,7 +134,9 @@ export function registerKnowledgeRoutes(reg: RouteRegistry, deps: ServiceDeps, o
       summary: 'List knowledge documents (filter by scopeType and scopeId)',
       tag: 'knowledge',
       query: knowledgeListQuerySchema,
-      responses: { 200: { description: 'A page of documents', schema: listResponseSchema(knowledgeDocResponseSchema) } },
+      responses: {
+        200: { description: 'A page of documents', schema: listResponseSchema(knowledgeDocResponseSchema) },
+      },
     },
     async ({ principal, query }) => ({ status: 200, body: await listKnowledgeDocs(deps, principal.orgId, query) }),
   );

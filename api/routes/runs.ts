@@ -24,7 +24,10 @@ export function registerRunRoutes(reg: RouteRegistry, deps: ServiceDeps): void {
         201: { description: 'The new run (status pending or running)', schema: runResponseSchema },
         200: { description: 'The existing run for this idempotencyKey', schema: runResponseSchema },
         404: notFound,
-        409: { description: 'A concurrent request with this idempotencyKey is still creating the run; retry', schema: errorResponseSchema },
+        409: {
+          description: 'A concurrent request with this idempotencyKey is still creating the run; retry',
+          schema: errorResponseSchema,
+        },
       },
     },
     async ({ req, principal, params, body }) => {
@@ -49,7 +52,10 @@ export function registerRunRoutes(reg: RouteRegistry, deps: ServiceDeps): void {
       summary: "List a runner's runs, newest first",
       tag: 'runs',
       query: runListQuerySchema,
-      responses: { 200: { description: 'A page of runs', schema: listResponseSchema(runResponseSchema) }, 404: notFound },
+      responses: {
+        200: { description: 'A page of runs', schema: listResponseSchema(runResponseSchema) },
+        404: notFound,
+      },
     },
     async ({ principal, params, query }) => ({
       status: 200,

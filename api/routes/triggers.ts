@@ -84,7 +84,10 @@ export function registerTriggerRoutes(reg: RouteRegistry, deps: ServiceDeps): vo
       tag: 'triggers',
       body: triggerCreateSchema,
       responses: {
-        201: { description: 'The trigger (a webhook shows its token and url here only)', schema: triggerResponseSchema },
+        201: {
+          description: 'The trigger (a webhook shows its token and url here only)',
+          schema: triggerResponseSchema,
+        },
         404: notFound,
         422: invalid,
       },
@@ -101,7 +104,10 @@ export function registerTriggerRoutes(reg: RouteRegistry, deps: ServiceDeps): vo
       summary: "List a runner's triggers, newest first",
       tag: 'triggers',
       query: listQuerySchema,
-      responses: { 200: { description: 'A page of triggers', schema: listResponseSchema(triggerResponseSchema) }, 404: notFound },
+      responses: {
+        200: { description: 'A page of triggers', schema: listResponseSchema(triggerResponseSchema) },
+        404: notFound,
+      },
     },
     async ({ principal, params, query }) => ({
       status: 200,
@@ -118,7 +124,12 @@ export function registerTriggerRoutes(reg: RouteRegistry, deps: ServiceDeps): vo
     },
     async ({ principal, params }) => ({
       status: 200,
-      body: await getTrigger(deps, principal.orgId, requireUuid(params.id, 'Runner'), requireUuid(params.triggerId, 'Trigger')),
+      body: await getTrigger(
+        deps,
+        principal.orgId,
+        requireUuid(params.id, 'Runner'),
+        requireUuid(params.triggerId, 'Trigger'),
+      ),
     }),
   );
   reg.add(
@@ -150,7 +161,12 @@ export function registerTriggerRoutes(reg: RouteRegistry, deps: ServiceDeps): vo
       responses: { 204: { description: 'Deleted' }, 404: notFound },
     },
     async ({ principal, params }) => {
-      await deleteTrigger(deps, principal.orgId, requireUuid(params.id, 'Runner'), requireUuid(params.triggerId, 'Trigger'));
+      await deleteTrigger(
+        deps,
+        principal.orgId,
+        requireUuid(params.id, 'Runner'),
+        requireUuid(params.triggerId, 'Trigger'),
+      );
       return { status: 204 };
     },
   );

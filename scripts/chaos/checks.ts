@@ -68,7 +68,12 @@ export interface Executions {
  * The run workflows Temporal has for a runner (search attribute RunnerId), waiting up to `timeoutMs`
  * for visibility to show `expected` closed executions (it lags the close by a moment).
  */
-export async function runExecutions(client: Client, runnerId: string, expected: number, timeoutMs = 60_000): Promise<Executions> {
+export async function runExecutions(
+  client: Client,
+  runnerId: string,
+  expected: number,
+  timeoutMs = 60_000,
+): Promise<Executions> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const byStatus: Record<string, number> = {};
@@ -128,8 +133,12 @@ export async function submitBulk(
         ids.push(...data.map((d) => d.id));
         break;
       }
-      if (status >= 400 && status < 500) throw new Error(`bulk refused: ${status} ${JSON.stringify(body).slice(0, 300)}`);
-      if (Date.now() > deadline) throw new Error(`bulk not accepted within ${timeoutMs / 1000} s: ${status} ${JSON.stringify(body).slice(0, 300)}`);
+      if (status >= 400 && status < 500)
+        throw new Error(`bulk refused: ${status} ${JSON.stringify(body).slice(0, 300)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `bulk not accepted within ${timeoutMs / 1000} s: ${status} ${JSON.stringify(body).slice(0, 300)}`,
+        );
       retries++;
       await sleep(1_000);
     }
@@ -138,15 +147,26 @@ export async function submitBulk(
 }
 
 /** POST that must answer `expected`; returns the body. */
-export async function must<T>(stack: Pick<ChaosStack, 'call'>, method: string, p: string, body: unknown, expected = 201): Promise<T> {
+export async function must<T>(
+  stack: Pick<ChaosStack, 'call'>,
+  method: string,
+  p: string,
+  body: unknown,
+  expected = 201,
+): Promise<T> {
   const r = await stack.call(method, p, body);
   if (r.status !== expected) throw new Error(`${method} ${p}: ${r.status} ${JSON.stringify(r.body).slice(0, 500)}`);
   return r.body as T;
 }
 
 /** A runner with the given steps; returns its id. */
-export async function createRunner(stack: Pick<ChaosStack, 'call'>, name: string, steps: Record<string, unknown>[]): Promise<string> {
+export async function createRunner(
+  stack: Pick<ChaosStack, 'call'>,
+  name: string,
+  steps: Record<string, unknown>[],
+): Promise<string> {
   const runner = await must<{ id: string }>(stack, 'POST', '/api/runners', { name });
-  for (const [i, s] of steps.entries()) await must(stack, 'POST', `/api/runners/${runner.id}/steps`, { orderIndex: i, ...s });
+  for (const [i, s] of steps.entries())
+    await must(stack, 'POST', `/api/runners/${runner.id}/steps`, { orderIndex: i, ...s });
   return runner.id;
 }

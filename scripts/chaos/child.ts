@@ -72,7 +72,8 @@ export function flapjackChild(spec: ChildSpec): FlapjackChild {
   };
 
   const startOnce = async (): Promise<void> => {
-    if (child && child.exitCode === null && child.signalCode === null) throw new Error(`${spec.name} is already running`);
+    if (child && child.exitCode === null && child.signalCode === null)
+      throw new Error(`${spec.name} is already running`);
     starts++;
     tail.length = 0;
     log ??= createWriteStream(path.join(spec.logDir, `${spec.name}.log`), { flags: 'a' });
@@ -90,7 +91,9 @@ export function flapjackChild(spec: ChildSpec): FlapjackChild {
     c.stderr?.on('data', (b: Buffer) => keep(b, markReady));
     exited = new Promise<void>((r) => c.once('exit', () => r()));
     const died = exited.then(() => {
-      throw new ExitedDuringStartError(`${spec.name} exited during start-up (code ${String(c.exitCode)}). Last output:\n${tail.join('\n')}`);
+      throw new ExitedDuringStartError(
+        `${spec.name} exited during start-up (code ${String(c.exitCode)}). Last output:\n${tail.join('\n')}`,
+      );
     });
     died.catch(() => undefined); // a later kill must not surface as an unhandled rejection
     const deadline = Date.now() + 300_000;

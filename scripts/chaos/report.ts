@@ -17,7 +17,12 @@ export interface ScenarioReport {
 }
 
 /** A check that holds when `value` equals `expected`. */
-export const expectEq = (what: string, value: number, expected: number): Check => ({ what, value, expected, ok: value === expected });
+export const expectEq = (what: string, value: number, expected: number): Check => ({
+  what,
+  value,
+  expected,
+  ok: value === expected,
+});
 
 /** A fact: shown, never failing. */
 export const fact = (what: string, value: string | number): Check => ({ what, value });
@@ -36,7 +41,10 @@ export function formatReport(r: ScenarioReport): string {
     '',
     '| check | value | expected | ok |',
     '| --- | ---: | ---: | :---: |',
-    ...r.rows.map((c) => `| ${cell(c.what)} | ${cell(c.value)} | ${cell(c.expected ?? '')} | ${c.ok === undefined ? '' : c.ok ? 'yes' : '**NO**'} |`),
+    ...r.rows.map(
+      (c) =>
+        `| ${cell(c.what)} | ${cell(c.value)} | ${cell(c.expected ?? '')} | ${c.ok === undefined ? '' : c.ok ? 'yes' : '**NO**'} |`,
+    ),
   ];
   return lines.join('\n');
 }

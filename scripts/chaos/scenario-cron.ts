@@ -33,7 +33,9 @@ export async function cronAcrossRestart(stack: ChaosStack, o: CronScenarioOption
   const b1 = Math.ceil(created / MINUTE) * MINUTE;
   const b2 = b1 + MINUTE;
   const b3 = b2 + MINUTE;
-  say(`c: cron trigger created; fires due at ${[b1, b2, b3].map((b) => new Date(b).toISOString().slice(11, 19)).join(', ')}`);
+  say(
+    `c: cron trigger created; fires due at ${[b1, b2, b3].map((b) => new Date(b).toISOString().slice(11, 19)).join(', ')}`,
+  );
   // Temporal goes down shortly before the second boundary and comes back after it.
   await untilTime(b2 - 8_000);
   say(`c: stopping Temporal for ${o.temporalDownMs / 1000} s across ${new Date(b2).toISOString().slice(11, 19)}`);
@@ -54,7 +56,10 @@ export async function cronAcrossRestart(stack: ChaosStack, o: CronScenarioOption
   const { counts, done } = await waitAllFinal(stack.pg, runnerId, rows.rowCount ?? 0, 60_000, say);
   const late = fired.find((f) => f.at === new Date(b2).toISOString());
   return report('c. cron trigger across a Temporal restart', o.command, [
-    fact('Temporal down', `${((upAt - downAt) / 1000).toFixed(1)} s, covering ${new Date(b2).toISOString().slice(11, 19)}`),
+    fact(
+      'Temporal down',
+      `${((upAt - downAt) / 1000).toFixed(1)} s, covering ${new Date(b2).toISOString().slice(11, 19)}`,
+    ),
     fact('fires due', expected.length),
     expectEq('fires lost', expected.filter((e) => !firedSet.has(e)).length, 0),
     expectEq('fires recorded twice', fired.length - firedSet.size, 0),

@@ -5,7 +5,16 @@
  * final, so they land on runs in flight whatever the machine's speed.
  */
 import { sleep } from '../../src/dev/process';
-import { createRunner, finalCount, runExecutions, statusCounts, submitBulk, total, waitAllFinal, waitFinalAtLeast } from './checks';
+import {
+  createRunner,
+  finalCount,
+  runExecutions,
+  statusCounts,
+  submitBulk,
+  total,
+  waitAllFinal,
+  waitFinalAtLeast,
+} from './checks';
 import { expectEq, fact, report, type Check, type ScenarioReport } from './report';
 import type { ChaosStack, Say } from './stack';
 
@@ -33,7 +42,12 @@ export async function runsUnderFaults(stack: ChaosStack, o: RunsScenarioOptions,
   const runnerId = await createRunner(stack, `chaos-runs-${Date.now()}`, [
     { name: 'hook', kind: 'webhook', webhookUrl: stack.hooks.url('/hook') },
     { name: 'compute', kind: 'computer', computer: { runtime: 'javascript', code: 'return { seen: input };' } },
-    { name: 'ask', kind: 'agent', preambleOverride: 'Chaos scenario: answer in two words.', modelOverride: 'gpt-4o-mini' },
+    {
+      name: 'ask',
+      kind: 'agent',
+      preambleOverride: 'Chaos scenario: answer in two words.',
+      modelOverride: 'gpt-4o-mini',
+    },
   ]);
   const llmBefore = stack.llm.requests.length;
   const hooksBefore = stack.hooks.requests.length;
@@ -75,7 +89,9 @@ export async function runsUnderFaults(stack: ChaosStack, o: RunsScenarioOptions,
     await stack.worker.start();
   };
   await fault(0.1, 'worker SIGKILL #1 and restart', killWorker);
-  await fault(0.3, `Temporal stopped ${o.temporalDownMs / 1000} s and restarted`, () => stack.temporal.restart(o.temporalDownMs));
+  await fault(0.3, `Temporal stopped ${o.temporalDownMs / 1000} s and restarted`, () =>
+    stack.temporal.restart(o.temporalDownMs),
+  );
   await fault(0.5, `PostgreSQL unreachable ${o.pgOutageMs / 1000} s`, async () => {
     stack.proxy.pause();
     await sleep(o.pgOutageMs);
@@ -88,7 +104,9 @@ export async function runsUnderFaults(stack: ChaosStack, o: RunsScenarioOptions,
   const { counts, done } = await waitAllFinal(stack.pg, runnerId, o.runs, o.timeoutMs, say);
   const wallMs = Date.now() - started;
   return report(`a. ${o.runs} runs under faults`, o.command, [
-    ...faults.map((f) => fact(`fault: ${f.fault}`, `at ${f.atFinal} final, ${f.inFlight} in flight, ${(f.ms / 1000).toFixed(1)} s`)),
+    ...faults.map((f) =>
+      fact(`fault: ${f.fault}`, `at ${f.atFinal} final, ${f.inFlight} in flight, ${(f.ms / 1000).toFixed(1)} s`),
+    ),
     fact('bulk requests retried (same keys)', retries),
     ...(await verify(stack, runnerId, runIds, o.runs, counts, done, llmBefore, hooksBefore)),
     fact('wall time', `${(wallMs / 1000).toFixed(0)} s`),
@@ -116,10 +134,17 @@ async function verify(
   rows.push(expectEq('runs accepted by the API', runIds.size, n));
   rows.push(expectEq('runs recorded', runs.rowCount ?? 0, n));
   rows.push(expectEq('distinct idempotency keys recorded', new Set(runs.rows.map((r) => r.idempotency_key)).size, n));
-  rows.push(expectEq('runs lost (accepted, not recorded)', [...runIds].filter((id) => !runs.rows.some((r) => r.id === id)).length, 0));
+  rows.push(
+    expectEq(
+      'runs lost (accepted, not recorded)',
+      [...runIds].filter((id) => !runs.rows.some((r) => r.id === id)).length,
+      0,
+    ),
+  );
   rows.push({ what: 'every run final before the timeout', value: String(done), expected: 'true', ok: done });
   rows.push(expectEq('runs completed', counts.completed ?? 0, n));
-  for (const s of Object.keys(counts).filter((k) => k !== 'completed')) rows.push(expectEq(`runs ${s}`, counts[s] ?? 0, 0));
+  for (const s of Object.keys(counts).filter((k) => k !== 'completed'))
+    rows.push(expectEq(`runs ${s}`, counts[s] ?? 0, 0));
 
   const ex = await runExecutions(stack.client, runnerId, n);
   rows.push(expectEq('Temporal run executions', ex.executions, n));
@@ -131,16 +156,40 @@ async function verify(
        FROM runner_run_steps s JOIN runner_runs r ON r.id = s.run_id WHERE r.runner_id = $1 GROUP BY s.run_id, s.name`,
     [runnerId],
   );
-  rows.push(expectEq('step results recorded', steps.rows.reduce((s, r) => s + Number(r.n), 0), 3 * n));
+  rows.push(
+    expectEq(
+      'step results recorded',
+      steps.rows.reduce((s, r) => s + Number(r.n), 0),
+      3 * n,
+    ),
+  );
   rows.push(expectEq('step results recorded twice', steps.rows.filter((r) => Number(r.n) > 1).length, 0));
-  rows.push(expectEq('step results completed', steps.rows.reduce((s, r) => s + Number(r.done), 0), 3 * n));
+  rows.push(
+    expectEq(
+      'step results completed',
+      steps.rows.reduce((s, r) => s + Number(r.done), 0),
+      3 * n,
+    ),
+  );
 
   const deliveries = stack.hooks.requests.slice(hooksBefore).filter((q) => q.path === '/hook');
   const keys = new Set(deliveries.map((q) => String(q.headers['idempotency-key'] ?? '')));
   rows.push(fact('webhook deliveries received', deliveries.length));
   rows.push(fact('webhook redeliveries (same Idempotency-Key)', deliveries.length - keys.size));
-  rows.push(expectEq('runs whose webhook key `<runId>:hook` was never seen', [...runIds].filter((id) => !keys.has(`${id}:hook`)).length, 0));
-  rows.push(expectEq('webhook deliveries without an Idempotency-Key', deliveries.filter((q) => !q.headers['idempotency-key']).length, 0));
+  rows.push(
+    expectEq(
+      'runs whose webhook key `<runId>:hook` was never seen',
+      [...runIds].filter((id) => !keys.has(`${id}:hook`)).length,
+      0,
+    ),
+  );
+  rows.push(
+    expectEq(
+      'webhook deliveries without an Idempotency-Key',
+      deliveries.filter((q) => !q.headers['idempotency-key']).length,
+      0,
+    ),
+  );
 
   const ledger = await pg.query<{ run_id: string; n: string; keys: string }>(
     'SELECT run_id, count(*) AS n, count(DISTINCT call_key) AS keys FROM model_calls WHERE runner_id = $1 GROUP BY run_id',
@@ -148,10 +197,20 @@ async function verify(
   );
   const calls = stack.llm.requests.slice(llmBefore).filter((q) => q.path === '/v1/chat/completions');
   rows.push(fact('model requests served by the scripted model', calls.filter((q) => q.status === 200).length));
-  rows.push(expectEq('ledger rows (model_calls)', ledger.rows.reduce((s, r) => s + Number(r.n), 0), n));
+  rows.push(
+    expectEq(
+      'ledger rows (model_calls)',
+      ledger.rows.reduce((s, r) => s + Number(r.n), 0),
+      n,
+    ),
+  );
   rows.push(expectEq('runs billed other than once', n - ledger.rows.filter((r) => Number(r.n) === 1).length, 0));
   rows.push(
-    expectEq('runs whose cost differs from their ledger', runs.rows.filter((r) => Number(r.cost).toFixed(6) !== Number(r.ledger).toFixed(6)).length, 0),
+    expectEq(
+      'runs whose cost differs from their ledger',
+      runs.rows.filter((r) => Number(r.cost).toFixed(6) !== Number(r.ledger).toFixed(6)).length,
+      0,
+    ),
   );
   return rows;
 }

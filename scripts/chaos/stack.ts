@@ -153,7 +153,10 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
     const call = async (method: string, p: string, body?: unknown) => {
       const r = await fetch(`http://127.0.0.1:${apiPort}${p}`, {
         method,
-        headers: { Authorization: `Bearer ${apiKey}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+        headers: {
+          Authorization: `Bearer ${apiKey}`,
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(60_000),
       });

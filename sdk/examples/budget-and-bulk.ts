@@ -12,11 +12,22 @@ export async function budgetAndBulk(runnerId: string): Promise<void> {
   }
 
   const bulk = await fj.triggerRunBulk(runnerId, {
-    items: [{ input: { url: 'https://example.com/a' } }, { input: { url: 'https://example.com/b' }, idempotencyKey: 'b' }],
+    items: [
+      { input: { url: 'https://example.com/a' } },
+      { input: { url: 'https://example.com/b' }, idempotencyKey: 'b' },
+    ],
   });
-  console.log(bulk.created, bulk.existing, bulk.data.map((r) => r.id));
+  console.log(
+    bulk.created,
+    bulk.existing,
+    bulk.data.map((r) => r.id),
+  );
 
-  const cron = await fj.addRunnerTrigger(runnerId, { kind: 'cron', cronExpression: '0 9 * * 1', cronTimezone: 'Europe/Paris' });
+  const cron = await fj.addRunnerTrigger(runnerId, {
+    kind: 'cron',
+    cronExpression: '0 9 * * 1',
+    cronTimezone: 'Europe/Paris',
+  });
   await fj.updateRunnerTrigger(runnerId, cron.id, { enabled: false });
   const hook = await fj.addRunnerTrigger(runnerId, { kind: 'webhook' });
   console.log('POST run inputs to', hook.url);

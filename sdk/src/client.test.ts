@@ -27,7 +27,9 @@ type Answer = Response | Error | ((call: Call, init: RequestInit) => Promise<Res
 function scripted(answers: Answer[]) {
   const calls: Call[] = [];
   const fetch = jest.fn(async (url: string, init: RequestInit): Promise<Response> => {
-    const headers = Object.fromEntries(Object.entries((init.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]));
+    const headers = Object.fromEntries(
+      Object.entries((init.headers ?? {}) as Record<string, string>).map(([k, v]) => [k.toLowerCase(), v]),
+    );
     const body = typeof init.body === 'string' ? (JSON.parse(init.body) as unknown) : init.body;
     const call = { url, method: init.method ?? 'GET', headers, body, at: Date.now() };
     calls.push(call);
@@ -54,7 +56,14 @@ const RUN = { id: '5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d', runnerId: RUNNER, stat
 
 function client(answers: Answer[], extra: ConstructorParameters<typeof FlapjackClient>[0] = {}) {
   const s = scripted(answers);
-  const fj = new FlapjackClient({ apiKey: 'fj_live_test', baseUrl: 'http://api.test', fetch: s.fetch, initialRetryDelay: 1, maxRetryDelay: 5, ...extra });
+  const fj = new FlapjackClient({
+    apiKey: 'fj_live_test',
+    baseUrl: 'http://api.test',
+    fetch: s.fetch,
+    initialRetryDelay: 1,
+    maxRetryDelay: 5,
+    ...extra,
+  });
   return { fj, ...s };
 }
 
@@ -115,14 +124,19 @@ describe('errors', () => {
     [503, 'service_unavailable', ServiceUnavailableError],
     [500, 'internal', InternalServerError],
   ];
-  it.each(cases)('HTTP %i is a %s error of its own class with status, code, message, details and requestId', async (status, code, cls) => {
-    const { fj } = client([err(status, code, `it is ${code}`, [{ path: 'name', message: 'is required' }])], { maxRetries: 0 });
-    const e = (await fj.getRunner(RUNNER).catch((x: unknown) => x)) as FlapjackError;
-    expect(e).toBeInstanceOf(cls);
-    expect(e).toBeInstanceOf(FlapjackError);
-    expect(e).toMatchObject({ status, code, message: `it is ${code}`, requestId: `req-${status}` });
-    expect(e.details).toEqual([{ path: 'name', message: 'is required' }]);
-  });
+  it.each(cases)(
+    'HTTP %i is a %s error of its own class with status, code, message, details and requestId',
+    async (status, code, cls) => {
+      const { fj } = client([err(status, code, `it is ${code}`, [{ path: 'name', message: 'is required' }])], {
+        maxRetries: 0,
+      });
+      const e = (await fj.getRunner(RUNNER).catch((x: unknown) => x)) as FlapjackError;
+      expect(e).toBeInstanceOf(cls);
+      expect(e).toBeInstanceOf(FlapjackError);
+      expect(e).toMatchObject({ status, code, message: `it is ${code}`, requestId: `req-${status}` });
+      expect(e.details).toEqual([{ path: 'name', message: 'is required' }]);
+    },
+  );
 
   it('ValidationError lists the bad fields', async () => {
     const details = [
@@ -145,14 +159,21 @@ describe('errors', () => {
 
 describe('retries', () => {
   it('retries 429 and 5xx with backoff, then succeeds', async () => {
-    const { fj, calls } = client([err(503, 'service_unavailable', 'down'), err(500, 'internal', 'boom'), json(200, { id: RUNNER })]);
+    const { fj, calls } = client([
+      err(503, 'service_unavailable', 'down'),
+      err(500, 'internal', 'boom'),
+      json(200, { id: RUNNER }),
+    ]);
     await expect(fj.getRunner(RUNNER)).resolves.toEqual({ id: RUNNER });
     expect(calls).toHaveLength(3);
     expect(calls[2]?.headers['x-flapjack-retry-count']).toBe('2');
   });
 
   it('honours Retry-After on 429', async () => {
-    const { fj, calls } = client([err(429, 'rate_limited', 'slow down', undefined, { 'Retry-After': '1' }), json(200, { id: RUNNER })]);
+    const { fj, calls } = client([
+      err(429, 'rate_limited', 'slow down', undefined, { 'Retry-After': '1' }),
+      json(200, { id: RUNNER }),
+    ]);
     await fj.getRunner(RUNNER);
     const waited = (calls[1]?.at ?? 0) - (calls[0]?.at ?? 0);
     expect(waited).toBeGreaterThanOrEqual(950);
@@ -177,7 +198,11 @@ describe('retries', () => {
   });
 
   it('gives up after maxRetries with the last error', async () => {
-    const { fj, calls } = client([err(429, 'rate_limited', 'a'), err(429, 'rate_limited', 'b'), err(429, 'rate_limited', 'c')]);
+    const { fj, calls } = client([
+      err(429, 'rate_limited', 'a'),
+      err(429, 'rate_limited', 'b'),
+      err(429, 'rate_limited', 'c'),
+    ]);
     const e = await fj.listRunners().catch((x: unknown) => x);
     expect(e).toBeInstanceOf(RateLimitError);
     expect((e as RateLimitError).message).toBe('c');
@@ -185,7 +210,11 @@ describe('retries', () => {
   });
 
   it('retries network errors on GET and surfaces a ConnectionError at the end', async () => {
-    const { fj, calls } = client([new TypeError('fetch failed'), new TypeError('fetch failed'), new TypeError('fetch failed')]);
+    const { fj, calls } = client([
+      new TypeError('fetch failed'),
+      new TypeError('fetch failed'),
+      new TypeError('fetch failed'),
+    ]);
     const e = await fj.getRunner(RUNNER).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(ConnectionError);
     expect(calls).toHaveLength(3);
@@ -212,7 +241,11 @@ describe('retries', () => {
 
 describe('idempotency of run creation', () => {
   it('sends one Idempotency-Key on every attempt of triggerRun, so a retry never starts a second run', async () => {
-    const { fj, calls } = client([new TypeError('connection reset'), err(503, 'service_unavailable', 'down'), json(201, RUN)]);
+    const { fj, calls } = client([
+      new TypeError('connection reset'),
+      err(503, 'service_unavailable', 'down'),
+      json(201, RUN),
+    ]);
     await expect(fj.triggerRun(RUNNER, { input: { url: 'https://example.com' } })).resolves.toEqual(RUN);
     expect(calls).toHaveLength(3);
     const keys = calls.map((c) => c.headers['idempotency-key']);
@@ -221,7 +254,7 @@ describe('idempotency of run creation', () => {
     expect(calls[0]?.body).toEqual({ input: { url: 'https://example.com' } });
   });
 
-  it('uses the caller\'s idempotencyKey as the header, and a fresh key per call otherwise', async () => {
+  it("uses the caller's idempotencyKey as the header, and a fresh key per call otherwise", async () => {
     const { fj, calls } = client([json(201, RUN), json(201, RUN), json(201, RUN)]);
     await fj.triggerRun(RUNNER, { input: {}, idempotencyKey: 'https://example.com/product-1' });
     await fj.triggerRun(RUNNER, { input: {} });
@@ -246,7 +279,12 @@ describe('pagination', () => {
   const page = (ids: string[], next: string | null) => json(200, { data: ids.map((id) => ({ id })), nextCursor: next });
 
   it('await gives one page; for await walks every page lazily', async () => {
-    const { fj, calls } = client([page(['a', 'b'], 'c1'), page(['a', 'b'], 'c1'), page(['c'], 'c2'), page(['d'], null)]);
+    const { fj, calls } = client([
+      page(['a', 'b'], 'c1'),
+      page(['a', 'b'], 'c1'),
+      page(['c'], 'c2'),
+      page(['d'], null),
+    ]);
     const first = await fj.listRuns(RUNNER, { limit: 2 });
     expect(first).toEqual({ data: [{ id: 'a' }, { id: 'b' }], nextCursor: 'c1' });
     const seen: string[] = [];
@@ -264,9 +302,16 @@ describe('pagination', () => {
 
   it('every list method paginates the same way (connections, org resources)', async () => {
     const { fj, calls } = client([page(['m1'], 'x'), page(['m2'], null), page(['t1'], null)]);
-    expect((await fj.listRunnerMcps(RUNNER).toArray()).map((m) => (m as unknown as { id: string }).id)).toEqual(['m1', 'm2']);
+    expect((await fj.listRunnerMcps(RUNNER).toArray()).map((m) => (m as unknown as { id: string }).id)).toEqual([
+      'm1',
+      'm2',
+    ]);
     expect(await fj.listTools().toArray()).toHaveLength(1);
-    expect(calls.map((c) => new URL(c.url).pathname)).toEqual([`/api/runners/${RUNNER}/mcps`, `/api/runners/${RUNNER}/mcps`, '/api/tools']);
+    expect(calls.map((c) => new URL(c.url).pathname)).toEqual([
+      `/api/runners/${RUNNER}/mcps`,
+      `/api/runners/${RUNNER}/mcps`,
+      '/api/tools',
+    ]);
   });
 });
 
@@ -285,7 +330,7 @@ describe('timeouts and aborts', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
-  it('the caller\'s signal aborts a request in flight and is never retried', async () => {
+  it("the caller's signal aborts a request in flight and is never retried", async () => {
     const { fj, calls } = client([hang]);
     const ac = new AbortController();
     const p = fj.getRunner(RUNNER, { signal: ac.signal });
@@ -307,7 +352,11 @@ describe('timeouts and aborts', () => {
 
 describe('waitForRun', () => {
   it('polls until the run settles and returns it', async () => {
-    const { fj, calls } = client([json(200, RUN), json(200, { ...RUN, status: 'running' }), json(200, { ...RUN, status: 'completed', output: 42 })]);
+    const { fj, calls } = client([
+      json(200, RUN),
+      json(200, { ...RUN, status: 'running' }),
+      json(200, { ...RUN, status: 'completed', output: 42 }),
+    ]);
     const run = await fj.waitForRun(RUNNER, RUN.id, { pollIntervalMs: 5 });
     expect(run).toMatchObject({ status: 'completed', output: 42 });
     expect(calls).toHaveLength(3);
@@ -326,14 +375,22 @@ describe('waitForRun', () => {
     const { fj } = client(answers);
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 60);
-    await expect(fj.waitForRun(RUNNER, RUN.id, { signal: ac.signal, pollIntervalMs: 10 })).rejects.toBeInstanceOf(AbortError);
+    await expect(fj.waitForRun(RUNNER, RUN.id, { signal: ac.signal, pollIntervalMs: 10 })).rejects.toBeInstanceOf(
+      AbortError,
+    );
   });
 });
 
 describe('knowledge upload', () => {
   it('sends multipart form data with the file and its fields', async () => {
     const { fj, calls } = client([json(201, { id: 'doc', chunks: 1 })]);
-    await fj.uploadKnowledge({ file: 'hello world', filename: 'notes.txt', scopeType: 'runner', scopeId: RUNNER, title: 'Notes' });
+    await fj.uploadKnowledge({
+      file: 'hello world',
+      filename: 'notes.txt',
+      scopeType: 'runner',
+      scopeId: RUNNER,
+      title: 'Notes',
+    });
     const form = calls[0]?.body as FormData;
     expect(form).toBeInstanceOf(FormData);
     expect(form.get('scopeType')).toBe('runner');

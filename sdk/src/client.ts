@@ -99,8 +99,16 @@ export class FlapjackClient {
   listRunnerSteps(runnerId: string, opts?: RequestOptions): PagePromise<T.Step> {
     return this.list(`/api/runners/${enc(runnerId)}/steps`, undefined, opts);
   }
-  updateRunnerStep(runnerId: string, stepId: string, params: T.StepUpdateParams, opts?: RequestOptions): Promise<T.Step> {
-    return this.req({ method: 'PATCH', path: `/api/runners/${enc(runnerId)}/steps/${enc(stepId)}`, body: params }, opts);
+  updateRunnerStep(
+    runnerId: string,
+    stepId: string,
+    params: T.StepUpdateParams,
+    opts?: RequestOptions,
+  ): Promise<T.Step> {
+    return this.req(
+      { method: 'PATCH', path: `/api/runners/${enc(runnerId)}/steps/${enc(stepId)}`, body: params },
+      opts,
+    );
   }
   removeRunnerStep(runnerId: string, stepId: string, opts?: RequestOptions): Promise<void> {
     return this.req({ method: 'DELETE', path: `/api/runners/${enc(runnerId)}/steps/${enc(stepId)}` }, opts);
@@ -119,8 +127,16 @@ export class FlapjackClient {
   ): Promise<Extract<T.TriggerCreated, { kind: P['kind'] }>> {
     return this.req({ method: 'POST', path: `/api/runners/${enc(runnerId)}/triggers`, body: params }, opts);
   }
-  updateRunnerTrigger(runnerId: string, triggerId: string, params: T.TriggerUpdateParams, opts?: RequestOptions): Promise<T.Trigger> {
-    return this.req({ method: 'PATCH', path: `/api/runners/${enc(runnerId)}/triggers/${enc(triggerId)}`, body: params }, opts);
+  updateRunnerTrigger(
+    runnerId: string,
+    triggerId: string,
+    params: T.TriggerUpdateParams,
+    opts?: RequestOptions,
+  ): Promise<T.Trigger> {
+    return this.req(
+      { method: 'PATCH', path: `/api/runners/${enc(runnerId)}/triggers/${enc(triggerId)}`, body: params },
+      opts,
+    );
   }
   removeRunnerTrigger(runnerId: string, triggerId: string, opts?: RequestOptions): Promise<void> {
     return this.req({ method: 'DELETE', path: `/api/runners/${enc(runnerId)}/triggers/${enc(triggerId)}` }, opts);
@@ -137,7 +153,12 @@ export class FlapjackClient {
    * sender would): `body` is sent byte for byte when it is a string or bytes (so a signature over the
    * raw body holds), else as JSON; `headers` carries e.g. the signature header. Answers the run's id.
    */
-  deliverWebhook(token: string, body: unknown, headers?: Record<string, string>, opts?: RequestOptions): Promise<T.WebhookDelivery> {
+  deliverWebhook(
+    token: string,
+    body: unknown,
+    headers?: Record<string, string>,
+    opts?: RequestOptions,
+  ): Promise<T.WebhookDelivery> {
     const raw = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body ?? {});
     return this.req(
       { method: 'POST', path: `/api/runners/webhooks/${enc(token)}`, rawBody: raw },
@@ -160,7 +181,12 @@ export class FlapjackClient {
     return this.req({ method: 'POST', path: `/api/runners/${enc(runnerId)}/button/runs`, body: params }, opts);
   }
   /** The status of a run started by a button, read with the `statusToken` its start answered. */
-  getButtonRunStatus(runnerId: string, runId: string, statusToken: string, opts?: RequestOptions): Promise<T.ButtonRunStatus> {
+  getButtonRunStatus(
+    runnerId: string,
+    runId: string,
+    statusToken: string,
+    opts?: RequestOptions,
+  ): Promise<T.ButtonRunStatus> {
     return this.req(
       { method: 'GET', path: `/api/runners/${enc(runnerId)}/button/runs/${enc(runId)}`, query: { token: statusToken } },
       opts,
@@ -186,7 +212,11 @@ export class FlapjackClient {
    * Starts up to 10 000 runs in one request (`{items: [{input, idempotencyKey?}]}` or just the array).
    * Items without an `idempotencyKey` get `<batch key>:<index>` so a retried request starts no run twice.
    */
-  triggerRunBulk(runnerId: string, params: T.RunBulkParams | T.RunCreateParams[], opts?: RequestOptions): Promise<T.RunBulkResult> {
+  triggerRunBulk(
+    runnerId: string,
+    params: T.RunBulkParams | T.RunCreateParams[],
+    opts?: RequestOptions,
+  ): Promise<T.RunBulkResult> {
     const items = Array.isArray(params) ? params : params.items;
     const batch = opts?.idempotencyKey ?? randomKey();
     const keyed = items.map((it, i) => (it.idempotencyKey ? it : { ...it, idempotencyKey: `${batch}:${i}` }));
@@ -198,7 +228,10 @@ export class FlapjackClient {
   /** The status of up to 1 000 runs of a runner by id (e.g. to wait for a bulk import). */
   getRunsStatus(runnerId: string, ids: string[], opts?: RequestOptions): Promise<T.RunBulkStatus> {
     const body: T.RunBulkStatusParams = { ids };
-    return this.req({ method: 'POST', path: `/api/runners/${enc(runnerId)}/runs/bulk/status`, body, retry: 'idempotent' }, opts);
+    return this.req(
+      { method: 'POST', path: `/api/runners/${enc(runnerId)}/runs/bulk/status`, body, retry: 'idempotent' },
+      opts,
+    );
   }
   getRun(runnerId: string, runId: string, opts?: RequestOptions): Promise<T.Run> {
     return this.req({ method: 'GET', path: `/api/runners/${enc(runnerId)}/runs/${enc(runId)}` }, opts);
@@ -213,7 +246,10 @@ export class FlapjackClient {
   }
   /** Resumes a run paused by its budget, optionally raising the budget (a `ConflictError` unless `paused_budget`). */
   resumeRun(runnerId: string, runId: string, params: T.RunResumeParams = {}, opts?: RequestOptions): Promise<T.Run> {
-    return this.req({ method: 'POST', path: `/api/runners/${enc(runnerId)}/runs/${enc(runId)}/resume`, body: params }, opts);
+    return this.req(
+      { method: 'POST', path: `/api/runners/${enc(runnerId)}/runs/${enc(runId)}/resume`, body: params },
+      opts,
+    );
   }
 
   /**
@@ -227,12 +263,19 @@ export class FlapjackClient {
     let interval = options.pollIntervalMs ?? 250;
     const maxInterval = options.maxPollIntervalMs ?? 2_000;
     for (;;) {
-      if (options.signal?.aborted) throw new AbortError('waitForRun was aborted', { code: 'aborted', cause: options.signal.reason });
+      if (options.signal?.aborted)
+        throw new AbortError('waitForRun was aborted', { code: 'aborted', cause: options.signal.reason });
       const left = deadline - Date.now();
-      const run = await this.getRun(runnerId, runId, { signal: options.signal, timeout: Math.max(1_000, Math.min(left, 60_000)) });
+      const run = await this.getRun(runnerId, runId, {
+        signal: options.signal,
+        timeout: Math.max(1_000, Math.min(left, 60_000)),
+      });
       if (until.includes(run.status)) return run;
       if (Date.now() + interval > deadline) {
-        throw new TimeoutError(`Run ${runId} is still ${run.status} after ${timeoutMs} ms`, { code: 'timeout', details: { status: run.status } });
+        throw new TimeoutError(`Run ${runId} is still ${run.status} after ${timeoutMs} ms`, {
+          code: 'timeout',
+          details: { status: run.status },
+        });
       }
       await sleep(interval, options.signal);
       interval = Math.min(maxInterval, Math.round(interval * 1.5));
@@ -242,8 +285,15 @@ export class FlapjackClient {
   /* ------------------------------------------------------------------ analytics */
 
   /** Cost and outcome analytics of one runner (`cost_by_model` sorted by cost, `daily`, `summary`). */
-  getRunnerAnalytics(runnerId: string, params: T.AnalyticsParams = {}, opts?: RequestOptions): Promise<T.RunnerAnalytics> {
-    return this.req({ method: 'GET', path: `/api/runners/${enc(runnerId)}/analytics`, query: { period: params.period } }, opts);
+  getRunnerAnalytics(
+    runnerId: string,
+    params: T.AnalyticsParams = {},
+    opts?: RequestOptions,
+  ): Promise<T.RunnerAnalytics> {
+    return this.req(
+      { method: 'GET', path: `/api/runners/${enc(runnerId)}/analytics`, query: { period: params.period } },
+      opts,
+    );
   }
   /** Org-wide analytics (`by_model`, `daily`, `by_agent`, `top_tools`, `summary`). */
   getAnalytics(params: T.AnalyticsParams = {}, opts?: RequestOptions): Promise<T.OrgAnalytics> {
@@ -261,13 +311,21 @@ export class FlapjackClient {
   listRunnerMcps(runnerId: string, params?: ListParams, opts?: RequestOptions): PagePromise<T.RunnerMcpAttachment> {
     return this.list(`/api/runners/${enc(runnerId)}/mcps`, params, opts);
   }
-  attachRunnerIntegration(runnerId: string, integrationId: string, opts?: RequestOptions): Promise<T.RunnerIntegrationAttachment> {
+  attachRunnerIntegration(
+    runnerId: string,
+    integrationId: string,
+    opts?: RequestOptions,
+  ): Promise<T.RunnerIntegrationAttachment> {
     return this.attach(runnerId, 'integrations', { integrationId }, opts);
   }
   detachRunnerIntegration(runnerId: string, integrationId: string, opts?: RequestOptions): Promise<void> {
     return this.detach(runnerId, 'integrations', integrationId, opts);
   }
-  listRunnerIntegrations(runnerId: string, params?: ListParams, opts?: RequestOptions): PagePromise<T.RunnerIntegrationAttachment> {
+  listRunnerIntegrations(
+    runnerId: string,
+    params?: ListParams,
+    opts?: RequestOptions,
+  ): PagePromise<T.RunnerIntegrationAttachment> {
     return this.list(`/api/runners/${enc(runnerId)}/integrations`, params, opts);
   }
   attachRunnerTool(runnerId: string, toolId: string, opts?: RequestOptions): Promise<T.RunnerToolAttachment> {
@@ -328,7 +386,10 @@ export class FlapjackClient {
         ? contentType && contentType !== file.type
           ? new Blob([file], { type: contentType })
           : file
-        : new Blob([file] as unknown as ConstructorParameters<typeof Blob>[0], contentType ? { type: contentType } : {});
+        : new Blob(
+            [file] as unknown as ConstructorParameters<typeof Blob>[0],
+            contentType ? { type: contentType } : {},
+          );
     const form = new FormData();
     for (const [k, v] of Object.entries(fields)) if (v !== undefined && v !== null) form.set(k, String(v));
     form.set('file', blob, filename ?? ((file as { name?: unknown }).name as string | undefined) ?? 'document.txt');
@@ -391,7 +452,11 @@ export class FlapjackClient {
   listIntegrations(params?: ListParams, opts?: RequestOptions): PagePromise<T.Integration> {
     return this.list('/api/integrations', params, opts);
   }
-  updateIntegration(integrationId: string, params: T.IntegrationUpdateParams, opts?: RequestOptions): Promise<T.Integration> {
+  updateIntegration(
+    integrationId: string,
+    params: T.IntegrationUpdateParams,
+    opts?: RequestOptions,
+  ): Promise<T.Integration> {
     return this.req({ method: 'PATCH', path: `/api/integrations/${enc(integrationId)}`, body: params }, opts);
   }
   deleteIntegration(integrationId: string, opts?: RequestOptions): Promise<void> {

@@ -101,7 +101,10 @@ export class HttpClient {
     this.maxRetryDelay = opts.maxRetryDelay ?? 8_000;
     this.defaultHeaders = opts.defaultHeaders ?? {};
     const f = opts.fetch ?? (globalThis.fetch as FetchLike | undefined);
-    if (!f) throw new FlapjackError('No fetch implementation: pass `fetch` in the client options (Node 18+ has one built in).');
+    if (!f)
+      throw new FlapjackError(
+        'No fetch implementation: pass `fetch` in the client options (Node 18+ has one built in).',
+      );
     this.fetchImpl = opts.fetch ? f : (input, init) => globalThis.fetch(input, init);
   }
 
@@ -133,8 +136,7 @@ export class HttpClient {
     else if (req.rawBody !== undefined) {
       headers['Content-Type'] = 'application/json';
       body = req.rawBody;
-    }
-    else if (req.body !== undefined) {
+    } else if (req.body !== undefined) {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(req.body);
     }
@@ -185,7 +187,10 @@ export class HttpClient {
         if (opts.signal?.aborted) throw abortError(opts.signal, e);
         const err = timedOut
           ? new TimeoutError(`${req.method} ${req.path} timed out after ${timeout} ms`, { code: 'timeout', cause: e })
-          : new ConnectionError(`${req.method} ${req.path}: the response was cut off`, { code: 'connection_error', cause: e });
+          : new ConnectionError(`${req.method} ${req.path}: the response was cut off`, {
+              code: 'connection_error',
+              cause: e,
+            });
         if (canRetry && mayRetryUnsafe) {
           await sleep(this.retryDelay(attempt), opts.signal);
           continue;
@@ -201,12 +206,15 @@ export class HttpClient {
         try {
           return JSON.parse(text) as T;
         } catch (e) {
-          throw new FlapjackError(`${req.method} ${req.path}: the API answered ${res.status} with a body that is not JSON`, {
-            status: res.status,
-            code: 'invalid_response',
-            requestId: res.headers.get('x-request-id') ?? undefined,
-            cause: e,
-          });
+          throw new FlapjackError(
+            `${req.method} ${req.path}: the API answered ${res.status} with a body that is not JSON`,
+            {
+              status: res.status,
+              code: 'invalid_response',
+              requestId: res.headers.get('x-request-id') ?? undefined,
+              cause: e,
+            },
+          );
         }
       }
       const retryable = res.status === 429 || (res.status >= 500 && mayRetryUnsafe) || res.status === 408;
@@ -220,7 +228,12 @@ export class HttpClient {
       } catch {
         parsed = null;
       }
-      throw FlapjackError.generate(res.status, parsed, res.headers, `${req.method} ${req.path} failed with HTTP ${res.status}`) as FlapjackApiError;
+      throw FlapjackError.generate(
+        res.status,
+        parsed,
+        res.headers,
+        `${req.method} ${req.path} failed with HTTP ${res.status}`,
+      ) as FlapjackApiError;
     }
   }
 }
@@ -238,10 +251,13 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(t);
       reject(abortError(signal as AbortSignal));
     };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, Math.max(0, ms));
+    const t = setTimeout(
+      () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, ms),
+    );
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

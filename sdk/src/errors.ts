@@ -36,11 +36,22 @@ export class FlapjackError extends Error {
   }
 
   /** The subclass for an API answer with this status. */
-  static generate(status: number, body: unknown, headers: Headers | undefined, fallbackMessage: string): FlapjackApiError {
+  static generate(
+    status: number,
+    body: unknown,
+    headers: Headers | undefined,
+    fallbackMessage: string,
+  ): FlapjackApiError {
     const err = (body as { error?: { code?: unknown; message?: unknown; details?: unknown } } | null)?.error;
     const code = typeof err?.code === 'string' ? err.code : codeForStatus(status);
     const message = typeof err?.message === 'string' ? err.message : fallbackMessage;
-    const init: FlapjackErrorInit = { status, code, details: err?.details, requestId: headers?.get('x-request-id') ?? undefined, headers };
+    const init: FlapjackErrorInit = {
+      status,
+      code,
+      details: err?.details,
+      requestId: headers?.get('x-request-id') ?? undefined,
+      headers,
+    };
     switch (status) {
       case 400:
         return new BadRequestError(message, init);
@@ -102,7 +113,8 @@ export class ValidationError extends FlapjackApiError {
   get fields(): FieldError[] {
     return Array.isArray(this.details)
       ? (this.details as unknown[]).filter(
-          (d): d is FieldError => !!d && typeof (d as FieldError).path === 'string' && typeof (d as FieldError).message === 'string',
+          (d): d is FieldError =>
+            !!d && typeof (d as FieldError).path === 'string' && typeof (d as FieldError).message === 'string',
         )
       : [];
   }

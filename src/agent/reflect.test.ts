@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { appendLesson, cleanLesson, isDuplicateLesson, LESSON_LIMITS, LESSONS_HEADER, reflectionPrompt, splitLessons } from './reflect';
+import {
+  appendLesson,
+  cleanLesson,
+  isDuplicateLesson,
+  LESSON_LIMITS,
+  LESSONS_HEADER,
+  reflectionPrompt,
+  splitLessons,
+} from './reflect';
 
 describe('cleanLesson', () => {
   it('keeps the first non-empty line without bullets, labels or quotes', () => {
@@ -39,12 +47,15 @@ describe('appendLesson', () => {
     const again = appendLesson(one, '  validate THE order-id before the lookup!! ');
     expect(again.added).toBe(false);
     expect(again.text).toBe(one);
-    expect(isDuplicateLesson('Validate the order id before the lookup, always', ['Validate the order id before the lookup'])).toBe(true);
+    expect(
+      isDuplicateLesson('Validate the order id before the lookup, always', ['Validate the order id before the lookup']),
+    ).toBe(true);
     expect(isDuplicateLesson('Use metric units', ['Use imperial units'])).toBe(false);
   });
   it('keeps at most maxLessons, dropping the oldest, never the user text', () => {
     let text: string = 'User rule.';
-    for (let i = 0; i < LESSON_LIMITS.maxLessons + 5; i++) text = appendLesson(text, `Lesson number ${i} about topic ${i * 7}`).text;
+    for (let i = 0; i < LESSON_LIMITS.maxLessons + 5; i++)
+      text = appendLesson(text, `Lesson number ${i} about topic ${i * 7}`).text;
     const { head, lessons } = splitLessons(text);
     expect(head).toBe('User rule.');
     expect(lessons).toHaveLength(LESSON_LIMITS.maxLessons);
@@ -63,7 +74,14 @@ describe('appendLesson', () => {
 describe('reflectionPrompt', () => {
   it('names the step, the error and the known lessons', () => {
     const p = reflectionPrompt(
-      { runnerName: 'Orders', stepName: 'lookup', stepKind: 'agent', errorCode: 'output_schema_mismatch', errorMessage: 'missing total', stepInput: { id: 7 } },
+      {
+        runnerName: 'Orders',
+        stepName: 'lookup',
+        stepKind: 'agent',
+        errorCode: 'output_schema_mismatch',
+        errorMessage: 'missing total',
+        stepInput: { id: 7 },
+      },
       ['Be careful'],
     );
     expect(p.system).toMatch(/one short lesson/);

@@ -36,7 +36,10 @@ export interface FailureFacts {
 const clipText = (s: string, n: number): string => (s.length > n ? `${s.slice(0, n)}…` : s);
 
 /** The system prompt and user message that ask for one lesson. */
-export function reflectionPrompt(f: FailureFacts, existingLessons: readonly string[]): { system: string; user: string } {
+export function reflectionPrompt(
+  f: FailureFacts,
+  existingLessons: readonly string[],
+): { system: string; user: string } {
   const system =
     'You review failed runs of an automated AI pipeline. Reply with exactly one short lesson (one sentence, at most ' +
     `${LESSON_LIMITS.lessonChars - 50} characters): an instruction for the pipeline's AI steps that would help future runs avoid ` +
@@ -52,7 +55,9 @@ export function reflectionPrompt(f: FailureFacts, existingLessons: readonly stri
   }
   const user = [
     `Pipeline: ${f.runnerName}`,
-    f.stepName ? `Failed step: ${f.stepName}${f.stepKind ? ` (${f.stepKind})` : ''}` : 'The run failed before or between steps.',
+    f.stepName
+      ? `Failed step: ${f.stepName}${f.stepKind ? ` (${f.stepKind})` : ''}`
+      : 'The run failed before or between steps.',
     `Error: ${f.errorCode}: ${clipText(f.errorMessage, 2_000)}`,
     input ? `Step input: ${input}` : '',
     existingLessons.length ? `Known lessons:\n${existingLessons.map((l) => `- ${l}`).join('\n')}` : '',

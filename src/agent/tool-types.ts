@@ -30,7 +30,10 @@ export type { AgentStepRecord, AgentToolDef, PlanItem, ToolSource, ToolSourceKin
 /** A web search / research backend. None configured → the web tools are not offered (and a note says so). */
 export interface WebSearchProvider {
   readonly name: string;
-  search(query: string, opts: { limit: number; signal?: AbortSignal }): Promise<{ title: string; url: string; snippet: string }[]>;
+  search(
+    query: string,
+    opts: { limit: number; signal?: AbortSignal },
+  ): Promise<{ title: string; url: string; snippet: string }[]>;
 }
 
 /** What the tools may use. Built once per worker in `createActivities(deps)`. */

@@ -26,16 +26,25 @@ export function agentWorkerOptions(
   }
   const llm = llmSettingsFromEnv(env);
   if (!llm.openai?.apiKey && !llm.openai?.baseUrl && !llm.anthropic?.apiKey && !llm.anthropic?.baseUrl) {
-    log.warn('no LLM provider configured (OPENAI_API_KEY/OPENAI_BASE_URL, ANTHROPIC_API_KEY/ANTHROPIC_BASE_URL): agent steps will fail');
+    log.warn(
+      'no LLM provider configured (OPENAI_API_KEY/OPENAI_BASE_URL, ANTHROPIC_API_KEY/ANTHROPIC_BASE_URL): agent steps will fail',
+    );
   }
   return {
     llm,
     priceOverrides,
     agentLimits: { maxIterations: env.FLAPJACK_AGENT_MAX_ITERATIONS, maxTokens: env.FLAPJACK_AGENT_MAX_TOKENS },
     embedder: env.FLAPJACK_EMBEDDING_MODEL
-      ? createOpenAiEmbedder({ model: env.FLAPJACK_EMBEDDING_MODEL, apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL })
+      ? createOpenAiEmbedder({
+          model: env.FLAPJACK_EMBEDDING_MODEL,
+          apiKey: env.OPENAI_API_KEY,
+          baseUrl: env.OPENAI_BASE_URL,
+        })
       : undefined,
-    webSearch: webSearchProviderFromEnv(env, createEgressGuard(parseAllowlist(env.FLAPJACK_EGRESS_ALLOWLIST.join(',')))),
+    webSearch: webSearchProviderFromEnv(
+      env,
+      createEgressGuard(parseAllowlist(env.FLAPJACK_EGRESS_ALLOWLIST.join(','))),
+    ),
     log,
   };
 }

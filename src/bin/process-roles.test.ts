@@ -14,6 +14,8 @@ describe('parseRoles (FLAPJACK_ROLES)', () => {
   });
 
   it('names an unknown role in one line', () => {
-    expect(() => parseRoles('api,scheduler')).toThrow('FLAPJACK_ROLES: unknown role "scheduler" (use api, worker or api,worker)');
+    expect(() => parseRoles('api,scheduler')).toThrow(
+      'FLAPJACK_ROLES: unknown role "scheduler" (use api, worker or api,worker)',
+    );
   });
 });

@@ -34,7 +34,10 @@ export function parseRoles(value: string | undefined, fallback: readonly Role[] 
     .filter(Boolean);
   if (parts.length === 0) return new Set(fallback);
   const bad = parts.filter((p) => !(ROLES as readonly string[]).includes(p));
-  if (bad.length) throw new Error(`FLAPJACK_ROLES: unknown role ${bad.map((b) => `"${b}"`).join(', ')} (use api, worker or api,worker)`);
+  if (bad.length)
+    throw new Error(
+      `FLAPJACK_ROLES: unknown role ${bad.map((b) => `"${b}"`).join(', ')} (use api, worker or api,worker)`,
+    );
   return new Set(parts as Role[]);
 }
 
@@ -97,7 +100,11 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
       resolveApiKey: createKeyResolver(db),
       rateLimit: { ratePerSec: env.FLAPJACK_RATE_LIMIT_PER_SEC, burst: env.FLAPJACK_RATE_LIMIT_BURST },
       embedder: env.FLAPJACK_EMBEDDING_MODEL
-        ? createOpenAiEmbedder({ model: env.FLAPJACK_EMBEDDING_MODEL, apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL })
+        ? createOpenAiEmbedder({
+            model: env.FLAPJACK_EMBEDDING_MODEL,
+            apiKey: env.OPENAI_API_KEY,
+            baseUrl: env.OPENAI_BASE_URL,
+          })
         : undefined,
     });
     server = createServer(app);

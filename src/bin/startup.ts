@@ -46,7 +46,9 @@ export function requireSecretBox(env: Env): SecretBox {
 /** Connects once with a short timeout so a bad DATABASE_URL fails fast with a clear reason. */
 export async function checkDatabase(url: string, timeoutMs = 5_000): Promise<void> {
   await probeDatabase(url, timeoutMs).catch((e: unknown) =>
-    die(`cannot connect to the database at ${maskUrl(url)}: ${errorMessage(e) || String((e as { code?: string }).code)}`),
+    die(
+      `cannot connect to the database at ${maskUrl(url)}: ${errorMessage(e) || String((e as { code?: string }).code)}`,
+    ),
   );
 }
 

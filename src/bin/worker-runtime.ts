@@ -1,5 +1,12 @@
 import path from 'node:path';
-import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  makeTelemetryFilterString,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../../activities';
 import type { PrismaClient } from '../db/client';
@@ -35,7 +42,9 @@ export interface RunWorkerOptions {
 export const WORKFLOWS_PATH = path.join(__dirname, '..', '..', 'workflows', 'index.ts');
 
 /** The worker that runs runs: workflows from workflows/, activities from createActivities(deps). */
-export async function createRunWorker(opts: RunWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createRunWorker(
+  opts: RunWorkerOptions,
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   const connection =
     opts.connection ??
     (await NativeConnection.connect({
@@ -79,7 +88,10 @@ export async function createRunWorker(opts: RunWorkerOptions): Promise<{ worker:
  * Routes the Temporal SDK's own logs (worker state, activity failures) through our logger at `level`
  * and above. Must run before the first NativeConnection or Worker is created; later calls are no-ops.
  */
-export function installTemporalRuntime(log: { warn(o: object, m: string): void; error(o: object, m: string): void; info(o: object, m: string): void }, level: 'INFO' | 'WARN' | 'ERROR' = 'WARN'): void {
+export function installTemporalRuntime(
+  log: { warn(o: object, m: string): void; error(o: object, m: string): void; info(o: object, m: string): void },
+  level: 'INFO' | 'WARN' | 'ERROR' = 'WARN',
+): void {
   try {
     Runtime.install({
       logger: new DefaultLogger(level, (entry) => {
@@ -88,7 +100,9 @@ export function installTemporalRuntime(log: { warn(o: object, m: string): void; 
         else if (entry.level === 'WARN') log.warn(meta, entry.message);
         else log.info(meta, entry.message);
       }),
-      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level === 'ERROR' ? 'ERROR' : 'WARN' }), forward: {} } },
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: level === 'ERROR' ? 'ERROR' : 'WARN' }), forward: {} },
+      },
     });
   } catch {
     // already installed

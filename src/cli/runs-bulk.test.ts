@@ -26,7 +26,10 @@ describe('runs bulk arguments', () => {
     const stderr = new PassThrough();
     let err = '';
     stderr.on('data', (d: Buffer) => (err += d.toString()));
-    return { io: { env: { FLAPJACK_API_KEY: 'k' }, stdin: new PassThrough(), stdout: new PassThrough(), stderr }, err: () => err };
+    return {
+      io: { env: { FLAPJACK_API_KEY: 'k' }, stdin: new PassThrough(), stdout: new PassThrough(), stderr },
+      err: () => err,
+    };
   };
   it('exits 2 with a reason on usage errors, before touching the network', async () => {
     for (const [args, why] of [
@@ -37,7 +40,9 @@ describe('runs bulk arguments', () => {
       [['--runner', 'r', '--file', 'x', '--bogus'], /unknown option --bogus/],
     ] as const) {
       const t = io();
-      expect(await runsBulkCommand([...args], { ...t.io, fetch: () => Promise.reject(new Error('no network')) })).toBe(2);
+      expect(await runsBulkCommand([...args], { ...t.io, fetch: () => Promise.reject(new Error('no network')) })).toBe(
+        2,
+      );
       expect(t.err()).toMatch(why);
     }
   });

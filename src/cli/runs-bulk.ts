@@ -104,7 +104,8 @@ function parseArgs(args: string[]): Options {
   if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > 10_000)
     throw new UsageError('--chunk-size must be an integer from 1 to 10000');
   const waitTimeoutS = Number(values.get('wait-timeout') ?? 3600);
-  if (!Number.isFinite(waitTimeoutS) || waitTimeoutS <= 0) throw new UsageError('--wait-timeout must be a positive number');
+  if (!Number.isFinite(waitTimeoutS) || waitTimeoutS <= 0)
+    throw new UsageError('--wait-timeout must be a positive number');
   return {
     runner,
     file,
@@ -134,8 +135,12 @@ export function canonicalJson(v: unknown): string {
 
 /** The idempotency key of an item: its `--key-field` value, or a hash of its content. */
 export function itemKey(input: unknown, keyField: string | undefined): { key: string } | { error: string } {
-  if (keyField === undefined) return { key: `sha256:${createHash('sha256').update(canonicalJson(input)).digest('hex')}` };
-  const v = input && typeof input === 'object' && !Array.isArray(input) ? (input as Record<string, unknown>)[keyField] : undefined;
+  if (keyField === undefined)
+    return { key: `sha256:${createHash('sha256').update(canonicalJson(input)).digest('hex')}` };
+  const v =
+    input && typeof input === 'object' && !Array.isArray(input)
+      ? (input as Record<string, unknown>)[keyField]
+      : undefined;
   if (v === undefined || v === null || v === '') return { error: `has no value in the key field "${keyField}"` };
   const key = typeof v === 'string' ? v : canonicalJson(v);
   if (key.length > 255) return { error: `key field "${keyField}" is longer than 255 characters` };
@@ -154,7 +159,14 @@ interface SourceItem {
 async function* readItems(stream: Readable, opts: Options): AsyncGenerator<SourceItem> {
   if (opts.format === 'csv') {
     const parser = stream.pipe(
-      parseCsv({ columns: true, skip_empty_lines: true, trim: true, bom: true, cast: opts.cast, relax_column_count: false }),
+      parseCsv({
+        columns: true,
+        skip_empty_lines: true,
+        trim: true,
+        bom: true,
+        cast: opts.cast,
+        relax_column_count: false,
+      }),
     );
     let row = 0;
     const bytes = () => (parser as unknown as { info: { bytes: number } }).info.bytes;
@@ -233,7 +245,11 @@ function createProgress(io: CliIo, totalBytes: number | null) {
   let lastWait = '';
   let lastWaitAt = 0;
   return {
-    update(s: { items: number; created: number; existing: number; invalid: number }, fraction: number | null, final = false) {
+    update(
+      s: { items: number; created: number; existing: number; invalid: number },
+      fraction: number | null,
+      final = false,
+    ) {
       const counts = `${s.items} items: ${s.created} created, ${s.existing} existing, ${s.invalid} invalid`;
       if (final && !tty) return; // the last chunk's line already said it
       if (tty) {
@@ -242,7 +258,9 @@ function createProgress(io: CliIo, totalBytes: number | null) {
         lastDraw = now;
         const width = 30;
         const f = fraction ?? 0;
-        const bar = totalBytes ? `[${'#'.repeat(Math.round(f * width)).padEnd(width, '.')}] ${Math.floor(f * 100)}% ` : '';
+        const bar = totalBytes
+          ? `[${'#'.repeat(Math.round(f * width)).padEnd(width, '.')}] ${Math.floor(f * 100)}% `
+          : '';
         io.stderr.write(`\r\x1b[2K${bar}${counts}${final ? '\n' : ''}`);
       } else {
         const pct = fraction === null ? '' : ` (${Math.floor(fraction * 100)}%)`;
@@ -424,7 +442,9 @@ export async function runsBulkCommand(args: string[], io: CliIo): Promise<number
         `${summary.failed} failed${waited}${timedOut}\n`,
     );
     for (const inv of summary.invalidItems.slice(0, 20)) {
-      io.stderr.write(`  ${opts.format === 'csv' ? 'row' : 'line'} ${inv.line}: ${inv.field ? `${inv.field}: ` : ''}${inv.message}\n`);
+      io.stderr.write(
+        `  ${opts.format === 'csv' ? 'row' : 'line'} ${inv.line}: ${inv.field ? `${inv.field}: ` : ''}${inv.message}\n`,
+      );
     }
   }
   return bad ? 1 : 0;

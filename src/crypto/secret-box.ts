@@ -168,5 +168,7 @@ export function openSecretMap(
   column: string,
   ciphertext: string | null,
 ): Record<string, string> | null {
-  return ciphertext ? openStoredSecret<Record<string, string>>(box, ciphertext, secretContext(orgId, column), true) : null;
+  return ciphertext
+    ? openStoredSecret<Record<string, string>>(box, ciphertext, secretContext(orgId, column), true)
+    : null;
 }

@@ -82,9 +82,10 @@ export async function applyMigrations(databaseUrl: string, dir = MIGRATIONS_DIR)
           [id, checksum, name],
         );
         await client.query(sql);
-        await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [
-          id,
-        ]);
+        await client.query(
+          'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
+          [id],
+        );
         await client.query('COMMIT');
       } catch (e) {
         await client.query('ROLLBACK');

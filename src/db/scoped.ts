@@ -85,7 +85,11 @@ export async function systemBatch<R>(
 }
 
 /** `withOrg` in one database round trip (see `systemBatch`). */
-export async function orgBatch<R>(db: PrismaClient, orgId: string, build: (q: Sql) => string[]): Promise<{ rows: R[] }[]> {
+export async function orgBatch<R>(
+  db: PrismaClient,
+  orgId: string,
+  build: (q: Sql) => string[],
+): Promise<{ rows: R[] }[]> {
   return withSqlClient(db, async (c) => {
     const q = new Sql(c);
     const statements = build(q);

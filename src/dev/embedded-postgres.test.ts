@@ -25,7 +25,12 @@ describe('embedded PostgreSQL in a private (0700) checkout', () => {
     await mkdir(path.dirname(dataDir), { recursive: true });
     const logs: string[] = [];
     try {
-      const first = await startEmbeddedPostgres({ dataDir, port: 0, log: (m) => logs.push(m), readyTimeoutMs: 120_000 });
+      const first = await startEmbeddedPostgres({
+        dataDir,
+        port: 0,
+        log: (m) => logs.push(m),
+        readyTimeoutMs: 120_000,
+      });
       try {
         // As root the server runs as the postgres OS user, who cannot enter `home`: the cluster moved out.
         expect(first.dataDir).toBe(asRoot ? reachableLocation(dataDir) : dataDir);

@@ -113,7 +113,12 @@ export async function probeDatabase(url: string, timeoutMs = 5_000): Promise<voi
   client.on('error', () => undefined);
   try {
     const attempt = client.connect().then(() => client.query('select 1'));
-    if (!(await settlesWithin(attempt.catch(() => undefined), timeoutMs + 500))) {
+    if (
+      !(await settlesWithin(
+        attempt.catch(() => undefined),
+        timeoutMs + 500,
+      ))
+    ) {
       throw new Error(`no answer within ${timeoutMs / 1000} s`);
     }
     await attempt;

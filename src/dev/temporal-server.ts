@@ -6,8 +6,16 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { findFreePort, isPidAlive, isPortFree, PortInUseError, processCommandLine, settlesWithin, sleep, stopPid } from './process';
-
+import {
+  findFreePort,
+  isPidAlive,
+  isPortFree,
+  PortInUseError,
+  processCommandLine,
+  settlesWithin,
+  sleep,
+  stopPid,
+} from './process';
 
 /** The repository root (this file lives in `src/dev/`). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');

@@ -1,6 +1,14 @@
 import { AppError } from './app-error';
 
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P03']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P03',
+]);
 
 function findCode(e: unknown, depth = 0): string | undefined {
   if (!e || typeof e !== 'object' || depth > 4) return undefined;
@@ -30,7 +38,12 @@ export function toAppError(err: unknown): AppError {
     return AppError.unavailable('The database', err);
   }
   if (e?.name === 'ServiceError' || e?.name === 'TransportError') return AppError.unavailable('Temporal', err);
-  if (typeof e?.message === 'string' && /Can't reach database|Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(e.message)) {
+  if (
+    typeof e?.message === 'string' &&
+    /Can't reach database|Connection terminated|connect ECONNREFUSED|timeout exceeded when trying to connect/i.test(
+      e.message,
+    )
+  ) {
     return AppError.unavailable('The database', err);
   }
   return new AppError('internal', 'Internal server error', { cause: err });

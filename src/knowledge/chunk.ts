@@ -7,7 +7,6 @@
 import { parse as parseCsv } from 'csv-parse/sync';
 import { fileIssue, KNOWLEDGE_LIMITS, type KnowledgeKind } from './extract';
 
-
 export interface ChunkOptions {
   target?: number;
   max?: number;
@@ -140,4 +139,3 @@ export function chunkCsv(text: string, opts: ChunkOptions = {}): string[] {
 export function chunkDocument(kind: KnowledgeKind, text: string, opts: ChunkOptions = {}): string[] {
   return kind === 'csv' ? chunkCsv(text, opts) : chunkText(text, opts);
 }
-

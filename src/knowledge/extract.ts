@@ -4,7 +4,6 @@
  */
 import { AppError } from '../errors/app-error';
 
-
 export const KNOWLEDGE_LIMITS = {
   /** Largest file accepted (bytes); larger uploads get 413. */
   maxFileBytes: 10 * 1024 * 1024,
@@ -14,7 +13,6 @@ export const KNOWLEDGE_LIMITS = {
   chunkMax: 1200,
   overlap: 150,
 } as const;
-
 
 export type KnowledgeKind = 'text' | 'markdown' | 'json' | 'csv' | 'pdf';
 
@@ -64,7 +62,6 @@ export function detectKind(mimetype: string, filename: string): KnowledgeKind | 
   if (GENERIC_MIME.has(mime) || mime.startsWith('text/')) return byExt ?? (mime.startsWith('text/') ? 'text' : null);
   return null;
 }
-
 
 export const fileIssue = (message: string) => AppError.validation([{ path: 'file', message }]);
 

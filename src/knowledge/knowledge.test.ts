@@ -99,7 +99,9 @@ describe('chunkCsv', () => {
   });
 
   it('refuses a CSV with an unterminated quote as a 422 naming the file', () => {
-    expect(() => chunkCsv('a,b\n"open,1\n')).toThrow(expect.objectContaining({ code: 'validation_failed', status: 422 }));
+    expect(() => chunkCsv('a,b\n"open,1\n')).toThrow(
+      expect.objectContaining({ code: 'validation_failed', status: 422 }),
+    );
     expect(() => chunkCsv('a,b\n"open,1\n')).toThrow(/not valid CSV/);
   });
 });
@@ -132,7 +134,9 @@ describe('extractText', () => {
   });
 
   it('422s invalid UTF-8, binary text and invalid JSON', async () => {
-    await expect(extractText('text', Buffer.from([0xff, 0xfe, 0xfd]))).rejects.toMatchObject({ code: 'validation_failed' });
+    await expect(extractText('text', Buffer.from([0xff, 0xfe, 0xfd]))).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
     await expect(extractText('text', Buffer.from('a\u0000b'))).rejects.toMatchObject({ code: 'validation_failed' });
     await expect(extractText('json', Buffer.from('{nope'))).rejects.toMatchObject({
       details: [{ path: 'file', message: 'is not valid JSON' }],
@@ -153,7 +157,13 @@ describe('fuseRankings', () => {
   });
 
   it('ranks hits found by both searches first', () => {
-    const fused = fuseRankings([[hit('a'), hit('b'), hit('c')], [hit('c'), hit('d'), hit('a')]], 3);
+    const fused = fuseRankings(
+      [
+        [hit('a'), hit('b'), hit('c')],
+        [hit('c'), hit('d'), hit('a')],
+      ],
+      3,
+    );
     expect(fused.map((h) => h.chunkId)).toEqual(['a', 'c', 'b']);
     expect(fused[0]?.rank).toBeCloseTo(1 / 61 + 1 / 63);
   });

@@ -18,8 +18,7 @@ const vectorSupport = new WeakMap<PrismaClient, Promise<boolean>>();
 export function hasVectorColumn(db: PrismaClient): Promise<boolean> {
   let p = vectorSupport.get(db);
   if (!p) {
-    p = db
-      .$queryRaw<{ present: boolean }[]>`
+    p = db.$queryRaw<{ present: boolean }[]>`
         SELECT EXISTS (
           SELECT 1 FROM information_schema.columns
           WHERE table_name = 'knowledge_chunks' AND column_name = 'embedding'
@@ -49,10 +48,15 @@ export async function setChunkEmbeddings(
 
 /** 422 unless `language` is a text search configuration of this database. */
 export async function checkLanguage(tx: Tx, language: string): Promise<void> {
-  const rows = await tx.$queryRaw<{ ok: boolean }[]>`SELECT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = ${language}) AS ok`;
+  const rows = await tx.$queryRaw<
+    { ok: boolean }[]
+  >`SELECT EXISTS (SELECT 1 FROM pg_ts_config WHERE cfgname = ${language}) AS ok`;
   if (!rows[0]?.ok) {
     throw AppError.validation([
-      { path: 'language', message: 'is not a text search configuration of this database (for example english, german, simple)' },
+      {
+        path: 'language',
+        message: 'is not a text search configuration of this database (for example english, german, simple)',
+      },
     ]);
   }
 }
@@ -71,7 +75,11 @@ export interface NewKnowledgeDoc {
 }
 
 /** Inserts a document and its chunks (in batches of 500 rows). */
-export async function insertKnowledgeDoc(tx: Tx, doc: NewKnowledgeDoc, chunks: readonly string[]): Promise<KnowledgeDoc> {
+export async function insertKnowledgeDoc(
+  tx: Tx,
+  doc: NewKnowledgeDoc,
+  chunks: readonly string[],
+): Promise<KnowledgeDoc> {
   const d = await tx.knowledgeDoc.create({ data: doc });
   for (let i = 0; i < chunks.length; i += INSERT_BATCH) {
     await tx.knowledgeChunk.createMany({
@@ -82,7 +90,6 @@ export async function insertKnowledgeDoc(tx: Tx, doc: NewKnowledgeDoc, chunks: r
   }
   return d;
 }
-
 
 export interface KnowledgeHit {
   chunkId: string;
@@ -136,7 +143,13 @@ export async function fullTextHits(tx: Tx, runnerId: string | null, query: strin
   return rows.map(toHit);
 }
 
-export async function vectorHits(tx: Tx, runnerId: string | null, vector: number[], model: string, k: number): Promise<KnowledgeHit[]> {
+export async function vectorHits(
+  tx: Tx,
+  runnerId: string | null,
+  vector: number[],
+  model: string,
+  k: number,
+): Promise<KnowledgeHit[]> {
   const v = toVectorLiteral(vector);
   const rows = await tx.$queryRaw<HitRow[]>`
     SELECT c.id::text AS "chunkId", c.doc_id::text AS "docId", d.title, d.scope_type AS "scopeType",

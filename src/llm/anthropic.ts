@@ -1,6 +1,13 @@
 /** Anthropic Messages (`POST {base}/v1/messages`). */
 import { postJsonWithRetry, type RetryPolicy } from './http';
-import { LlmError, type ChatMessage, type ChatRequest, type ChatResponse, type LlmProvider, type ModelToolCall } from './types';
+import {
+  LlmError,
+  type ChatMessage,
+  type ChatRequest,
+  type ChatResponse,
+  type LlmProvider,
+  type ModelToolCall,
+} from './types';
 
 export const ANTHROPIC_DEFAULT_BASE_URL = 'https://api.anthropic.com';
 export const ANTHROPIC_VERSION = '2023-06-01';
@@ -11,7 +18,11 @@ export const supportsAnthropicJsonOutput = (model: string): boolean =>
 
 interface AnthropicResponse {
   model?: string;
-  content?: ({ type: 'text'; text?: string } | { type: 'tool_use'; id?: string; name?: string; input?: unknown } | { type: string })[];
+  content?: (
+    | { type: 'text'; text?: string }
+    | { type: 'tool_use'; id?: string; name?: string; input?: unknown }
+    | { type: string }
+  )[];
   stop_reason?: string | null;
   usage?: {
     input_tokens?: number;
@@ -44,7 +55,14 @@ function toAnthropicMessages(messages: ChatMessage[]): { role: 'user' | 'assista
       for (const c of m.toolCalls ?? []) blocks.push({ type: 'tool_use', id: c.id, name: c.name, input: c.arguments });
       out.push({ role: 'assistant', content: blocks.length ? blocks : [{ type: 'text', text: '' }] });
     } else {
-      pushUserBlocks([{ type: 'tool_result', tool_use_id: m.toolCallId, content: m.content, ...(m.isError ? { is_error: true } : {}) }]);
+      pushUserBlocks([
+        {
+          type: 'tool_result',
+          tool_use_id: m.toolCallId,
+          content: m.content,
+          ...(m.isError ? { is_error: true } : {}),
+        },
+      ]);
     }
   }
   return out;
@@ -67,7 +85,10 @@ export function toAnthropicBody(req: ChatRequest): Record<string, unknown> {
   return body;
 }
 
-export function fromAnthropicResponse(json: unknown, requestedModel: string): Omit<ChatResponse, 'latencyMs' | 'attempts'> {
+export function fromAnthropicResponse(
+  json: unknown,
+  requestedModel: string,
+): Omit<ChatResponse, 'latencyMs' | 'attempts'> {
   const r = json as AnthropicResponse;
   if (!Array.isArray(r.content)) throw new LlmError('invalid_response', 'Anthropic answer has no content array');
   const texts: string[] = [];
@@ -95,7 +116,14 @@ export function fromAnthropicResponse(json: unknown, requestedModel: string): Om
     model: r.model ?? requestedModel,
     text: texts.length ? texts.join('') : null,
     toolCalls,
-    stopReason: sr === 'tool_use' || toolCalls.length ? 'tool_use' : sr === 'max_tokens' ? 'max_tokens' : sr === 'end_turn' || sr === 'stop_sequence' ? 'end' : 'other',
+    stopReason:
+      sr === 'tool_use' || toolCalls.length
+        ? 'tool_use'
+        : sr === 'max_tokens'
+          ? 'max_tokens'
+          : sr === 'end_turn' || sr === 'stop_sequence'
+            ? 'end'
+            : 'other',
     usage: {
       // Anthropic counts cache reads and writes apart from input_tokens; the ledger counts all prompt tokens.
       inputTokens: (u.input_tokens ?? 0) + cacheRead + cacheWrite,

@@ -53,7 +53,8 @@ export function httpError(provider: string, status: number, body: string, retryA
   const retryAfterSec = parseRetryAfter(retryAfter);
   const msg = `${provider} answered ${status}: ${errorMessage(body)}`;
   if (status === 429) return new LlmError('rate_limited', msg, { status, retryable: true, retryAfterSec });
-  if (status >= 500 || status === 408 || status === 409) return new LlmError('server', msg, { status, retryable: true, retryAfterSec });
+  if (status >= 500 || status === 408 || status === 409)
+    return new LlmError('server', msg, { status, retryable: true, retryAfterSec });
   if (status === 401 || status === 403) return new LlmError('auth', msg, { status });
   return new LlmError('bad_request', msg, { status });
 }
@@ -75,7 +76,9 @@ export interface PostOptions {
  * backoff and full jitter (honouring `Retry-After`, capped at `maxDelayMs`); 4xx other than
  * 408/409/429 fail at once. Abort via `signal` at any point, waits included.
  */
-export async function postJsonWithRetry(opts: PostOptions): Promise<{ json: unknown; latencyMs: number; attempts: number }> {
+export async function postJsonWithRetry(
+  opts: PostOptions,
+): Promise<{ json: unknown; latencyMs: number; attempts: number }> {
   const payload = JSON.stringify(opts.body);
   for (let attempt = 1; ; attempt++) {
     if (opts.signal?.aborted) throw abortError(opts.signal);
@@ -95,7 +98,10 @@ export async function postJsonWithRetry(opts: PostOptions): Promise<{ json: unkn
         try {
           return { json: JSON.parse(text) as unknown, latencyMs: Date.now() - started, attempts: attempt };
         } catch {
-          throw new LlmError('invalid_response', `${opts.provider} answered ${res.status} with a body that is not JSON`);
+          throw new LlmError(
+            'invalid_response',
+            `${opts.provider} answered ${res.status} with a body that is not JSON`,
+          );
         }
       }
       err = httpError(opts.provider, res.status, text, res.headers.get('retry-after'));
@@ -103,19 +109,28 @@ export async function postJsonWithRetry(opts: PostOptions): Promise<{ json: unkn
       if (e instanceof LlmError) throw e;
       if (opts.signal?.aborted) throw abortError(opts.signal);
       if (timeout.aborted) {
-        err = new LlmError('timeout', `${opts.provider} did not answer within ${opts.timeoutMs} ms`, { retryable: true, cause: e });
-      } else {
-        const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-        err = new LlmError('network', `${opts.provider} is unreachable: ${cause?.code ?? cause?.message ?? (e as Error).message}`, {
+        err = new LlmError('timeout', `${opts.provider} did not answer within ${opts.timeoutMs} ms`, {
           retryable: true,
           cause: e,
         });
+      } else {
+        const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+        err = new LlmError(
+          'network',
+          `${opts.provider} is unreachable: ${cause?.code ?? cause?.message ?? (e as Error).message}`,
+          {
+            retryable: true,
+            cause: e,
+          },
+        );
       }
     }
     if (!err.retryable || attempt >= opts.retry.maxAttempts) throw err;
     const backoff = Math.min(opts.retry.maxDelayMs, opts.retry.baseDelayMs * 2 ** (attempt - 1));
     const wait =
-      err.retryAfterSec !== undefined ? Math.min(opts.retry.maxDelayMs, err.retryAfterSec * 1000) : Math.round(backoff * (0.5 + Math.random() / 2));
+      err.retryAfterSec !== undefined
+        ? Math.min(opts.retry.maxDelayMs, err.retryAfterSec * 1000)
+        : Math.round(backoff * (0.5 + Math.random() / 2));
     opts.onRetry?.(err, attempt, wait);
     await sleep(wait, opts.signal);
   }

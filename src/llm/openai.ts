@@ -16,7 +16,11 @@ interface OpenAiChoice {
 interface OpenAiResponse {
   model?: string;
   choices?: OpenAiChoice[];
-  usage?: { prompt_tokens?: number; completion_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } | null };
+  usage?: {
+    prompt_tokens?: number;
+    completion_tokens?: number;
+    prompt_tokens_details?: { cached_tokens?: number } | null;
+  };
 }
 
 /** OpenAI's own newer models take `max_completion_tokens`; other servers still read `max_tokens`. */
@@ -74,20 +78,34 @@ export function toOpenAiBody(req: ChatRequest): Record<string, unknown> {
   return body;
 }
 
-export function fromOpenAiResponse(json: unknown, requestedModel: string): Omit<ChatResponse, 'latencyMs' | 'attempts'> {
+export function fromOpenAiResponse(
+  json: unknown,
+  requestedModel: string,
+): Omit<ChatResponse, 'latencyMs' | 'attempts'> {
   const r = json as OpenAiResponse;
   const choice = r.choices?.[0];
   if (!choice?.message) throw new LlmError('invalid_response', 'OpenAI-compatible answer has no choices[0].message');
   const toolCalls: ModelToolCall[] = (choice.message.tool_calls ?? [])
     .filter((c) => c.function?.name)
-    .map((c, i) => ({ id: c.id ?? `call_${i}`, name: c.function?.name ?? '', ...parseToolArguments(c.function?.arguments) }));
+    .map((c, i) => ({
+      id: c.id ?? `call_${i}`,
+      name: c.function?.name ?? '',
+      ...parseToolArguments(c.function?.arguments),
+    }));
   const fr = choice.finish_reason;
   return {
     provider: 'openai',
     model: r.model ?? requestedModel,
     text: choice.message.content ?? (choice.message.refusal ? choice.message.refusal : null),
     toolCalls,
-    stopReason: toolCalls.length || fr === 'tool_calls' ? 'tool_use' : fr === 'length' ? 'max_tokens' : fr === 'stop' ? 'end' : 'other',
+    stopReason:
+      toolCalls.length || fr === 'tool_calls'
+        ? 'tool_use'
+        : fr === 'length'
+          ? 'max_tokens'
+          : fr === 'stop'
+            ? 'end'
+            : 'other',
     usage: {
       inputTokens: r.usage?.prompt_tokens ?? 0,
       outputTokens: r.usage?.completion_tokens ?? 0,

@@ -38,15 +38,30 @@ function sharedBehaviour(connect: () => Promise<McpConnection>) {
 
   it('lists tools with their input schemas', async () => {
     const tools = await conn.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(['add', 'echo', 'fail', 'get_env', 'list_events', 'slow', 'whoami']);
+    expect(tools.map((t) => t.name).sort()).toEqual([
+      'add',
+      'echo',
+      'fail',
+      'get_env',
+      'list_events',
+      'slow',
+      'whoami',
+    ]);
     const add = tools.find((t) => t.name === 'add');
     expect(add?.description).toBe('Adds two numbers');
-    expect(add?.inputSchema).toMatchObject({ type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } } });
+    expect(add?.inputSchema).toMatchObject({
+      type: 'object',
+      properties: { a: { type: 'number' }, b: { type: 'number' } },
+    });
   });
 
   it('calls tools and returns text and structured content', async () => {
     const echo = await conn.callTool('echo', { text: 'hello pancakes' });
-    expect(echo).toMatchObject({ isError: false, text: 'hello pancakes', structuredContent: { text: 'hello pancakes' } });
+    expect(echo).toMatchObject({
+      isError: false,
+      text: 'hello pancakes',
+      structuredContent: { text: 'hello pancakes' },
+    });
     const sum = await conn.callTool('add', { a: 2, b: 40 });
     expect(sum.text).toBe('42');
     expect(sum.structuredContent).toEqual({ sum: 42 });
@@ -113,7 +128,10 @@ describe('connectMcp over stdio', () => {
 
   it('times out a server that never answers the handshake', async () => {
     await expectClientError(
-      connectMcp({ transport: 'stdio', command: process.execPath, args: ['-e', 'setTimeout(() => {}, 30000)'] }, { timeoutMs: 500 }),
+      connectMcp(
+        { transport: 'stdio', command: process.execPath, args: ['-e', 'setTimeout(() => {}, 30000)'] },
+        { timeoutMs: 500 },
+      ),
       'timeout',
     );
   });
@@ -154,10 +172,16 @@ describe('connectMcp over Streamable HTTP', () => {
   });
 
   it('refuses loopback targets by default (no guard given) and when not allowlisted', async () => {
-    const e1 = await expectClientError(connectMcp({ transport: 'http', url: server.url }, { timeoutMs: 2_000 }), 'egress_refused');
+    const e1 = await expectClientError(
+      connectMcp({ transport: 'http', url: server.url }, { timeoutMs: 2_000 }),
+      'egress_refused',
+    );
     expect(e1.message).toMatch(/FLAPJACK_EGRESS_ALLOWLIST/);
     await expectClientError(
-      connectMcp({ transport: 'http', url: server.url }, { timeoutMs: 2_000, guard: createEgressGuard(parseAllowlist('10.0.0.0/8')) }),
+      connectMcp(
+        { transport: 'http', url: server.url },
+        { timeoutMs: 2_000, guard: createEgressGuard(parseAllowlist('10.0.0.0/8')) },
+      ),
       'egress_refused',
     );
     await expectClientError(

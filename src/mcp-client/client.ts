@@ -52,7 +52,11 @@ export interface McpToolResult {
 export interface McpConnection {
   readonly serverInfo: { name: string; version: string } | undefined;
   listTools(opts?: { timeoutMs?: number }): Promise<McpToolInfo[]>;
-  callTool(name: string, args?: Record<string, unknown>, opts?: { timeoutMs?: number; signal?: AbortSignal }): Promise<McpToolResult>;
+  callTool(
+    name: string,
+    args?: Record<string, unknown>,
+    opts?: { timeoutMs?: number; signal?: AbortSignal },
+  ): Promise<McpToolResult>;
   close(): Promise<void>;
 }
 
@@ -132,7 +136,8 @@ function describeTarget(config: McpConnectionConfig): string {
 
 function findEgressRefusal(e: unknown, depth = 0): EgressRefusedError | undefined {
   if (!e || typeof e !== 'object' || depth > 5) return undefined;
-  if (e instanceof EgressRefusedError || (e as { code?: unknown }).code === 'EGRESS_REFUSED') return e as EgressRefusedError;
+  if (e instanceof EgressRefusedError || (e as { code?: unknown }).code === 'EGRESS_REFUSED')
+    return e as EgressRefusedError;
   return findEgressRefusal((e as { cause?: unknown }).cause, depth + 1);
 }
 
@@ -207,7 +212,12 @@ export async function connectMcp(config: McpConnectionConfig, opts: McpConnectOp
       requestInit: { headers: { ...(config.headers ?? {}) } },
       fetch: createGuardedFetch(guard),
       redirectPolicy: 'same-origin',
-      reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 },
+      reconnectionOptions: {
+        maxRetries: 0,
+        initialReconnectionDelay: 1000,
+        maxReconnectionDelay: 1000,
+        reconnectionDelayGrowFactor: 1,
+      },
     });
   }
 
@@ -229,7 +239,9 @@ export async function connectMcp(config: McpConnectionConfig, opts: McpConnectOp
 
   let closed = false;
   return {
-    serverInfo: client.getServerVersion() ? { name: client.getServerVersion()!.name, version: client.getServerVersion()!.version } : undefined,
+    serverInfo: client.getServerVersion()
+      ? { name: client.getServerVersion()!.name, version: client.getServerVersion()!.version }
+      : undefined,
 
     async listTools(o = {}) {
       const t = o.timeoutMs ?? timeoutMs;

@@ -23,7 +23,8 @@ export interface ToolSpec<I extends z.ZodObject, O extends z.ZodObject> {
 function argumentIssues(error: z.ZodError): { path: string; message: string }[] {
   return error.issues.map((i) => {
     const path = i.path.map(String).join('.');
-    if (i.code === 'unrecognized_keys') return { path: [path, ...i.keys].filter(Boolean).join('.'), message: 'unknown argument' };
+    if (i.code === 'unrecognized_keys')
+      return { path: [path, ...i.keys].filter(Boolean).join('.'), message: 'unknown argument' };
     return { path: path || '(arguments)', message: i.message };
   });
 }
@@ -40,7 +41,10 @@ export function parseBody<S extends z.ZodType>(schema: S, value: unknown): z.inf
 }
 
 /** Splits the named id arguments off the rest (the request body). */
-export function splitIds<A extends Record<string, unknown>, K extends keyof A>(args: A, ...ids: K[]): [Pick<A, K>, Omit<A, K>] {
+export function splitIds<A extends Record<string, unknown>, K extends keyof A>(
+  args: A,
+  ...ids: K[]
+): [Pick<A, K>, Omit<A, K>] {
   const picked = {} as Pick<A, K>;
   const rest = { ...args } as Record<string, unknown>;
   for (const id of ids) {
@@ -54,7 +58,11 @@ export function splitIds<A extends Record<string, unknown>, K extends keyof A>(a
 export function errorResult(err: unknown, log?: Logger): CallToolResult {
   const e = toAppError(err);
   if (e.status >= 500) log?.error({ err }, 'MCP tool failed');
-  const error: { code: string; message: string; status: number; details?: unknown } = { code: e.code, message: e.message, status: e.status };
+  const error: { code: string; message: string; status: number; details?: unknown } = {
+    code: e.code,
+    message: e.message,
+    status: e.status,
+  };
   if (e.details !== undefined) error.details = e.details;
   return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error }) }] };
 }
@@ -87,7 +95,11 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
         // The output schema is the REST response schema: parsing drops fields it does not document
         // (clients validate structuredContent strictly against it).
         const parsed = spec.output.safeParse(raw);
-        if (!parsed.success) log?.warn({ tool: spec.name, issues: parsed.error.issues.slice(0, 5) }, 'MCP tool result does not match its output schema');
+        if (!parsed.success)
+          log?.warn(
+            { tool: spec.name, issues: parsed.error.issues.slice(0, 5) },
+            'MCP tool result does not match its output schema',
+          );
         const result = (parsed.success ? parsed.data : raw) as Record<string, unknown>;
         return { structuredContent: result, content: [{ type: 'text', text: JSON.stringify(result) }] };
       } catch (err) {
@@ -99,7 +111,8 @@ export function defineTool<I extends z.ZodObject, O extends z.ZodObject>(
 
 /* ---------- shared argument and output shapes ---------- */
 
-export const uuidArg = (what: string) => z.uuid({ message: `must be ${what} id (a UUID)` }).describe(`${what} id (UUID)`);
+export const uuidArg = (what: string) =>
+  z.uuid({ message: `must be ${what} id (a UUID)` }).describe(`${what} id (UUID)`);
 export const listArgs = {
   limit: z.number().int().min(1).max(200).optional().describe('page size, 1-200 (default 50)'),
   cursor: z.string().max(500).optional().describe('nextCursor of the previous page; omit for the first page'),

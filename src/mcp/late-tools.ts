@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { analyticsQuerySchema, orgAnalytics, orgAnalyticsSchema, runnerAnalytics, runnerAnalyticsSchema } from '../services/analytics';
+import {
+  analyticsQuerySchema,
+  orgAnalytics,
+  orgAnalyticsSchema,
+  runnerAnalytics,
+  runnerAnalyticsSchema,
+} from '../services/analytics';
 import { resumeRun } from '../services/budget';
 import { bulkRunStatuses, createRunsBulk } from '../services/bulk-runs';
 import { createTrigger, deleteTrigger, getTrigger, listTriggers, updateTrigger } from '../services/triggers';
@@ -30,7 +36,10 @@ import type { McpToolContext } from './server';
  */
 
 const lower = (v: string) => v.toLowerCase();
-const page = (a: { limit?: number | undefined; cursor?: string | undefined }) => ({ limit: a.limit ?? 50, cursor: a.cursor });
+const page = (a: { limit?: number | undefined; cursor?: string | undefined }) => ({
+  limit: a.limit ?? 50,
+  cursor: a.cursor,
+});
 
 /**
  * The trigger create body is a union by `kind`; an MCP input schema must be one object, so the tool
@@ -40,11 +49,15 @@ const triggerCreateArgs = {
   kind: z.enum(TRIGGER_KINDS).describe('cron, webhook, poll, button, manual or api'),
   enabled: z.boolean().optional().describe('default true'),
   ...cronTriggerFields,
-  cronExpression: cronTriggerFields.cronExpression.optional().describe('cron: five fields, e.g. "0 9 * * 1" (required for cron)'),
+  cronExpression: cronTriggerFields.cronExpression
+    .optional()
+    .describe('cron: five fields, e.g. "0 9 * * 1" (required for cron)'),
   ...webhookTriggerFields,
   label: buttonTriggerFields.label,
   allowedOrigins: buttonTriggerFields.allowedOrigins,
-  pollConfig: pollConfigSchema.optional().describe('poll: {template, mcpServerId, params, intervalMinutes} (required for poll)'),
+  pollConfig: pollConfigSchema
+    .optional()
+    .describe('poll: {template, mcpServerId, params, intervalMinutes} (required for poll)'),
 };
 
 export function registerTriggerTools({ server, deps, orgId, log }: McpToolContext): void {
@@ -74,7 +87,8 @@ export function registerTriggerTools({ server, deps, orgId, log }: McpToolContex
     {
       name: 'flapjack_list_runner_triggers',
       title: "List a runner's triggers",
-      description: 'List the triggers of a runner, newest first (webhook secrets masked). Example: {"runnerId": "4f1c…-uuid"}',
+      description:
+        'List the triggers of a runner, newest first (webhook secrets masked). Example: {"runnerId": "4f1c…-uuid"}',
       input: z.object({ runnerId, ...listArgs }).strict(),
       output: listOutput(triggerObjectResponseSchema),
       readOnly: true,
@@ -111,7 +125,13 @@ export function registerTriggerTools({ server, deps, orgId, log }: McpToolContex
     },
     (a) => {
       const [ids, body] = splitIds(a, 'runnerId', 'triggerId');
-      return updateTrigger(deps, orgId, lower(ids.runnerId), lower(ids.triggerId), parseBody(triggerUpdateSchema, body));
+      return updateTrigger(
+        deps,
+        orgId,
+        lower(ids.runnerId),
+        lower(ids.triggerId),
+        parseBody(triggerUpdateSchema, body),
+      );
     },
     log,
   );
@@ -150,7 +170,9 @@ export function registerLateRunTools({ server, deps, orgId, log }: McpToolContex
     },
     (a) => {
       const [ids, body] = splitIds(a, 'runnerId');
-      return createRunsBulk(deps, orgId, lower(ids.runnerId), parseBody(bulkRunCreateSchema, body).items, { kind: 'bulk' });
+      return createRunsBulk(deps, orgId, lower(ids.runnerId), parseBody(bulkRunCreateSchema, body).items, {
+        kind: 'bulk',
+      });
     },
     log,
   );
@@ -166,7 +188,13 @@ export function registerLateRunTools({ server, deps, orgId, log }: McpToolContex
       output: bulkRunStatusResponseSchema,
       readOnly: true,
     },
-    (a) => bulkRunStatuses(deps, orgId, lower(a.runnerId), parseBody(bulkRunStatusQuerySchema, { ids: a.ids }).ids.map(lower)),
+    (a) =>
+      bulkRunStatuses(
+        deps,
+        orgId,
+        lower(a.runnerId),
+        parseBody(bulkRunStatusQuerySchema, { ids: a.ids }).ids.map(lower),
+      ),
     log,
   );
   defineTool(
@@ -202,7 +230,8 @@ export function registerAnalyticsTools({ server, deps, orgId, log }: McpToolCont
       output: runnerAnalyticsSchema,
       readOnly: true,
     },
-    (a) => runnerAnalytics(deps, orgId, lower(a.runnerId), parseBody(analyticsQuerySchema, { period: a.period }).period),
+    (a) =>
+      runnerAnalytics(deps, orgId, lower(a.runnerId), parseBody(analyticsQuerySchema, { period: a.period }).period),
     log,
   );
   defineTool(

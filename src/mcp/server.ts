@@ -16,7 +16,13 @@ import {
   type AttachmentKind,
 } from '../services/connections';
 import type { Principal, ServiceDeps } from '../services/deps';
-import { createIntegration, deleteIntegration, getIntegration, listIntegrations, updateIntegration } from '../services/integrations';
+import {
+  createIntegration,
+  deleteIntegration,
+  getIntegration,
+  listIntegrations,
+  updateIntegration,
+} from '../services/integrations';
 import {
   deleteKnowledgeDoc,
   getKnowledgeDoc,
@@ -25,7 +31,13 @@ import {
   uploadKnowledge,
   type KnowledgeOptions,
 } from '../services/knowledge';
-import { createMcpServer as createMcpServerRecord, deleteMcpServer, getMcpServer, listMcpServers, updateMcpServer } from '../services/mcp-servers';
+import {
+  createMcpServer as createMcpServerRecord,
+  deleteMcpServer,
+  getMcpServer,
+  listMcpServers,
+  updateMcpServer,
+} from '../services/mcp-servers';
 import { createRunner, deleteRunner, getRunner, listRunners, updateRunner } from '../services/runners';
 import { cancelRun, createRun, getRun, listRuns } from '../services/runs';
 import { createSkill, deleteSkill, getSkill, listSkills, updateSkill } from '../services/skills';
@@ -91,7 +103,10 @@ export interface McpToolContext {
 }
 
 const id = (v: string) => v.toLowerCase();
-const page = (a: { limit?: number | undefined; cursor?: string | undefined }) => ({ limit: a.limit ?? 50, cursor: a.cursor });
+const page = (a: { limit?: number | undefined; cursor?: string | undefined }) => ({
+  limit: a.limit ?? 50,
+  cursor: a.cursor,
+});
 
 /**
  * The Flapjack MCP server: every runner operation as a tool, each a thin call of `src/services` (the
@@ -177,7 +192,7 @@ function registerRunnerTools({ server, deps, orgId, log }: McpToolContext): void
       name: 'flapjack_update_runner',
       title: 'Update a runner',
       description:
-        'Change a runner\'s name, description, inputSchema, learnedInstructions or defaultModel (fields left out keep their value). ' +
+        "Change a runner's name, description, inputSchema, learnedInstructions or defaultModel (fields left out keep their value). " +
         'Example: {"runnerId": "4f1c…-uuid", "defaultModel": "gpt-4o-mini"}',
       input: z.object({ runnerId, ...runnerUpdateSchema.shape }).strict(),
       output: runnerResponseSchema,
@@ -288,7 +303,7 @@ function registerRunTools({ server, deps, orgId, log }: McpToolContext): void {
       name: 'flapjack_trigger_run',
       title: 'Trigger a run',
       description:
-        'Start a run of a runner with an input (it must match the runner\'s inputSchema). The run starts as pending/running; ' +
+        "Start a run of a runner with an input (it must match the runner's inputSchema). The run starts as pending/running; " +
         'poll flapjack_get_run for its status and output. The same idempotencyKey returns the same run instead of a new one. ' +
         'Example: {"runnerId": "4f1c…-uuid", "input": {"url": "https://example.com"}, "idempotencyKey": "product-1"}',
       input: z.object({ runnerId, ...runCreateSchema.shape }).strict(),
@@ -308,7 +323,9 @@ function registerRunTools({ server, deps, orgId, log }: McpToolContext): void {
       description:
         'List the runs of a runner, newest first; filter by status (pending, running, completed, failed, cancelled, paused_budget). ' +
         'Example: {"runnerId": "4f1c…-uuid", "status": "failed", "limit": 10}',
-      input: z.object({ runnerId, status: z.enum(RUN_STATUSES).optional().describe('only runs in this status'), ...listArgs }).strict(),
+      input: z
+        .object({ runnerId, status: z.enum(RUN_STATUSES).optional().describe('only runs in this status'), ...listArgs })
+        .strict(),
       output: listOutput(runResponseSchema),
       readOnly: true,
     },
@@ -321,7 +338,7 @@ function registerRunTools({ server, deps, orgId, log }: McpToolContext): void {
       name: 'flapjack_get_run',
       title: 'Get a run',
       description:
-        'Get a run: status, input, output (of the last completed step), context, error, cost and each step\'s result. ' +
+        "Get a run: status, input, output (of the last completed step), context, error, cost and each step's result. " +
         'Example: {"runnerId": "4f1c…-uuid", "runId": "c03b…-uuid"}',
       input: z.object({ runnerId, runId }).strict(),
       output: runResponseSchema,
@@ -361,7 +378,15 @@ const ATTACHMENTS: {
   resourceField: string;
   resource: z.ZodType;
 }[] = [
-  { kind: 'mcps', one: 'mcp', plural: 'mcps', label: 'MCP server', idField: 'mcpServerId', resourceField: 'mcpServer', resource: mcpServerResponseSchema },
+  {
+    kind: 'mcps',
+    one: 'mcp',
+    plural: 'mcps',
+    label: 'MCP server',
+    idField: 'mcpServerId',
+    resourceField: 'mcpServer',
+    resource: mcpServerResponseSchema,
+  },
   {
     kind: 'integrations',
     one: 'integration',
@@ -371,8 +396,24 @@ const ATTACHMENTS: {
     resourceField: 'integration',
     resource: integrationResponseSchema,
   },
-  { kind: 'tools', one: 'tool', plural: 'tools', label: 'custom tool', idField: 'toolId', resourceField: 'tool', resource: toolResponseSchema },
-  { kind: 'skills', one: 'skill', plural: 'skills', label: 'skill', idField: 'skillId', resourceField: 'skill', resource: skillResponseSchema },
+  {
+    kind: 'tools',
+    one: 'tool',
+    plural: 'tools',
+    label: 'custom tool',
+    idField: 'toolId',
+    resourceField: 'tool',
+    resource: toolResponseSchema,
+  },
+  {
+    kind: 'skills',
+    one: 'skill',
+    plural: 'skills',
+    label: 'skill',
+    idField: 'skillId',
+    resourceField: 'skill',
+    resource: skillResponseSchema,
+  },
 ];
 
 function registerConnectionTools({ server, deps, orgId, log }: McpToolContext): void {
@@ -407,7 +448,8 @@ function registerConnectionTools({ server, deps, orgId, log }: McpToolContext): 
       },
       async (a) => {
         const args = a as Record<string, string>;
-        return (await attachResource(deps, orgId, k.kind, id(args.runnerId as string), id(args[k.idField] as string))).attachment;
+        return (await attachResource(deps, orgId, k.kind, id(args.runnerId as string), id(args[k.idField] as string)))
+          .attachment;
       },
       log,
     );
@@ -521,8 +563,16 @@ function registerKnowledgeTools({ server, deps, orgId, log }: McpToolContext, op
         .max(255)
         .describe('file name; its extension picks the parser: .txt, .md, .json, .csv or .pdf'),
       content: z.string().max(10_000_000).optional().describe('the document as text (for text, Markdown, JSON, CSV)'),
-      contentBase64: z.string().max(14_000_000).optional().describe('the document as base64 (for PDFs and other binary files)'),
-      language: z.string().regex(/^[a-z_]{1,63}$/).optional().describe('text search configuration, e.g. english (default) or simple'),
+      contentBase64: z
+        .string()
+        .max(14_000_000)
+        .optional()
+        .describe('the document as base64 (for PDFs and other binary files)'),
+      language: z
+        .string()
+        .regex(/^[a-z_]{1,63}$/)
+        .optional()
+        .describe('text search configuration, e.g. english (default) or simple'),
     })
     .strict();
   defineTool(
@@ -539,15 +589,23 @@ function registerKnowledgeTools({ server, deps, orgId, log }: McpToolContext, op
     },
     (a) => {
       if ((a.content === undefined) === (a.contentBase64 === undefined)) {
-        throw AppError.validation([{ path: 'content', message: 'give exactly one of content (text) or contentBase64 (binary)' }]);
+        throw AppError.validation([
+          { path: 'content', message: 'give exactly one of content (text) or contentBase64 (binary)' },
+        ]);
       }
-      const buffer = a.content !== undefined ? Buffer.from(a.content, 'utf8') : Buffer.from(a.contentBase64 ?? '', 'base64');
+      const buffer =
+        a.content !== undefined ? Buffer.from(a.content, 'utf8') : Buffer.from(a.contentBase64 ?? '', 'base64');
       const ext = /\.([A-Za-z0-9]+)$/.exec(a.filename)?.[1]?.toLowerCase() ?? '';
       return uploadKnowledge(
         deps,
         orgId,
         {
-          file: { buffer, originalname: a.filename, mimetype: MIME_BY_EXT[ext] ?? 'application/octet-stream', size: buffer.length },
+          file: {
+            buffer,
+            originalname: a.filename,
+            mimetype: MIME_BY_EXT[ext] ?? 'application/octet-stream',
+            size: buffer.length,
+          },
           scopeType: a.scopeType,
           scopeId: a.scopeId?.toLowerCase(),
           title: a.title,
@@ -584,7 +642,8 @@ function registerKnowledgeTools({ server, deps, orgId, log }: McpToolContext, op
     {
       name: 'flapjack_list_knowledge',
       title: 'List knowledge documents',
-      description: 'List knowledge documents, newest first, optionally of one scope. Example: {"scopeType": "runner", "scopeId": "4f1c…-uuid"}',
+      description:
+        'List knowledge documents, newest first, optionally of one scope. Example: {"scopeType": "runner", "scopeId": "4f1c…-uuid"}',
       input: z
         .object({ scopeType: z.enum(KNOWLEDGE_SCOPES).optional(), scopeId: z.uuid().optional(), ...listArgs })
         .strict(),
@@ -615,7 +674,8 @@ function registerKnowledgeTools({ server, deps, orgId, log }: McpToolContext, op
     {
       name: 'flapjack_get_knowledge',
       title: 'Get a knowledge document',
-      description: 'Get a knowledge document\'s metadata (title, scope, file, chunk count). Example: {"docId": "5e0a…-uuid"}',
+      description:
+        'Get a knowledge document\'s metadata (title, scope, file, chunk count). Example: {"docId": "5e0a…-uuid"}',
       input: z.object({ docId: uuidArg('the document') }).strict(),
       output: knowledgeDocResponseSchema,
       readOnly: true,
@@ -658,7 +718,8 @@ const ORG_RESOURCES: OrgResource[] = [
     create: agentCreateSchema,
     update: agentUpdateSchema,
     response: agentResponseSchema,
-    about: 'An agent is a reusable preamble + model (+ its own MCP servers, integrations, tools, web config) that agent steps point at with agentId.',
+    about:
+      'An agent is a reusable preamble + model (+ its own MCP servers, integrations, tools, web config) that agent steps point at with agentId.',
     createExample: '{"name": "Researcher", "preamble": "You find products on a web page.", "model": "gpt-4o-mini"}',
     updateExample: '{"agentId": "a1b2…-uuid", "model": "claude-sonnet-4-6"}',
     ops: { create: createAgent, list: listAgents, get: getAgent, update: updateAgent, remove: deleteAgent },
@@ -671,10 +732,18 @@ const ORG_RESOURCES: OrgResource[] = [
     create: mcpServerCreateSchema,
     update: mcpServerUpdateSchema,
     response: mcpServerResponseSchema,
-    about: 'An MCP server your agent steps can call tools of: stdio (command, args, env) or http (url, headers). Secrets are stored encrypted and shown masked.',
-    createExample: '{"slug": "github", "transport": "http", "url": "https://mcp.example.com/mcp", "headers": {"Authorization": "Bearer …"}}',
+    about:
+      'An MCP server your agent steps can call tools of: stdio (command, args, env) or http (url, headers). Secrets are stored encrypted and shown masked.',
+    createExample:
+      '{"slug": "github", "transport": "http", "url": "https://mcp.example.com/mcp", "headers": {"Authorization": "Bearer …"}}',
     updateExample: '{"mcpServerId": "b2c3…-uuid", "name": "GitHub (prod)"}',
-    ops: { create: createMcpServerRecord, list: listMcpServers, get: getMcpServer, update: updateMcpServer, remove: deleteMcpServer },
+    ops: {
+      create: createMcpServerRecord,
+      list: listMcpServers,
+      get: getMcpServer,
+      update: updateMcpServer,
+      remove: deleteMcpServer,
+    },
   },
   {
     one: 'integration',
@@ -684,10 +753,18 @@ const ORG_RESOURCES: OrgResource[] = [
     create: integrationCreateSchema,
     update: integrationUpdateSchema,
     response: integrationResponseSchema,
-    about: 'A PostgreSQL database agent steps may query (read-only by default). The connection string is stored encrypted and shown masked.',
-    createExample: '{"name": "analytics", "kind": "postgres", "connectionString": "postgres://reader:…@db.example.com/analytics"}',
+    about:
+      'A PostgreSQL database agent steps may query (read-only by default). The connection string is stored encrypted and shown masked.',
+    createExample:
+      '{"name": "analytics", "kind": "postgres", "connectionString": "postgres://reader:…@db.example.com/analytics"}',
     updateExample: '{"integrationId": "c3d4…-uuid", "allowedSchemas": ["public"]}',
-    ops: { create: createIntegration, list: listIntegrations, get: getIntegration, update: updateIntegration, remove: deleteIntegration },
+    ops: {
+      create: createIntegration,
+      list: listIntegrations,
+      get: getIntegration,
+      update: updateIntegration,
+      remove: deleteIntegration,
+    },
   },
   {
     one: 'tool',
@@ -697,7 +774,8 @@ const ORG_RESOURCES: OrgResource[] = [
     create: toolCreateSchema,
     update: toolUpdateSchema,
     response: toolResponseSchema,
-    about: 'A custom HTTP tool an agent step can call: name, description, JSON Schema parameters, url, method, headers (stored encrypted).',
+    about:
+      'A custom HTTP tool an agent step can call: name, description, JSON Schema parameters, url, method, headers (stored encrypted).',
     createExample:
       '{"name": "lookup_sku", "description": "Find a product by SKU", "parameters": {"type": "object", "properties": {"sku": {"type": "string"}}}, "url": "https://api.example.com/sku", "method": "POST"}',
     updateExample: '{"toolId": "d4e5…-uuid", "description": "Find one product by its SKU"}',
@@ -712,7 +790,8 @@ const ORG_RESOURCES: OrgResource[] = [
     update: skillUpdateSchema,
     response: skillResponseSchema,
     about: 'A skill: instructions (and optional files) an agent step can load when relevant.',
-    createExample: '{"name": "Pricing rules", "instructions": "Round prices to .99 …", "files": [{"name": "table.csv", "content": "a,b"}]}',
+    createExample:
+      '{"name": "Pricing rules", "instructions": "Round prices to .99 …", "files": [{"name": "table.csv", "content": "a,b"}]}',
     updateExample: '{"skillId": "e5f6…-uuid", "instructions": "Round prices to .95"}',
     ops: { create: createSkill, list: listSkills, get: getSkill, update: updateSkill, remove: deleteSkill },
   },

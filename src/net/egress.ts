@@ -85,4 +85,3 @@ export function createEgressGuard(allowlist: readonly AllowEntry[]): EgressGuard
 
   return { check, lookup, assertLiteralHost };
 }
-

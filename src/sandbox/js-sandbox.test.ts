@@ -162,7 +162,8 @@ describe('runJavaScript', () => {
     const reason = new Error('cancelled by test');
     setTimeout(() => controller.abort(reason), 100);
     await expect(
-      runJavaScript({ code: 'await new Promise(() => {})', input: {}, signal: controller.signal })).rejects.toBe(reason);
+      runJavaScript({ code: 'await new Promise(() => {})', input: {}, signal: controller.signal }),
+    ).rejects.toBe(reason);
   });
 });
 
@@ -185,7 +186,9 @@ describe('isolate reuse within one org (poolKey)', () => {
 
   it('keeps working after a run of the same org timed out or ran out of memory', async () => {
     const key = `org-${Math.random()}`;
-    await expect(runJavaScript({ code: 'while (true) {}', input: null, timeoutMs: 100, poolKey: key })).rejects.toMatchObject({
+    await expect(
+      runJavaScript({ code: 'while (true) {}', input: null, timeoutMs: 100, poolKey: key }),
+    ).rejects.toMatchObject({
       type: 'sandbox_timeout',
     });
     await expect(
@@ -194,7 +197,8 @@ describe('isolate reuse within one org (poolKey)', () => {
         input: null,
         memoryLimitMb: 16,
         poolKey: key,
-      })).rejects.toMatchObject({ type: 'sandbox_memory_limit' });
+      }),
+    ).rejects.toMatchObject({ type: 'sandbox_memory_limit' });
     expect(await runJavaScript({ code: 'return input * 2', input: 21, memoryLimitMb: 16, poolKey: key })).toBe(42);
     expect(await runJavaScript({ code: 'return input * 3', input: 2, poolKey: key })).toBe(6);
   });

@@ -58,11 +58,17 @@ async function loadLinks(tx: Tx, agentId: string): Promise<AgentLinks> {
 /** Every referenced id must name a resource of the org (RLS hides the others): else 422 naming the field. */
 async function checkReferences(tx: Tx, body: Partial<AgentLinks>): Promise<void> {
   const issues: FieldIssue[] = [];
-  const check = async (field: keyof AgentLinks, what: string, ids: string[] | undefined, find: (ids: string[]) => Promise<{ id: string }[]>) => {
+  const check = async (
+    field: keyof AgentLinks,
+    what: string,
+    ids: string[] | undefined,
+    find: (ids: string[]) => Promise<{ id: string }[]>,
+  ) => {
     if (!ids?.length) return;
     const found = new Set((await find(ids)).map((r) => r.id.toLowerCase()));
     ids.forEach((id, i) => {
-      if (!found.has(id.toLowerCase())) issues.push({ path: `${field}.${i}`, message: `no ${what} with this id exists in your org` });
+      if (!found.has(id.toLowerCase()))
+        issues.push({ path: `${field}.${i}`, message: `no ${what} with this id exists in your org` });
     });
   };
   await check('mcpServerIds', 'MCP server', body.mcpServerIds, (ids) =>
@@ -71,7 +77,9 @@ async function checkReferences(tx: Tx, body: Partial<AgentLinks>): Promise<void>
   await check('integrationIds', 'integration', body.integrationIds, (ids) =>
     tx.integration.findMany({ where: { id: { in: ids } }, select: { id: true } }),
   );
-  await check('toolIds', 'tool', body.toolIds, (ids) => tx.tool.findMany({ where: { id: { in: ids } }, select: { id: true } }));
+  await check('toolIds', 'tool', body.toolIds, (ids) =>
+    tx.tool.findMany({ where: { id: { in: ids } }, select: { id: true } }),
+  );
   if (issues.length) throw AppError.validation(issues);
 }
 
@@ -98,7 +106,9 @@ async function setLinks(tx: Tx, orgId: string, agentId: string, body: Partial<Ag
   if (body.toolIds !== undefined) {
     await tx.agentTool.deleteMany({ where: { agentId } });
     if (body.toolIds.length) {
-      await tx.agentTool.createMany({ data: body.toolIds.map((toolId, i) => ({ agentId, toolId, orgId, createdAt: at(i) })) });
+      await tx.agentTool.createMany({
+        data: body.toolIds.map((toolId, i) => ({ agentId, toolId, orgId, createdAt: at(i) })),
+      });
     }
   }
 }
@@ -199,7 +209,11 @@ export async function loadAgentStepContext(tx: Tx, agentId: string): Promise<Age
   const a = await tx.agent.findFirst({ where: { id: agentId } });
   if (!a) return null;
   const mcps = await tx.agentMcp.findMany({ where: { agentId }, orderBy: linkOrder, include: { mcpServer: true } });
-  const integrations = await tx.agentIntegration.findMany({ where: { agentId }, orderBy: linkOrder, include: { integration: true } });
+  const integrations = await tx.agentIntegration.findMany({
+    where: { agentId },
+    orderBy: linkOrder,
+    include: { integration: true },
+  });
   const tools = await tx.agentTool.findMany({ where: { agentId }, orderBy: linkOrder, include: { tool: true } });
   return {
     id: a.id,

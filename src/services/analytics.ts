@@ -199,7 +199,14 @@ export async function runnerAnalytics(
   const byDay = byDayRows as { day: string; cost: string | null }[];
   const d = daily(days, runs as DayRow[], byDay);
   const models = (
-    modelRows as { model: string; calls: string; input_tokens: string; output_tokens: string; cost: string | null; unpriced: string }[]
+    modelRows as {
+      model: string;
+      calls: string;
+      input_tokens: string;
+      output_tokens: string;
+      cost: string | null;
+      unpriced: string;
+    }[]
   ).sort((x, y) => money(y.cost) - money(x.cost) || x.model.localeCompare(y.model));
   return {
     runner: { id: r.id, name: r.name },
@@ -251,9 +258,16 @@ export async function orgAnalytics(
   const byDay = byDayRows as { day: string; cost: string | null }[];
   const d = daily(days, runs as DayRow[], byDay);
   const byModel = (modelRows as { model: string; calls: string; cost: string | null; unique_users: string }[])
-    .map((m) => ({ model: m.model, unique_users: int(m.unique_users), total_turns: int(m.calls), estimated_cost_usd: money(m.cost) }))
+    .map((m) => ({
+      model: m.model,
+      unique_users: int(m.unique_users),
+      total_turns: int(m.calls),
+      estimated_cost_usd: money(m.cost),
+    }))
     .sort((x, y) => y.estimated_cost_usd - x.estimated_cost_usd || x.model.localeCompare(y.model));
-  const byAgent = (agentRows as { agent_id: string | null; agent_name: string | null; calls: string; cost: string | null }[])
+  const byAgent = (
+    agentRows as { agent_id: string | null; agent_name: string | null; calls: string; cost: string | null }[]
+  )
     .map((x) => ({
       agent_id: x.agent_id,
       agent_name: x.agent_name,

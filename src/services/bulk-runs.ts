@@ -150,7 +150,8 @@ export async function createRunsBulk(
       for (const r of insertRows) inserted.add(r.id);
       const keyRows = keys.length ? (sets[batch.length ? 1 : 0]?.rows ?? []) : [];
       for (const r of keyRows) {
-        if (!inserted.has(r.id) && r.idempotency_key) holders.set(r.idempotency_key, { id: r.id, status: r.status ?? 'pending' });
+        if (!inserted.has(r.id) && r.idempotency_key)
+          holders.set(r.idempotency_key, { id: r.id, status: r.status ?? 'pending' });
       }
     }
 
@@ -184,7 +185,9 @@ export async function bulkRunStatuses(deps: ServiceDeps, orgId: string, runnerId
     return {
       data: ids.flatMap((id) => {
         const r = byId.get(id);
-        return r ? [{ id, status: r.status, error: r.error ?? null, completedAt: r.completedAt?.toISOString() ?? null }] : [];
+        return r
+          ? [{ id, status: r.status, error: r.error ?? null, completedAt: r.completedAt?.toISOString() ?? null }]
+          : [];
       }),
     };
   });

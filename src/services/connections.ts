@@ -57,7 +57,9 @@ interface KindImpl {
 /** Keyset over (createdAt desc, resource id desc), the field holding the resource id differing per table. */
 function afterLink(cursor: Cursor | undefined, idColumn: string): Record<string, unknown> {
   if (!cursor) return {};
-  return { OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, [idColumn]: { lt: cursor.id } }] };
+  return {
+    OR: [{ createdAt: { lt: cursor.createdAt } }, { createdAt: cursor.createdAt, [idColumn]: { lt: cursor.id } }],
+  };
 }
 
 const KINDS: Record<AttachmentKind, KindImpl> = {
@@ -73,7 +75,8 @@ const KINDS: Record<AttachmentKind, KindImpl> = {
       const l = await tx.runnerMcp.findFirst({ where: { runnerId, mcpServerId }, include: { mcpServer: true } });
       return l && { createdAt: l.createdAt, resourceId: l.mcpServerId, resource: l.mcpServer };
     },
-    remove: async (tx, runnerId, mcpServerId) => (await tx.runnerMcp.deleteMany({ where: { runnerId, mcpServerId } })).count,
+    remove: async (tx, runnerId, mcpServerId) =>
+      (await tx.runnerMcp.deleteMany({ where: { runnerId, mcpServerId } })).count,
     list: async (tx, runnerId, where, take) =>
       (
         await tx.runnerMcp.findMany({
@@ -92,9 +95,13 @@ const KINDS: Record<AttachmentKind, KindImpl> = {
     needsSecrets: true,
     requireResource: requireIntegration,
     insert: async (tx, orgId, runnerId, integrationId) =>
-      (await tx.runnerIntegration.createMany({ data: [{ orgId, runnerId, integrationId }], skipDuplicates: true })).count === 1,
+      (await tx.runnerIntegration.createMany({ data: [{ orgId, runnerId, integrationId }], skipDuplicates: true }))
+        .count === 1,
     find: async (tx, runnerId, integrationId) => {
-      const l = await tx.runnerIntegration.findFirst({ where: { runnerId, integrationId }, include: { integration: true } });
+      const l = await tx.runnerIntegration.findFirst({
+        where: { runnerId, integrationId },
+        include: { integration: true },
+      });
       return l && { createdAt: l.createdAt, resourceId: l.integrationId, resource: l.integration };
     },
     remove: async (tx, runnerId, integrationId) =>
@@ -174,7 +181,13 @@ function serializeLink(impl: KindImpl, box: SecretBox | undefined, runnerId: str
 }
 
 /** Attaches a resource to a runner; `created` is false when it was attached already. */
-export async function attachResource(deps: ServiceDeps, orgId: string, kind: AttachmentKind, runnerId: string, resourceId: string) {
+export async function attachResource(
+  deps: ServiceDeps,
+  orgId: string,
+  kind: AttachmentKind,
+  runnerId: string,
+  resourceId: string,
+) {
   const impl = KINDS[kind];
   const box = impl.needsSecrets ? requireSecretBox(deps.secrets) : undefined;
   return withOrg(deps.db, orgId, async (tx) => {
@@ -187,7 +200,13 @@ export async function attachResource(deps: ServiceDeps, orgId: string, kind: Att
   });
 }
 
-export async function detachResource(deps: ServiceDeps, orgId: string, kind: AttachmentKind, runnerId: string, resourceId: string) {
+export async function detachResource(
+  deps: ServiceDeps,
+  orgId: string,
+  kind: AttachmentKind,
+  runnerId: string,
+  resourceId: string,
+) {
   const impl = KINDS[kind];
   await withOrg(deps.db, orgId, async (tx) => {
     await requireRunner(tx, runnerId);
@@ -372,7 +391,11 @@ export async function loadRunnerStepContext(tx: Tx, runnerId: string): Promise<R
   const order = [{ createdAt: 'asc' as const }];
   // Sequential: queries of one interactive transaction share a connection.
   const mcps = await tx.runnerMcp.findMany({ where: { runnerId }, orderBy: order, include: { mcpServer: true } });
-  const integrations = await tx.runnerIntegration.findMany({ where: { runnerId }, orderBy: order, include: { integration: true } });
+  const integrations = await tx.runnerIntegration.findMany({
+    where: { runnerId },
+    orderBy: order,
+    include: { integration: true },
+  });
   const tools = await tx.runnerTool.findMany({ where: { runnerId }, orderBy: order, include: { tool: true } });
   const skills = await tx.runnerSkill.findMany({ where: { runnerId }, orderBy: order, include: { skill: true } });
   const web = await tx.runnerWebConfig.findUnique({ where: { runnerId } });

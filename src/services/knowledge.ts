@@ -30,7 +30,6 @@ export interface KnowledgeOptions {
   maxFileBytes?: number;
 }
 
-
 export interface KnowledgeUpload {
   file: { buffer: Buffer; originalname: string; mimetype: string; size: number };
   scopeType: 'org' | 'runner';
@@ -59,10 +58,18 @@ export function serializeKnowledgeDoc(d: KnowledgeDoc, chunks: number) {
 const EMBED_BATCH = 64;
 
 /** Stores a document and its chunks; 422 for unsupported or unreadable files, 404 for a foreign runner. */
-export async function uploadKnowledge(deps: ServiceDeps, orgId: string, up: KnowledgeUpload, opts: KnowledgeOptions = {}) {
+export async function uploadKnowledge(
+  deps: ServiceDeps,
+  orgId: string,
+  up: KnowledgeUpload,
+  opts: KnowledgeOptions = {},
+) {
   const maxBytes = opts.maxFileBytes ?? KNOWLEDGE_LIMITS.maxFileBytes;
   if (up.file.size > maxBytes) {
-    throw new AppError('payload_too_large', `file is larger than the limit of ${Math.round(maxBytes / 1024 / 1024)} MB`);
+    throw new AppError(
+      'payload_too_large',
+      `file is larger than the limit of ${Math.round(maxBytes / 1024 / 1024)} MB`,
+    );
   }
   const kind = detectKind(up.file.mimetype, up.file.originalname);
   if (!kind) {
@@ -115,7 +122,10 @@ export async function uploadKnowledge(deps: ServiceDeps, orgId: string, up: Know
     },
     { timeoutMs: 120_000 },
   );
-  deps.log.info({ orgId, docId: doc.id, kind, chunks: chunks.length, bytes: up.file.size }, 'knowledge document indexed');
+  deps.log.info(
+    { orgId, docId: doc.id, kind, chunks: chunks.length, bytes: up.file.size },
+    'knowledge document indexed',
+  );
 
   if (opts.embedder && (await hasVectorColumn(deps.db))) {
     await embedDocument(deps, orgId, doc.id, opts.embedder).catch((e: unknown) =>

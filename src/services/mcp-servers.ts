@@ -2,11 +2,7 @@ import type { McpServer } from '../generated/prisma/client';
 import { withOrg, type Tx } from '../db/scoped';
 import { AppError } from '../errors/app-error';
 import type { McpConnectionConfig } from '../mcp-client/client';
-import {
-  mcpTransportIssues,
-  type McpServerCreate,
-  type McpServerUpdate,
-} from '../shared/connection-schemas';
+import { mcpTransportIssues, type McpServerCreate, type McpServerUpdate } from '../shared/connection-schemas';
 import type { ResolvedMcpServer } from '../shared/step-config';
 import type { ServiceDeps } from './deps';
 import { afterCursor, decodeCursor, newestFirst, page } from '../db/pagination';
@@ -16,7 +12,6 @@ import { maskRecord } from '../shared/mask';
 
 const ENV_COLUMN = 'mcp_servers.env';
 const HEADERS_COLUMN = 'mcp_servers.headers';
-
 
 /** The API shape: env and header values masked. */
 export function serializeMcpServer(box: SecretBox, m: McpServer) {
@@ -59,7 +54,10 @@ export async function requireMcpServer(tx: Tx, id: string): Promise<McpServer> {
 }
 
 async function assertSlugFree(tx: Tx, slug: string, exceptId?: string): Promise<void> {
-  const clash = await tx.mcpServer.findFirst({ where: { slug, ...(exceptId ? { id: { not: exceptId } } : {}) }, select: { id: true } });
+  const clash = await tx.mcpServer.findFirst({
+    where: { slug, ...(exceptId ? { id: { not: exceptId } } : {}) },
+    select: { id: true },
+  });
   if (clash) throw AppError.conflict(`An MCP server with slug "${slug}" already exists in your org`);
 }
 
@@ -110,7 +108,8 @@ export async function updateMcpServer(deps: ServiceDeps, orgId: string, id: stri
     const existing = await requireMcpServer(tx, id);
     const transport = body.transport ?? (existing.transport as 'stdio' | 'http');
     const switched = transport !== existing.transport;
-    const keep = <T>(given: T | undefined, current: T): T | null => (given !== undefined ? given : switched ? null : current);
+    const keep = <T>(given: T | undefined, current: T): T | null =>
+      given !== undefined ? given : switched ? null : current;
     const command = keep(body.command, existing.command);
     const args = keep(body.args, existing.args as string[] | null);
     const url = keep(body.url, existing.url);
@@ -132,7 +131,13 @@ export async function updateMcpServer(deps: ServiceDeps, orgId: string, id: stri
         args: jsonOrNull(transport === 'stdio' ? (args ?? []) : null),
         url: transport === 'http' ? url : null,
         envEncrypted:
-          transport !== 'stdio' ? null : body.env !== undefined ? sealSecretMap(box, orgId, ENV_COLUMN, body.env) : switched ? null : existing.envEncrypted,
+          transport !== 'stdio'
+            ? null
+            : body.env !== undefined
+              ? sealSecretMap(box, orgId, ENV_COLUMN, body.env)
+              : switched
+                ? null
+                : existing.envEncrypted,
         headersEncrypted:
           transport !== 'http'
             ? null

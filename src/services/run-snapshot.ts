@@ -91,7 +91,11 @@ function toolFrom(r: Row): ResolvedTool {
   };
 }
 
-const skillFrom = (r: Row): ResolvedSkill => ({ id: String(r.id), name: String(r.name), instructions: str(r.instructions) ?? '' });
+const skillFrom = (r: Row): ResolvedSkill => ({
+  id: String(r.id),
+  name: String(r.name),
+  instructions: str(r.instructions) ?? '',
+});
 
 function webFrom(v: unknown): WebConfig | null {
   if (!v || typeof v !== 'object') return null;

@@ -58,7 +58,10 @@ export async function listRunners(deps: ServiceDeps, orgId: string, q: { limit: 
 
 /** The runner as `GET /api/runners/:id` shows it: with its ordered steps and its triggers. */
 async function runnerDetail(tx: Tx, r: Awaited<ReturnType<typeof requireRunner>>, secrets: ServiceDeps['secrets']) {
-  const steps = await tx.runnerStep.findMany({ where: { runnerId: r.id }, orderBy: [{ orderIndex: 'asc' }, { createdAt: 'asc' }] });
+  const steps = await tx.runnerStep.findMany({
+    where: { runnerId: r.id },
+    orderBy: [{ orderIndex: 'asc' }, { createdAt: 'asc' }],
+  });
   const triggers = await tx.runnerTrigger.findMany({ where: { runnerId: r.id }, orderBy: { createdAt: 'asc' } });
   return serializeRunner(r, { steps, triggers }, secrets);
 }

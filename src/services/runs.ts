@@ -256,7 +256,12 @@ export interface RunnerSnapshotRead {
  * Round trip 1 of recording runs: opens the org-scoped transaction (left open for `recordRunsSql`)
  * and reads the runner's snapshot; 404 when the runner is gone.
  */
-export async function beginAndReadSnapshot(c: PoolClient, q: Sql, orgId: string, runnerId: string): Promise<RunnerSnapshotRead> {
+export async function beginAndReadSnapshot(
+  c: PoolClient,
+  q: Sql,
+  orgId: string,
+  runnerId: string,
+): Promise<RunnerSnapshotRead> {
   const reads = resultSets<never>(
     await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId), ...connectionQueries(q, runnerId)].join(';\n')),
   );
@@ -267,7 +272,11 @@ export async function beginAndReadSnapshot(c: PoolClient, q: Sql, orgId: string,
   );
   return {
     inputSchema: base.inputSchema,
-    stored: withConnectionDefinitions(base.stored, (reads[5]?.rows ?? []) as never[], (reads[6]?.rows ?? []) as never[]),
+    stored: withConnectionDefinitions(
+      base.stored,
+      (reads[5]?.rows ?? []) as never[],
+      (reads[6]?.rows ?? []) as never[],
+    ),
   };
 }
 
@@ -296,10 +305,16 @@ export function recordRunsSql(
   const org = q.lit(orgId);
   const budgetUsd = stored.budget?.budgetUsd ?? null;
   const onExceed = stored.budget ? stored.budget.onExceed : null;
-  const items = `SELECT * FROM unnest(${arr(runs.map((r) => q.lit(r.id)), 'uuid')}, ${arr(
+  const items = `SELECT * FROM unnest(${arr(
+    runs.map((r) => q.lit(r.id)),
+    'uuid',
+  )}, ${arr(
     runs.map((r) => q.lit(JSON.stringify(r.input))),
     'jsonb',
-  )}, ${arr(runs.map((r) => q.lit(r.key)), 'text')}) WITH ORDINALITY AS t(id, input, idempotency_key, ord)`;
+  )}, ${arr(
+    runs.map((r) => q.lit(r.key)),
+    'text',
+  )}) WITH ORDINALITY AS t(id, input, idempotency_key, ord)`;
   const ctes = [
     `items AS (${items})`,
     `ins AS (
@@ -389,7 +404,11 @@ export async function createRun(
         `Run input does not match the runner's inputSchema: ${issues[0]?.path} ${issues[0]?.message}`,
       );
     // The run as recorded, read back in the same round trip and shaped by the serializer GET uses.
-    const sql = [recordRunsSql(q, orgId, runnerId, stored, source, [{ id: runId, input, key }]), ...runRowSql(q, runId), 'COMMIT'];
+    const sql = [
+      recordRunsSql(q, orgId, runnerId, stored, source, [{ id: runId, input, key }]),
+      ...runRowSql(q, runId),
+      'COMMIT',
+    ];
     const sets = resultSets<never>(await c.query(sql.join(';\n')));
     const run = (sets[1]?.rows ?? []) as RunRow[];
     // No row: a concurrent request recorded this idempotency key first.
@@ -512,14 +531,25 @@ export async function reconcilePendingRuns(
   try {
     let after: { createdAt: Date; id: string } | null = null;
     for (;;) {
-      const page: { id: string; org_id: string; runner_id: string; input: unknown; snapshot: unknown; trigger_kind: string; created_at: Date }[] =
-        await withSystem(deps.db, 'pending-run reconciler', (tx) => tx.$queryRaw`
+      const page: {
+        id: string;
+        org_id: string;
+        runner_id: string;
+        input: unknown;
+        snapshot: unknown;
+        trigger_kind: string;
+        created_at: Date;
+      }[] = await withSystem(
+        deps.db,
+        'pending-run reconciler',
+        (tx) => tx.$queryRaw`
         SELECT id, org_id, runner_id, input, snapshot, trigger_kind, created_at FROM runner_runs
         WHERE status = 'pending' AND workflow_started_at IS NULL
           AND created_at < now() - make_interval(secs => ${olderThanMs / 1000})
           AND (${after?.createdAt ?? null}::timestamptz IS NULL
                OR (created_at, id) > (${after?.createdAt ?? null}::timestamptz, ${after?.id ?? null}::uuid))
-        ORDER BY created_at, id LIMIT ${pageSize}`);
+        ORDER BY created_at, id LIMIT ${pageSize}`,
+      );
       const ok: string[] = [];
       let next = 0;
       await Promise.all(

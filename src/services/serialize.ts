@@ -26,7 +26,8 @@ import { serializeTrigger } from './triggers-serialize';
 const iso = (d: Date | null | undefined): string | null => (d ? d.toISOString() : null);
 /** A numeric column: Prisma's Decimal, or a number (raw SQL reads cast to float8). */
 type Numeric = { toNumber(): number } | number;
-const num = (d: Numeric | null | undefined): number | null => (d == null ? null : typeof d === 'number' ? d : d.toNumber());
+const num = (d: Numeric | null | undefined): number | null =>
+  d == null ? null : typeof d === 'number' ? d : d.toNumber();
 
 /** The columns of a run row `serializeRun` reads (a Prisma row, or the same columns read with raw SQL). */
 export type RunRow = Pick<
@@ -52,7 +53,17 @@ export type RunRow = Pick<
 /** The columns of a run's step row `serializeRunStep` reads. */
 export type RunStepRow = Pick<
   RunnerRunStep,
-  'stepId' | 'name' | 'kind' | 'orderIndex' | 'status' | 'input' | 'output' | 'error' | 'details' | 'startedAt' | 'completedAt'
+  | 'stepId'
+  | 'name'
+  | 'kind'
+  | 'orderIndex'
+  | 'status'
+  | 'input'
+  | 'output'
+  | 'error'
+  | 'details'
+  | 'startedAt'
+  | 'completedAt'
 > & { costUsd: Numeric };
 
 /** Header values are shown masked (`maskRecord`); `box` opens them (503 without one when there are any). */

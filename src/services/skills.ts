@@ -41,7 +41,10 @@ export async function requireSkill(tx: Tx, id: string): Promise<Skill> {
 }
 
 async function assertNameFree(tx: Tx, name: string, exceptId?: string): Promise<void> {
-  const clash = await tx.skill.findFirst({ where: { name, ...(exceptId ? { id: { not: exceptId } } : {}) }, select: { id: true } });
+  const clash = await tx.skill.findFirst({
+    where: { name, ...(exceptId ? { id: { not: exceptId } } : {}) },
+    select: { id: true },
+  });
   if (clash) throw AppError.conflict(`A skill named "${name}" already exists in your org`);
 }
 
@@ -50,7 +53,12 @@ export async function createSkill(deps: ServiceDeps, orgId: string, body: SkillC
   return withOrg(deps.db, orgId, async (tx) => {
     await assertNameFree(tx, body.name);
     const s = await tx.skill.create({
-      data: { orgId, name: body.name, instructions: body.instructions, files: (body.files ?? []) as Prisma.InputJsonValue },
+      data: {
+        orgId,
+        name: body.name,
+        instructions: body.instructions,
+        files: (body.files ?? []) as Prisma.InputJsonValue,
+      },
     });
     return serializeSkill(s);
   });

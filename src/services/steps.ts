@@ -29,11 +29,21 @@ async function checkStep(tx: Tx, runnerId: string, merged: StepCreate, stepId: s
 
 function stepData(body: StepUpdate, box: SecretBox | undefined, orgId: string) {
   const data: Record<string, unknown> = {};
-  const plain = ['name', 'kind', 'orderIndex', 'agentId', 'preambleOverride', 'modelOverride', 'webhookUrl', 'conditionExpr'] as const;
+  const plain = [
+    'name',
+    'kind',
+    'orderIndex',
+    'agentId',
+    'preambleOverride',
+    'modelOverride',
+    'webhookUrl',
+    'conditionExpr',
+  ] as const;
   for (const k of plain) if (body[k] !== undefined) data[k] = body[k];
   const json = ['outputSchema', 'inputMapping', 'computer'] as const;
   for (const k of json) if (body[k] !== undefined) data[k] = jsonOrNull(body[k]);
-  if (body.webhookHeaders !== undefined) data.webhookHeaders = jsonOrNull(sealWebhookHeaders(box, orgId, body.webhookHeaders));
+  if (body.webhookHeaders !== undefined)
+    data.webhookHeaders = jsonOrNull(sealWebhookHeaders(box, orgId, body.webhookHeaders));
   return data;
 }
 
@@ -42,7 +52,14 @@ export async function addStep(deps: ServiceDeps, orgId: string, runnerId: string
     await requireRunner(tx, runnerId);
     await checkStep(tx, runnerId, body, null);
     const s = await tx.runnerStep.create({
-      data: { ...(stepData(body, deps.secrets, orgId) as object), runnerId, orgId, name: body.name, kind: body.kind, orderIndex: body.orderIndex },
+      data: {
+        ...(stepData(body, deps.secrets, orgId) as object),
+        runnerId,
+        orgId,
+        name: body.name,
+        kind: body.kind,
+        orderIndex: body.orderIndex,
+      },
     });
     await tx.runner.update({ where: { id: runnerId }, data: { updatedAt: new Date() } });
     return serializeStep(s, deps.secrets);
@@ -52,7 +69,10 @@ export async function addStep(deps: ServiceDeps, orgId: string, runnerId: string
 export async function listSteps(deps: ServiceDeps, orgId: string, runnerId: string) {
   return withOrg(deps.db, orgId, async (tx) => {
     await requireRunner(tx, runnerId);
-    const rows = await tx.runnerStep.findMany({ where: { runnerId }, orderBy: [{ orderIndex: 'asc' }, { createdAt: 'asc' }] });
+    const rows = await tx.runnerStep.findMany({
+      where: { runnerId },
+      orderBy: [{ orderIndex: 'asc' }, { createdAt: 'asc' }],
+    });
     return { data: rows.map((r) => serializeStep(r, deps.secrets)), nextCursor: null };
   });
 }

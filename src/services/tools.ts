@@ -13,8 +13,6 @@ import { maskRecord } from '../shared/mask';
 const HEADERS_COLUMN = 'tools.headers';
 const DEFAULT_PARAMETERS = { type: 'object', properties: {} };
 
-
-
 /** The API shape: header values masked. */
 export function serializeTool(box: SecretBox, t: Tool) {
   return {
@@ -60,7 +58,10 @@ export async function requireTool(tx: Tx, id: string): Promise<Tool> {
 }
 
 async function assertNameFree(tx: Tx, name: string, exceptId?: string): Promise<void> {
-  const clash = await tx.tool.findFirst({ where: { name, ...(exceptId ? { id: { not: exceptId } } : {}) }, select: { id: true } });
+  const clash = await tx.tool.findFirst({
+    where: { name, ...(exceptId ? { id: { not: exceptId } } : {}) },
+    select: { id: true },
+  });
   if (clash) throw AppError.conflict(`A tool named "${name}" already exists in your org`);
 }
 
@@ -114,7 +115,9 @@ export async function updateTool(deps: ServiceDeps, orgId: string, id: string, b
         ...(body.parameters !== undefined ? { parameters: body.parameters as Prisma.InputJsonValue } : {}),
         ...(body.url !== undefined ? { url: body.url } : {}),
         ...(body.method !== undefined ? { method: body.method } : {}),
-        ...(body.headers !== undefined ? { headersEncrypted: sealSecretMap(box, orgId, HEADERS_COLUMN, body.headers) } : {}),
+        ...(body.headers !== undefined
+          ? { headersEncrypted: sealSecretMap(box, orgId, HEADERS_COLUMN, body.headers) }
+          : {}),
       },
     });
     deps.log.debug({ orgId, toolId: id }, 'tool updated');

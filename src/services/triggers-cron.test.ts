@@ -9,7 +9,9 @@ describe('cron expressions', () => {
     // Paris falls back on 2026-10-25.
     const paris = nextFireTimes('0 9 * * 1', 'Europe/Paris', 2, new Date('2026-10-20T00:00:00Z'));
     expect(paris).toEqual(['2026-10-26T09:00:00+01:00', '2026-11-02T09:00:00+01:00']);
-    expect(nextFireTimes('0 9 * * 1', 'Europe/Paris', 1, new Date('2026-10-13T00:00:00Z'))).toEqual(['2026-10-19T09:00:00+02:00']);
+    expect(nextFireTimes('0 9 * * 1', 'Europe/Paris', 1, new Date('2026-10-13T00:00:00Z'))).toEqual([
+      '2026-10-19T09:00:00+02:00',
+    ]);
   });
 
   it('says why an expression is refused', () => {

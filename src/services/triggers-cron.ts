@@ -48,4 +48,3 @@ export function nextFireTimes(expr: string, tz: string, count = 5, from: Date = 
   for (let i = 0; i < count; i++) out.push(formatInZone(it.next().toDate(), tz));
   return out;
 }
-

@@ -32,14 +32,17 @@ export async function recordCronRun(
   a: { orgId: string; runnerId: string; triggerId: string; scheduledAt: string },
 ): Promise<RecordCronRunResult> {
   // One org-scoped read in one round trip on the fire's critical path.
-  const [found] = await orgBatch<{ id: string; kind: string; enabled: boolean; config: CronConfig; runner_id: string; runner_deleted: boolean }>(
-    deps.db,
-    a.orgId,
-    (q) => [
-      `SELECT t.id, t.kind, t.enabled, t.config, t.runner_id, r.deleted_at IS NOT NULL AS runner_deleted
+  const [found] = await orgBatch<{
+    id: string;
+    kind: string;
+    enabled: boolean;
+    config: CronConfig;
+    runner_id: string;
+    runner_deleted: boolean;
+  }>(deps.db, a.orgId, (q) => [
+    `SELECT t.id, t.kind, t.enabled, t.config, t.runner_id, r.deleted_at IS NOT NULL AS runner_deleted
          FROM runner_triggers t JOIN runners r ON r.id = t.runner_id WHERE t.id = ${q.lit(a.triggerId)}::uuid`,
-    ],
-  );
+  ]);
   const t = found?.rows[0];
   if (!t || t.kind !== 'cron') return { skipped: 'trigger deleted' };
   if (t.runner_deleted) return { skipped: 'runner deleted' };
@@ -56,8 +59,9 @@ export async function recordCronRun(
     { startWorkflow: false, lookupFirst: false },
   );
   // Informational: off the critical path.
-  void orgBatch(deps.db, a.orgId, (q) => [`UPDATE runner_triggers SET last_fired_at = now() WHERE id = ${q.lit(t.id)}`])
-    .catch((err: unknown) => deps.log.warn({ err, triggerId: t.id }, 'could not record lastFiredAt'));
+  void orgBatch(deps.db, a.orgId, (q) => [
+    `UPDATE runner_triggers SET last_fired_at = now() WHERE id = ${q.lit(t.id)}`,
+  ]).catch((err: unknown) => deps.log.warn({ err, triggerId: t.id }, 'could not record lastFiredAt'));
   if (res.created && res.record) {
     const snap = res.record.snapshot as { runner: { name: string } };
     return { runId: res.record.id, start: startSpec(res.record, snap.runner.name) };
@@ -92,7 +96,10 @@ export async function recordPollRuns(
     } catch (e) {
       // An item the runner's inputSchema refuses can never become a run: skip it, keep the others.
       if (e instanceof AppError && e.code === 'validation_failed') {
-        deps.log.warn({ triggerId: a.triggerId, itemId: item.id, err: e.message }, 'polled item refused by the inputSchema');
+        deps.log.warn(
+          { triggerId: a.triggerId, itemId: item.id, err: e.message },
+          'polled item refused by the inputSchema',
+        );
         continue;
       }
       throw e;

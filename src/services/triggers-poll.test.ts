@@ -10,13 +10,7 @@ describe('poll item extraction', () => {
     itemCursorPath: '$.seq',
   });
   const result = {
-    items: [
-      { id: 'c', seq: 3 },
-      { id: 'a', seq: 1 },
-      { id: 'b', seq: 2 },
-      { id: 'b', seq: 2 },
-      { nope: true },
-    ],
+    items: [{ id: 'c', seq: 3 }, { id: 'a', seq: 1 }, { id: 'b', seq: 2 }, { id: 'b', seq: 2 }, { nope: true }],
   };
 
   it('takes items above the cursor, oldest first, deduplicated, and moves the cursor to the largest taken', () => {

@@ -56,7 +56,11 @@ export function toolResultJson(r: McpToolResult): unknown {
  * ids are deduplicated; items come oldest first when they have cursor values; the new cursor is the
  * largest cursor value taken.
  */
-export function extractPollItems(plan: PollPlan, result: unknown, cursor: Cursor): { items: PollItem[]; cursorAfter: Cursor; skipped: number } {
+export function extractPollItems(
+  plan: PollPlan,
+  result: unknown,
+  cursor: Cursor,
+): { items: PollItem[]; cursorAfter: Cursor; skipped: number } {
   const found = JSONPath({ path: plan.itemsPath, json: result as object, wrap: true, eval: false }) as unknown;
   let raw: unknown[] = Array.isArray(found) ? found : [];
   if (raw.length === 1 && Array.isArray(raw[0])) raw = raw[0] as unknown[];
@@ -100,7 +104,10 @@ export async function fetchPollItems(
   timeoutMs = 60_000,
 ): Promise<PollFetchResult> {
   const t = await withOrg(deps.db, orgId, async (tx) => {
-    const row = await tx.runnerTrigger.findFirst({ where: { id: triggerId }, include: { runner: { select: { deletedAt: true } } } });
+    const row = await tx.runnerTrigger.findFirst({
+      where: { id: triggerId },
+      include: { runner: { select: { deletedAt: true } } },
+    });
     return row;
   });
   if (!t || t.kind !== 'poll') return { skipped: 'trigger deleted', items: [], cursorBefore: null, cursorAfter: null };
@@ -120,7 +127,8 @@ export async function fetchPollItems(
   } finally {
     await conn.close().catch(() => undefined);
   }
-  if (result.isError) throw new PollError(`The poll tool "${plan.toolName}" failed: ${result.text.slice(0, 500)}`, true);
+  if (result.isError)
+    throw new PollError(`The poll tool "${plan.toolName}" failed: ${result.text.slice(0, 500)}`, true);
   const { items, cursorAfter, skipped } = extractPollItems(plan, toolResultJson(result), cursorBefore);
   if (skipped) deps.log.warn({ triggerId, skipped }, 'poll items without a usable id were ignored');
   return { items, cursorBefore, cursorAfter };
@@ -137,8 +145,11 @@ export async function advancePollCursor(
   from: Cursor,
   to: Cursor,
 ): Promise<boolean> {
-  const n = await withOrg(deps.db, orgId, (tx) =>
-    tx.$executeRaw`
+  const n = await withOrg(
+    deps.db,
+    orgId,
+    (tx) =>
+      tx.$executeRaw`
       UPDATE runner_triggers
          SET poll_cursor = ${to === null ? null : JSON.stringify(to)}::jsonb, last_fired_at = now(), updated_at = now()
        WHERE id = ${triggerId}::uuid

@@ -55,7 +55,10 @@ function scheduleShape(t: TriggerRow): Record<string, unknown> {
 }
 
 export function scheduleConfigHash(t: TriggerRow): string {
-  return createHash('sha256').update(JSON.stringify(scheduleShape(t))).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(JSON.stringify(scheduleShape(t)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 function scheduleOptions(deps: ServiceDeps, t: TriggerRow): ScheduleOptions {
@@ -157,10 +160,14 @@ export interface ReconcileReport {
  */
 export async function reconcileTriggerSchedules(deps: ServiceDeps): Promise<ReconcileReport> {
   const report: ReconcileReport = { created: 0, updated: 0, deleted: 0 };
-  const rows = await withSystem(deps.db, 'schedule reconciler', (tx) => tx.$queryRaw<TriggerRow[]>`
+  const rows = await withSystem(
+    deps.db,
+    'schedule reconciler',
+    (tx) => tx.$queryRaw<TriggerRow[]>`
     SELECT t.id, t.org_id AS "orgId", t.runner_id AS "runnerId", t.kind, t.enabled, t.config
       FROM runner_triggers t JOIN runners r ON r.id = t.runner_id
-     WHERE t.kind IN ('cron', 'poll') AND r.deleted_at IS NULL`);
+     WHERE t.kind IN ('cron', 'poll') AND r.deleted_at IS NULL`,
+  );
   const wanted = new Map(rows.map((r) => [scheduleIdForTrigger(r.id), r]));
 
   for (const [scheduleId, t] of wanted) {
@@ -176,21 +183,28 @@ export async function reconcileTriggerSchedules(deps: ServiceDeps): Promise<Reco
     }
     if (actualHash === expectedHash && paused === !t.enabled) continue;
     await upsertTriggerSchedule(deps, t);
-    await withOrg(deps.db, t.orgId, (tx) => tx.runnerTrigger.update({ where: { id: t.id }, data: { scheduleId } })).catch(
-      () => undefined,
-    );
+    await withOrg(deps.db, t.orgId, (tx) =>
+      tx.runnerTrigger.update({ where: { id: t.id }, data: { scheduleId } }),
+    ).catch(() => undefined);
     if (actualHash === undefined) report.created++;
     else report.updated++;
-    deps.log.info({ triggerId: t.id, scheduleId, created: actualHash === undefined }, 'reconciler repaired a trigger schedule');
+    deps.log.info(
+      { triggerId: t.id, scheduleId, created: actualHash === undefined },
+      'reconciler repaired a trigger schedule',
+    );
   }
 
   for await (const s of deps.temporal.client.schedule.list()) {
     if (!s.scheduleId.startsWith(TRIGGER_SCHEDULE_PREFIX) || wanted.has(s.scheduleId)) continue;
     // A trigger created after our read above already has its row committed (rows come first): re-check.
     const triggerId = s.scheduleId.slice(TRIGGER_SCHEDULE_PREFIX.length);
-    const live = await withSystem(deps.db, 'schedule reconciler', (tx) => tx.$queryRaw<{ id: string }[]>`
+    const live = await withSystem(
+      deps.db,
+      'schedule reconciler',
+      (tx) => tx.$queryRaw<{ id: string }[]>`
       SELECT t.id FROM runner_triggers t JOIN runners r ON r.id = t.runner_id
-       WHERE t.id::text = ${triggerId} AND r.deleted_at IS NULL AND t.kind IN ('cron', 'poll')`);
+       WHERE t.id::text = ${triggerId} AND r.deleted_at IS NULL AND t.kind IN ('cron', 'poll')`,
+    );
     if (live.length) continue;
     await deleteTriggerSchedule(deps, s.scheduleId);
     report.deleted++;

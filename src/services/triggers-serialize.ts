@@ -107,7 +107,9 @@ export function serializeTrigger(t: RunnerTrigger, reveal?: { token: string; url
         scheduleId: t.scheduleId,
       } satisfies z.input<typeof pollTriggerResponseSchema>;
     case 'button':
-      return { ...base, kind, ...serializeButtonConfig(c as ButtonConfig) } satisfies z.input<typeof buttonTriggerResponseSchema>;
+      return { ...base, kind, ...serializeButtonConfig(c as ButtonConfig) } satisfies z.input<
+        typeof buttonTriggerResponseSchema
+      >;
     case 'manual':
     case 'api':
       return { ...base, kind } satisfies z.input<typeof manualTriggerResponseSchema | typeof apiTriggerResponseSchema>;

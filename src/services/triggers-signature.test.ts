@@ -2,13 +2,17 @@ import { describe, expect, it } from '@jest/globals';
 import { signForTest, verifySignature, type SignatureSettings } from './triggers-signature';
 
 const body = Buffer.from('{"action":"opened","number":7}');
-const lower = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
+const lower = (h: Record<string, string>) =>
+  Object.fromEntries(Object.entries(h).map(([k, v]) => [k.toLowerCase(), v]));
 
 describe('webhook signature presets', () => {
   const cases: SignatureSettings[] = [
     { preset: 'github', secret: 'gh-secret-123456' },
     { preset: 'stripe', secret: 'whsec_stripe_test_secret' },
-    { preset: 'standard_webhooks', secret: `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}` },
+    {
+      preset: 'standard_webhooks',
+      secret: `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`,
+    },
     { preset: 'hmac_sha256', secret: 'custom-secret-xyz', header: 'X-Signature', encoding: 'base64', prefix: 'v1=' },
   ];
 
@@ -16,8 +20,13 @@ describe('webhook signature presets', () => {
     it(`${s.preset}: accepts a correct signature over the raw body and refuses a tampered body or wrong secret`, () => {
       const headers = lower(signForTest(s, body));
       expect(verifySignature(s, body, headers)).toBeNull();
-      expect(verifySignature(s, Buffer.from('{"action":"opened","number":8}'), headers)).toBe('signature does not match');
-      const other = s.preset === 'standard_webhooks' ? `whsec_${Buffer.from('another-32-byte-key-for-testing!').toString('base64')}` : `${s.secret}x`;
+      expect(verifySignature(s, Buffer.from('{"action":"opened","number":8}'), headers)).toBe(
+        'signature does not match',
+      );
+      const other =
+        s.preset === 'standard_webhooks'
+          ? `whsec_${Buffer.from('another-32-byte-key-for-testing!').toString('base64')}`
+          : `${s.secret}x`;
       expect(verifySignature({ ...s, secret: other }, body, headers)).toBe('signature does not match');
       expect(verifySignature(s, body, {})).toMatch(/^missing /);
     });

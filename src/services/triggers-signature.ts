@@ -34,7 +34,8 @@ function equal(expected: Buffer, given: Buffer): boolean {
 }
 
 function decode(value: string, encoding: 'hex' | 'base64'): Buffer | null {
-  if (encoding === 'hex') return /^[0-9a-fA-F]+$/.test(value) && value.length % 2 === 0 ? Buffer.from(value, 'hex') : null;
+  if (encoding === 'hex')
+    return /^[0-9a-fA-F]+$/.test(value) && value.length % 2 === 0 ? Buffer.from(value, 'hex') : null;
   return /^[A-Za-z0-9+/=_-]+$/.test(value) ? Buffer.from(value, 'base64') : null;
 }
 
@@ -83,7 +84,9 @@ export function verifySignature(
       const sig = header(headers, 'webhook-signature');
       if (!id || !ts || !sig) return 'missing webhook-id, webhook-timestamp or webhook-signature header';
       if (!/^\d+$/.test(ts) || tooOld(Number(ts))) return 'timestamp is outside the tolerance';
-      const key = s.secret.startsWith('whsec_') ? Buffer.from(s.secret.slice(6), 'base64') : Buffer.from(s.secret, 'utf8');
+      const key = s.secret.startsWith('whsec_')
+        ? Buffer.from(s.secret.slice(6), 'base64')
+        : Buffer.from(s.secret, 'utf8');
       const expected = hmac(key, Buffer.concat([Buffer.from(`${id}.${ts}.`), rawBody]));
       const ok = sig
         .split(' ')
@@ -122,10 +125,14 @@ export function signForTest(
     case 'github':
       return { 'X-Hub-Signature-256': `sha256=${hmac(s.secret, body).toString('hex')}` };
     case 'stripe':
-      return { 'Stripe-Signature': `t=${ts},v1=${hmac(s.secret, Buffer.concat([Buffer.from(`${ts}.`), body])).toString('hex')}` };
+      return {
+        'Stripe-Signature': `t=${ts},v1=${hmac(s.secret, Buffer.concat([Buffer.from(`${ts}.`), body])).toString('hex')}`,
+      };
     case 'standard_webhooks': {
       const id = opts.id ?? `msg_${ts}`;
-      const key = s.secret.startsWith('whsec_') ? Buffer.from(s.secret.slice(6), 'base64') : Buffer.from(s.secret, 'utf8');
+      const key = s.secret.startsWith('whsec_')
+        ? Buffer.from(s.secret.slice(6), 'base64')
+        : Buffer.from(s.secret, 'utf8');
       const sig = hmac(key, Buffer.concat([Buffer.from(`${id}.${ts}.`), body])).toString('base64');
       return { 'webhook-id': id, 'webhook-timestamp': String(ts), 'webhook-signature': `v1,${sig}` };
     }

@@ -46,7 +46,9 @@ function idempotencyKey(triggerId: string, path: string | null, body: unknown, h
   if (typeof value === 'number' && Number.isFinite(value)) value = String(value);
   if (typeof value !== 'string' || value === '') return null;
   const raw = `webhook:${triggerId}:${value}`;
-  return raw.length <= MAX_KEY ? raw : `webhook:${triggerId}:sha256:${createHash('sha256').update(value).digest('hex')}`;
+  return raw.length <= MAX_KEY
+    ? raw
+    : `webhook:${triggerId}:sha256:${createHash('sha256').update(value).digest('hex')}`;
 }
 
 /** Builds the receiver (its rate limit lives in PostgreSQL, shared by every API process). */
@@ -54,9 +56,14 @@ export function createWebhookReceiver(deps: ServiceDeps) {
   return async function receive(d: WebhookDelivery): Promise<WebhookOutcome> {
     if (!TOKEN_RE.test(d.token)) throw AppError.notFound('Webhook');
     // The token names the org, so the lookup reads across orgs (one round trip).
-    const [found] = await systemBatch<
-      { id: string; org_id: string; runner_id: string; kind: string; enabled: boolean; config: WebhookConfig }
-    >(deps.db, 'webhook trigger lookup', (q) => [
+    const [found] = await systemBatch<{
+      id: string;
+      org_id: string;
+      runner_id: string;
+      kind: string;
+      enabled: boolean;
+      config: WebhookConfig;
+    }>(deps.db, 'webhook trigger lookup', (q) => [
       `SELECT t.id, t.org_id, t.runner_id, t.kind, t.enabled, t.config
          FROM runner_triggers t JOIN runners r ON r.id = t.runner_id
         WHERE t.token_hash = ${q.lit(hashWebhookToken(d.token))} AND r.deleted_at IS NULL`,
@@ -73,7 +80,10 @@ export function createWebhookReceiver(deps: ServiceDeps) {
       });
     }
     if (d.rawBody.length > cfg.maxBodyBytes) {
-      throw new AppError('payload_too_large', `The body is larger than this webhook accepts (${cfg.maxBodyBytes} bytes)`);
+      throw new AppError(
+        'payload_too_large',
+        `The body is larger than this webhook accepts (${cfg.maxBodyBytes} bytes)`,
+      );
     }
     if (cfg.signature) {
       const box = requireSecretBox(deps.secrets);
@@ -82,7 +92,10 @@ export function createWebhookReceiver(deps: ServiceDeps) {
         secret = box.decrypt(cfg.signature.secretEncrypted, signingSecretContext(t.org_id, t.id));
       } catch (e) {
         if (e instanceof SecretBoxError) {
-          throw new AppError('service_unavailable', 'The signing secret cannot be decrypted with the configured FLAPJACK_SECRET_KEY');
+          throw new AppError(
+            'service_unavailable',
+            'The signing secret cannot be decrypted with the configured FLAPJACK_SECRET_KEY',
+          );
         }
         throw e;
       }
@@ -102,8 +115,9 @@ export function createWebhookReceiver(deps: ServiceDeps) {
       { kind: 'webhook', triggerId: t.id },
     );
     if (created) {
-      void orgBatch(deps.db, t.org_id, (q) => [`UPDATE runner_triggers SET last_fired_at = now() WHERE id = ${q.lit(t.id)}`])
-        .catch((err: unknown) => deps.log.warn({ err, triggerId: t.id }, 'could not record lastFiredAt'));
+      void orgBatch(deps.db, t.org_id, (q) => [
+        `UPDATE runner_triggers SET last_fired_at = now() WHERE id = ${q.lit(t.id)}`,
+      ]).catch((err: unknown) => deps.log.warn({ err, triggerId: t.id }, 'could not record lastFiredAt'));
     }
     return { runId: run.id, created };
   };

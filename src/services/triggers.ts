@@ -57,7 +57,13 @@ export function signingSecretContext(orgId: string, triggerId: string): string {
   return `${secretContext(orgId, SIGNING_SECRET_COLUMN)}/${triggerId}`;
 }
 
-function sealSignature(box: SecretBox, orgId: string, triggerId: string, s: SignatureConfigInput, secret: string): StoredSignature {
+function sealSignature(
+  box: SecretBox,
+  orgId: string,
+  triggerId: string,
+  s: SignatureConfigInput,
+  secret: string,
+): StoredSignature {
   return {
     preset: s.preset,
     secretEncrypted: box.encrypt(secret, signingSecretContext(orgId, triggerId)),
@@ -77,7 +83,10 @@ async function requireTrigger(tx: Tx, runnerId: string, triggerId: string): Prom
 
 async function checkMcpServer(tx: Tx, id: string): Promise<void> {
   const m = await tx.mcpServer.findFirst({ where: { id }, select: { id: true } });
-  if (!m) throw AppError.validation([{ path: 'pollConfig.mcpServerId', message: 'no MCP server with this id exists in your org' }]);
+  if (!m)
+    throw AppError.validation([
+      { path: 'pollConfig.mcpServerId', message: 'no MCP server with this id exists in your org' },
+    ]);
 }
 
 /** Runs a schedule call inside the row's transaction: a Temporal outage is a 503 that rolls the row back. */
@@ -158,7 +167,12 @@ export async function createTrigger(deps: ServiceDeps, orgId: string, runnerId: 
   });
 }
 
-export async function listTriggers(deps: ServiceDeps, orgId: string, runnerId: string, q: { limit: number; cursor?: string }) {
+export async function listTriggers(
+  deps: ServiceDeps,
+  orgId: string,
+  runnerId: string,
+  q: { limit: number; cursor?: string },
+) {
   const cursor = decodeCursor(q.cursor);
   return withOrg(deps.db, orgId, async (tx) => {
     await requireRunner(tx, runnerId);
@@ -249,7 +263,12 @@ export async function updateTrigger(
   });
 }
 
-export async function deleteTrigger(deps: ServiceDeps, orgId: string, runnerId: string, triggerId: string): Promise<void> {
+export async function deleteTrigger(
+  deps: ServiceDeps,
+  orgId: string,
+  runnerId: string,
+  triggerId: string,
+): Promise<void> {
   await withOrg(deps.db, orgId, async (tx) => {
     await requireRunner(tx, runnerId);
     const t = await requireTrigger(tx, runnerId, triggerId);

@@ -26,9 +26,7 @@ export const bulkRunResponseSchema = z.object({
 
 export const BULK_STATUS_MAX_IDS = 1_000;
 
-export const bulkRunStatusQuerySchema = z
-  .object({ ids: z.array(z.uuid()).min(1).max(BULK_STATUS_MAX_IDS) })
-  .strict();
+export const bulkRunStatusQuerySchema = z.object({ ids: z.array(z.uuid()).min(1).max(BULK_STATUS_MAX_IDS) }).strict();
 
 export const bulkRunStatusResponseSchema = z.object({
   data: z.array(

@@ -83,7 +83,8 @@ export function mcpTransportIssues(s: McpShape): { path: string; message: string
   if (s.transport === 'stdio') {
     if (!s.command) issues.push({ path: 'command', message: 'is required for the stdio transport' });
     if (s.url) issues.push({ path: 'url', message: 'is only for the http transport' });
-    if (s.headers && Object.keys(s.headers).length) issues.push({ path: 'headers', message: 'are only for the http transport' });
+    if (s.headers && Object.keys(s.headers).length)
+      issues.push({ path: 'headers', message: 'are only for the http transport' });
   } else if (s.transport === 'http') {
     if (!s.url) issues.push({ path: 'url', message: 'is required for the http transport' });
     if (s.command) issues.push({ path: 'command', message: 'is only for the stdio transport' });
@@ -125,10 +126,7 @@ const integrationFields = {
   kind: z.enum(INTEGRATION_KINDS),
   connectionString,
   readOnly: z.boolean().optional(),
-  allowedSchemas: z
-    .array(z.string().regex(PG_IDENT_RE, 'must be a plain PostgreSQL schema name'))
-    .max(100)
-    .optional(),
+  allowedSchemas: z.array(z.string().regex(PG_IDENT_RE, 'must be a plain PostgreSQL schema name')).max(100).optional(),
 };
 export const integrationCreateSchema = z.object(integrationFields).strict();
 export const integrationUpdateSchema = z.object(integrationFields).partial().strict();
@@ -139,7 +137,9 @@ export type IntegrationUpdate = z.infer<typeof integrationUpdateSchema>;
 
 export const TOOL_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 const toolFields = {
-  name: z.string().regex(TOOL_NAME_RE, 'must start with a letter or _ and contain only letters, digits, _ and - (max 64)'),
+  name: z
+    .string()
+    .regex(TOOL_NAME_RE, 'must start with a letter or _ and contain only letters, digits, _ and - (max 64)'),
   description: z.string().max(4000).optional(),
   parameters: jsonObject.optional().describe('JSON Schema of the arguments (an object schema)'),
   url: httpUrl,
@@ -194,7 +194,12 @@ export const BUDGET_DEFAULTS = { warningThreshold1: 0.8, warningThreshold2: 0.95
 export const budgetConfigSchema = z
   .object({
     enabled: z.boolean(),
-    budgetUsd: z.number().positive('must be greater than 0 (or null for unlimited)').max(1_000_000).nullable().optional(),
+    budgetUsd: z
+      .number()
+      .positive('must be greater than 0 (or null for unlimited)')
+      .max(1_000_000)
+      .nullable()
+      .optional(),
     onExceed: z.enum(['pause', 'fail']).optional(),
     warningThreshold1: threshold.optional(),
     warningThreshold2: threshold.optional(),
@@ -310,7 +315,11 @@ export const attachmentResponseSchema = (idField: string, resourceField: string,
   z.object({ runnerId: z.uuid(), [idField]: z.uuid(), attachedAt: ts, [resourceField]: resource });
 
 export const webConfigResponseSchema = webConfigResponse.extend({ runnerId: z.uuid(), updatedAt: ts.nullable() });
-export const planConfigResponseSchema = z.object({ runnerId: z.uuid(), enabled: z.boolean(), updatedAt: ts.nullable() });
+export const planConfigResponseSchema = z.object({
+  runnerId: z.uuid(),
+  enabled: z.boolean(),
+  updatedAt: ts.nullable(),
+});
 export const budgetConfigResponseSchema = z.object({
   runnerId: z.uuid(),
   enabled: z.boolean(),

@@ -24,8 +24,12 @@ function failureCodeProblems(file: string, text: string): string[] {
   const problems: string[] = [];
   const line = (index: number) => text.slice(0, index).split('\n').length;
   if (file !== THIS_MODULE) {
-    for (const m of text.matchAll(/ApplicationFailure\s*\.\s*(create|nonRetryable|retryable|fromError)\s*\(|new\s+ApplicationFailure\s*\(/g)) {
-      problems.push(`${file}:${line(m.index)} makes an ApplicationFailure directly; use failure() from src/shared/failure-codes.ts`);
+    for (const m of text.matchAll(
+      /ApplicationFailure\s*\.\s*(create|nonRetryable|retryable|fromError)\s*\(|new\s+ApplicationFailure\s*\(/g,
+    )) {
+      problems.push(
+        `${file}:${line(m.index)} makes an ApplicationFailure directly; use failure() from src/shared/failure-codes.ts`,
+      );
     }
   }
   for (const m of text.matchAll(/\bfailure\(\s*'([^']*)'/g)) {
@@ -35,7 +39,8 @@ function failureCodeProblems(file: string, text: string): string[] {
   // (AppError, src/errors/codes.ts) are another set and are made with `new AppError(...)`, not here.
   if (!file.startsWith('api')) {
     for (const m of text.matchAll(/\bcode:\s*'([^']*)'/g)) {
-      if (m[1] !== 'custom' && !isFailureCode(m[1])) problems.push(`${file}:${line(m.index)} code '${m[1]}' is not a failure code`);
+      if (m[1] !== 'custom' && !isFailureCode(m[1]))
+        problems.push(`${file}:${line(m.index)} code '${m[1]}' is not a failure code`);
     }
   }
   return problems;
@@ -55,7 +60,8 @@ function codeEnums(node: unknown, out: unknown[][] = []): unknown[][] {
 describe('the closed set of failure codes', () => {
   it('is what the OpenAPI document lists for run and step errors', () => {
     const doc = currentOpenApiDocument();
-    const run = doc.paths['/api/runners/{id}/runs/{runId}']?.get?.responses['200']?.content?.['application/json']?.schema;
+    const run =
+      doc.paths['/api/runners/{id}/runs/{runId}']?.get?.responses['200']?.content?.['application/json']?.schema;
     const enums = codeEnums(run);
     // the run's error and each step result's error
     expect(enums.length).toBeGreaterThanOrEqual(2);
@@ -82,7 +88,9 @@ describe('the closed set of failure codes', () => {
       "const error = { code: 'made_up', message: 'x' };",
     ].join('\n');
     expect(failureCodeProblems('activities/x.ts', bad)).toHaveLength(5);
-    expect(failureCodeProblems('activities/x.ts', "throw failure('webhook_timeout', 'x', { retryable: true });")).toEqual([]);
+    expect(
+      failureCodeProblems('activities/x.ts', "throw failure('webhook_timeout', 'x', { retryable: true });"),
+    ).toEqual([]);
   });
 
   it('makes permanent failures unless told otherwise', () => {

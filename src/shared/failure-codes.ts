@@ -117,7 +117,8 @@ export const FAILURE_CODE_INFO: Record<FailureCode, FailureCodeInfo> = {
   budget_exceeded: {
     scope: 'run',
     retryable: 'no',
-    meaning: "The next model call could go over the run's budget (onExceed fail; with pause the run pauses with this code)",
+    meaning:
+      "The next model call could go over the run's budget (onExceed fail; with pause the run pauses with this code)",
   },
   unpriced_model: {
     scope: 'run',

@@ -26,7 +26,8 @@ export interface ModelPrice {
 /** Operator overrides: model name (exact, or as normalized by `priceOf`) → price. */
 export type PriceOverrides = Readonly<Record<string, ModelPrice>>;
 
-const p = (input: number, cachedInput: number, output: number): ModelPrice => Object.freeze({ input, cachedInput, output });
+const p = (input: number, cachedInput: number, output: number): ModelPrice =>
+  Object.freeze({ input, cachedInput, output });
 
 /** The built-in table. Keys are canonical model names (no provider prefix, no date suffix). */
 export const PRICE_TABLE: Readonly<Record<string, ModelPrice>> = Object.freeze({
@@ -107,15 +108,23 @@ export function priceOf(model: string, overrides?: PriceOverrides): ModelPrice |
 }
 
 /** USD cost of one call's usage (rounded to 1e-8, the ledger's precision). */
-export function costOf(price: ModelPrice, usage: { inputTokens: number; outputTokens: number; cachedTokens: number }): number {
+export function costOf(
+  price: ModelPrice,
+  usage: { inputTokens: number; outputTokens: number; cachedTokens: number },
+): number {
   const cached = Math.max(0, Math.min(usage.cachedTokens, usage.inputTokens));
   const fresh = Math.max(0, usage.inputTokens - cached);
-  const usd = (fresh * price.input + cached * price.cachedInput + Math.max(0, usage.outputTokens) * price.output) / 1_000_000;
+  const usd =
+    (fresh * price.input + cached * price.cachedInput + Math.max(0, usage.outputTokens) * price.output) / 1_000_000;
   return Math.round(usd * 1e8) / 1e8;
 }
 
 /** Worst case of a call before it is made: every prompt token uncached, every allowed output token used. */
-export function worstCaseCostOf(price: ModelPrice | null, promptTokens: number, maxOutputTokens: number): number | null {
+export function worstCaseCostOf(
+  price: ModelPrice | null,
+  promptTokens: number,
+  maxOutputTokens: number,
+): number | null {
   return price ? costOf(price, { inputTokens: promptTokens, outputTokens: maxOutputTokens, cachedTokens: 0 }) : null;
 }
 
@@ -138,7 +147,13 @@ export function parsePriceOverrides(raw: string | undefined): PriceOverrides {
   const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
   for (const [model, v] of Object.entries(parsed as Record<string, unknown>)) {
     const e = v as { input?: unknown; output?: unknown; cachedInput?: unknown } | null;
-    if (!e || typeof e !== 'object' || !num(e.input) || !num(e.output) || (e.cachedInput !== undefined && !num(e.cachedInput))) {
+    if (
+      !e ||
+      typeof e !== 'object' ||
+      !num(e.input) ||
+      !num(e.output) ||
+      (e.cachedInput !== undefined && !num(e.cachedInput))
+    ) {
       throw new Error(
         `FLAPJACK_MODEL_PRICES["${model}"] must be {input, output, cachedInput?} with non-negative numbers (USD per million tokens)`,
       );

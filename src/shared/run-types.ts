@@ -1,7 +1,13 @@
 import type { FailureError } from './failure-codes';
 import type { RunEvent } from './budget';
 import type { ComputerConfig } from './schemas';
-import type { AgentStepContext, ResolvedIntegration, ResolvedMcpServer, ResolvedSkill, ResolvedTool } from './step-config';
+import type {
+  AgentStepContext,
+  ResolvedIntegration,
+  ResolvedMcpServer,
+  ResolvedSkill,
+  ResolvedTool,
+} from './step-config';
 import type { RunStatus, StepKind, StepStatus } from './status';
 
 /** A step as it was when the run was created. Webhook header values travel as ciphertext only. */

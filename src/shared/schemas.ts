@@ -73,7 +73,8 @@ type StepShape = {
 /** Kind-specific required fields; used on create and on the merged result of an update. */
 export function stepKindIssues(step: StepShape): { path: string; message: string }[] {
   const issues: { path: string; message: string }[] = [];
-  if (step.kind === 'webhook' && !step.webhookUrl) issues.push({ path: 'webhookUrl', message: 'is required for a webhook step' });
+  if (step.kind === 'webhook' && !step.webhookUrl)
+    issues.push({ path: 'webhookUrl', message: 'is required for a webhook step' });
   if (step.kind === 'condition' && !step.conditionExpr)
     issues.push({ path: 'conditionExpr', message: 'is required for a condition step' });
   if (step.kind === 'computer' && !step.computer)
@@ -241,7 +242,9 @@ export const runResponseSchema = z.object({
   idempotencyKey: z.string().nullable(),
   triggerKind: z
     .enum(RUN_TRIGGER_KINDS)
-    .describe('what started the run: `api` (POST /runs, the MCP server), `bulk` (POST /runs/bulk), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`)'),
+    .describe(
+      'what started the run: `api` (POST /runs, the MCP server), `bulk` (POST /runs/bulk), or the kind of the trigger that fired (`cron`, `webhook`, `poll`, `button`)',
+    ),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   completedAt: z.string().nullable(),

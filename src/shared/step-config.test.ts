@@ -77,9 +77,9 @@ describe('resolveStepConfig: steps without an agent', () => {
   it('the preamble is learned instructions then preambleOverride (the whole preamble of an inline step)', () => {
     const r = resolveStepConfig(runner, null, { preambleOverride: 'Extract the prices.' });
     expect(r.preamble).toBe('Learned: prefer metric units.\n\nExtract the prices.');
-    expect(resolveStepConfig({ ...runner, learnedInstructions: null }, null, { preambleOverride: 'Only this.' }).preamble).toBe(
-      'Only this.',
-    );
+    expect(
+      resolveStepConfig({ ...runner, learnedInstructions: null }, null, { preambleOverride: 'Only this.' }).preamble,
+    ).toBe('Only this.');
     expect(resolveStepConfig({}, null, {}).preamble).toBe('');
   });
 
@@ -173,7 +173,7 @@ describe('resolveStepConfig: steps with an agent', () => {
     expect(out.webConfig).toEqual({ enabled: true, searchEnabled: false, researchEnabled: false });
   });
 
-  it("skills and plan come from the runner", () => {
+  it('skills and plan come from the runner', () => {
     expect(r.skills.map((s) => s.id)).toEqual(['s1']);
     expect(r.planEnabled).toBe(true);
   });
@@ -221,16 +221,54 @@ describe('mergeByKey', () => {
   const k = (x: { k: string }) => x.k;
   it('keeps base order, replaces in place and appends new override items', () => {
     expect(
-      mergeByKey([{ k: 'a', v: 1 }, { k: 'b', v: 1 }], [{ k: 'c', v: 2 }, { k: 'a', v: 2 }], k)).toEqual([
+      mergeByKey(
+        [
+          { k: 'a', v: 1 },
+          { k: 'b', v: 1 },
+        ],
+        [
+          { k: 'c', v: 2 },
+          { k: 'a', v: 2 },
+        ],
+        k,
+      ),
+    ).toEqual([
       { k: 'a', v: 2 },
       { k: 'b', v: 1 },
       { k: 'c', v: 2 },
     ]);
   });
   it('deduplicates within one side, first occurrence wins', () => {
-    expect(mergeByKey([{ k: 'a', v: 1 }, { k: 'a', v: 2 }], [], k)).toEqual([{ k: 'a', v: 1 }]);
-    expect(mergeByKey([], [{ k: 'a', v: 1 }, { k: 'a', v: 2 }], k)).toEqual([{ k: 'a', v: 1 }]);
-    expect(mergeByKey([{ k: 'a', v: 0 }], [{ k: 'a', v: 1 }, { k: 'a', v: 2 }], k)).toEqual([{ k: 'a', v: 1 }]);
+    expect(
+      mergeByKey(
+        [
+          { k: 'a', v: 1 },
+          { k: 'a', v: 2 },
+        ],
+        [],
+        k,
+      ),
+    ).toEqual([{ k: 'a', v: 1 }]);
+    expect(
+      mergeByKey(
+        [],
+        [
+          { k: 'a', v: 1 },
+          { k: 'a', v: 2 },
+        ],
+        k,
+      ),
+    ).toEqual([{ k: 'a', v: 1 }]);
+    expect(
+      mergeByKey(
+        [{ k: 'a', v: 0 }],
+        [
+          { k: 'a', v: 1 },
+          { k: 'a', v: 2 },
+        ],
+        k,
+      ),
+    ).toEqual([{ k: 'a', v: 1 }]);
   });
   it('handles empty lists', () => {
     expect(mergeByKey([], [], k)).toEqual([]);

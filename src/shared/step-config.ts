@@ -180,7 +180,8 @@ export function resolveStepConfig(
   const runnerTools = runner.tools ?? [];
   const runnerWeb = runner.webConfig ?? WEB_CONFIG_DISABLED;
 
-  const model = (nonEmpty(step.modelOverride) ? step.modelOverride : null) ??
+  const model =
+    (nonEmpty(step.modelOverride) ? step.modelOverride : null) ??
     (agent && nonEmpty(agent.model) ? agent.model : null) ??
     (nonEmpty(runner.defaultModel) ? runner.defaultModel : null);
 

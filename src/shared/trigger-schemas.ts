@@ -10,7 +10,14 @@ export const TRIGGER_KINDS = ['cron', 'webhook', 'poll', 'button', 'manual', 'ap
 export type TriggerKind = (typeof TRIGGER_KINDS)[number];
 
 /** Overlap policies of a cron schedule, in the API's spelling (Temporal's, lower-cased). */
-export const OVERLAP_POLICIES = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
+export const OVERLAP_POLICIES = [
+  'skip',
+  'buffer_one',
+  'buffer_all',
+  'cancel_other',
+  'terminate_other',
+  'allow_all',
+] as const;
 export type OverlapPolicy = (typeof OVERLAP_POLICIES)[number];
 
 export const SIGNATURE_PRESETS = ['github', 'stripe', 'standard_webhooks', 'hmac_sha256'] as const;
@@ -141,7 +148,14 @@ export function pollPlan(template: PollTemplateName, params: Record<string, unkn
     const [owner, repo] = p.repo.split('/') as [string, string];
     return {
       toolName: p.toolName ?? 'list_pull_requests',
-      arguments: { owner, repo, state: p.state ?? 'open', sort: 'created', direction: 'desc', perPage: p.perPage ?? 30 },
+      arguments: {
+        owner,
+        repo,
+        state: p.state ?? 'open',
+        sort: 'created',
+        direction: 'desc',
+        perPage: p.perPage ?? 30,
+      },
       itemsPath: '$[*]',
       itemIdPath: '$.number',
       itemCursorPath: '$.created_at',
@@ -165,7 +179,12 @@ export const pollConfigSchema = z
     mcpServerId: z.uuid(),
     template: z.enum(POLL_TEMPLATES),
     params: z.record(z.string(), z.unknown()).default({}),
-    intervalMinutes: z.number().int().min(1).max(7 * 24 * 60).default(5),
+    intervalMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(5),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -210,7 +229,10 @@ export const idempotencyKeyPathSchema = z
   .superRefine((v, ctx) => {
     if (v.toLowerCase().startsWith('header:')) {
       if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(v.slice('header:'.length))) {
-        ctx.addIssue({ code: 'custom', message: 'must be "header:<HTTP header name>" or a JSONPath starting with "$"' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be "header:<HTTP header name>" or a JSONPath starting with "$"',
+        });
       }
       return;
     }
@@ -237,11 +259,19 @@ export const signatureConfigSchema = z
       const b64 = v.secret.slice(6);
       const bytes = Math.floor((b64.length * 3) / 4) - (b64.match(/=+$/)?.[0].length ?? 0);
       if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64) || bytes < 16) {
-        ctx.addIssue({ code: 'custom', path: ['secret'], message: 'must be "whsec_" followed by the base64 of at least 16 bytes' });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['secret'],
+          message: 'must be "whsec_" followed by the base64 of at least 16 bytes',
+        });
       }
     }
     if (v.preset !== 'hmac_sha256' && (v.header !== undefined || v.encoding !== undefined || v.prefix !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['header'], message: `header, encoding and prefix apply to the hmac_sha256 preset only` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['header'],
+        message: `header, encoding and prefix apply to the hmac_sha256 preset only`,
+      });
     }
   });
 export type SignatureConfigInput = z.infer<typeof signatureConfigSchema>;
@@ -253,14 +283,24 @@ export const cronTriggerFields = {
   cronExpression: cronExpressionSchema,
   cronTimezone: timeZoneSchema.optional(),
   overlapPolicy: z.enum(OVERLAP_POLICIES).optional(),
-  catchupWindowSeconds: z.number().int().min(10).max(7 * 86_400).optional(),
+  catchupWindowSeconds: z
+    .number()
+    .int()
+    .min(10)
+    .max(7 * 86_400)
+    .optional(),
   input: runInput,
 };
 export const webhookTriggerFields = {
   signature: signatureConfigSchema.nullish(),
   idempotencyKeyPath: idempotencyKeyPathSchema.nullish(),
   rateLimitPerMinute: z.number().int().min(1).max(100_000).optional(),
-  maxBodyBytes: z.number().int().min(1024).max(5 * 1024 * 1024).optional(),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .max(5 * 1024 * 1024)
+    .optional(),
 };
 
 /** A button's start limit per client per minute when none is set (src/services/button.ts). */
@@ -347,7 +387,12 @@ export const triggerUpdateSchema = z
     cronExpression: cronExpressionSchema.optional(),
     cronTimezone: timeZoneSchema.optional(),
     overlapPolicy: z.enum(OVERLAP_POLICIES).optional(),
-    catchupWindowSeconds: z.number().int().min(10).max(7 * 86_400).optional(),
+    catchupWindowSeconds: z
+      .number()
+      .int()
+      .min(10)
+      .max(7 * 86_400)
+      .optional(),
     input: runInput,
     ...webhookTriggerFields,
     /** Button (`rateLimitPerMinute` is shared with webhooks; the button's own range is checked in the service). */

@@ -25,7 +25,10 @@ export interface RunProgress {
 export const progressQuery = defineQuery<RunProgress>('progress');
 
 /** Set by Temporal on workflows a schedule starts: the fire's nominal time. */
-export const TemporalScheduledStartTimeKey = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+export const TemporalScheduledStartTimeKey = defineSearchAttributeKey(
+  'TemporalScheduledStartTime',
+  SearchAttributeType.DATETIME,
+);
 
 /** What `POST .../resume` sends to a run paused on its budget (`additionalBudgetUsd` raises the budget). */
 export interface ResumeRequest {

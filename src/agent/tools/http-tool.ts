@@ -84,7 +84,8 @@ export async function callHttpTool(
     } catch {
       // not JSON: the text as it came
     }
-    if (res.status >= 200 && res.status < 300) return { isError: false, status: res.status, text: clip(body || '(empty response)') };
+    if (res.status >= 200 && res.status < 300)
+      return { isError: false, status: res.status, text: clip(body || '(empty response)') };
     return {
       isError: true,
       status: res.status,

@@ -120,7 +120,12 @@ export const buildToolset: BuildToolset = async (config, ctx) => {
       type: 'object',
       properties: {
         query: { type: 'string', description: 'What to look for' },
-        k: { type: 'integer', minimum: 1, maximum: KNOWLEDGE_DEFAULTS.toolMaxK, description: 'How many passages (default 5)' },
+        k: {
+          type: 'integer',
+          minimum: 1,
+          maximum: KNOWLEDGE_DEFAULTS.toolMaxK,
+          description: 'How many passages (default 5)',
+        },
       },
       required: ['query'],
       additionalProperties: false,
@@ -131,7 +136,9 @@ export const buildToolset: BuildToolset = async (config, ctx) => {
   const web = config.webConfig;
   if (web.enabled && (web.searchEnabled || web.researchEnabled)) {
     if (!ctx.deps.webSearch) {
-      notes.push('Web tools not offered: web config enables them, but no web search provider is configured on the worker (set FLAPJACK_WEB_SEARCH_URL)');
+      notes.push(
+        'Web tools not offered: web config enables them, but no web search provider is configured on the worker (set FLAPJACK_WEB_SEARCH_URL)',
+      );
     } else {
       if (web.searchEnabled) {
         tools.push({
@@ -141,7 +148,12 @@ export const buildToolset: BuildToolset = async (config, ctx) => {
             type: 'object',
             properties: {
               query: { type: 'string' },
-              limit: { type: 'integer', minimum: 1, maximum: 10, description: `Results (default ${WEB_DEFAULTS.searchLimit})` },
+              limit: {
+                type: 'integer',
+                minimum: 1,
+                maximum: 10,
+                description: `Results (default ${WEB_DEFAULTS.searchLimit})`,
+              },
             },
             required: ['query'],
             additionalProperties: false,
@@ -152,12 +164,18 @@ export const buildToolset: BuildToolset = async (config, ctx) => {
       if (web.researchEnabled) {
         tools.push({
           name: 'web_research',
-          description: 'Researches a question on the web: searches, reads the top pages and returns their text with their URLs.',
+          description:
+            'Researches a question on the web: searches, reads the top pages and returns their text with their URLs.',
           inputSchema: {
             type: 'object',
             properties: {
               question: { type: 'string' },
-              pages: { type: 'integer', minimum: 1, maximum: 5, description: `Pages to read (default ${WEB_DEFAULTS.researchPages})` },
+              pages: {
+                type: 'integer',
+                minimum: 1,
+                maximum: 5,
+                description: `Pages to read (default ${WEB_DEFAULTS.researchPages})`,
+              },
             },
             required: ['question'],
             additionalProperties: false,
@@ -217,7 +235,8 @@ function safeHost(url: string): string {
 export const executeTool: ExecuteTool = async (call, config, ctx) => {
   const def = ctx.tools.find((t) => t.name === call.name);
   if (!def) return errorResult(`Unknown tool "${call.name}": it is not offered to this step`);
-  const args = call.arguments && typeof call.arguments === 'object' && !Array.isArray(call.arguments) ? call.arguments : {};
+  const args =
+    call.arguments && typeof call.arguments === 'object' && !Array.isArray(call.arguments) ? call.arguments : {};
   const issues = argumentIssues(def.inputSchema, args);
   if (issues.length > 0) {
     return errorResult(
@@ -231,7 +250,10 @@ export const executeTool: ExecuteTool = async (call, config, ctx) => {
     return await dispatch(def, args, config, ctx);
   } catch (e) {
     if (ctx.signal?.aborted) throw e;
-    ctx.deps.log.warn({ runId: ctx.runId, step: ctx.stepName, tool: call.name, kind: def.source.kind, err: (e as Error).message }, 'tool call failed');
+    ctx.deps.log.warn(
+      { runId: ctx.runId, step: ctx.stepName, tool: call.name, kind: def.source.kind, err: (e as Error).message },
+      'tool call failed',
+    );
     return errorResult(`Tool "${call.name}" failed: ${(e as Error).message}`);
   }
 };
@@ -246,18 +268,30 @@ function argumentIssues(schema: Record<string, unknown>, args: Record<string, un
   }
 }
 
-async function dispatch(def: AgentToolDef, args: Record<string, unknown>, config: ResolvedStepConfig, ctx: ToolContext): Promise<ToolResult> {
+async function dispatch(
+  def: AgentToolDef,
+  args: Record<string, unknown>,
+  config: ResolvedStepConfig,
+  ctx: ToolContext,
+): Promise<ToolResult> {
   switch (def.source.kind) {
     case 'mcp': {
       const server = config.mcpServers.find((s) => s.id === def.source.id);
       if (!server) return errorResult(`The MCP server of "${def.name}" is no longer part of this step`);
       try {
         const res = await callServerTool(server, def.source.remoteName ?? def.name, args, ctx);
-        const content = res.text || (res.structuredContent ? JSON.stringify(res.structuredContent) : JSON.stringify(res.content));
-        return { content: clip(content || '(no output)'), isError: res.isError, ...(res.structuredContent ? { data: res.structuredContent } : {}) };
+        const content =
+          res.text || (res.structuredContent ? JSON.stringify(res.structuredContent) : JSON.stringify(res.content));
+        return {
+          content: clip(content || '(no output)'),
+          isError: res.isError,
+          ...(res.structuredContent ? { data: res.structuredContent } : {}),
+        };
       } catch (e) {
         if (ctx.signal?.aborted) throw e;
-        return errorResult(e instanceof McpToolError ? e.message : `MCP server "${server.slug}": ${(e as Error).message}`);
+        return errorResult(
+          e instanceof McpToolError ? e.message : `MCP server "${server.slug}": ${(e as Error).message}`,
+        );
       }
     }
     case 'http': {
@@ -265,29 +299,36 @@ async function dispatch(def: AgentToolDef, args: Record<string, unknown>, config
       if (!tool) return errorResult(`The tool "${def.name}" is no longer part of this step`);
       let headers: Record<string, string> = {};
       if (tool.headersCiphertext) {
-        if (!ctx.deps.secrets) return errorResult(`Tool "${tool.name}" has headers, and this worker has no FLAPJACK_SECRET_KEY to open them`);
+        if (!ctx.deps.secrets)
+          return errorResult(
+            `Tool "${tool.name}" has headers, and this worker has no FLAPJACK_SECRET_KEY to open them`,
+          );
         try {
           headers = openSecretMap(ctx.deps.secrets, ctx.orgId, 'tools.headers', tool.headersCiphertext) ?? {};
         } catch {
           return errorResult(`The headers of tool "${tool.name}" cannot be decrypted on this worker`);
         }
       }
-      const out = await callHttpTool(
-        { name: tool.name, url: tool.url, method: tool.method, headers },
-        args,
-        {
-          guard: ctx.deps.guard,
-          ...(ctx.signal ? { signal: ctx.signal } : {}),
-          ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
-        },
-      );
-      return { content: out.text, isError: out.isError, ...(out.status !== undefined ? { data: { status: out.status } } : {}) };
+      const out = await callHttpTool({ name: tool.name, url: tool.url, method: tool.method, headers }, args, {
+        guard: ctx.deps.guard,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(ctx.idempotencyKey ? { idempotencyKey: ctx.idempotencyKey } : {}),
+      });
+      return {
+        content: out.text,
+        isError: out.isError,
+        ...(out.status !== undefined ? { data: { status: out.status } } : {}),
+      };
     }
     case 'sql': {
       const integration = config.integrations.find((i) => i.id === def.source.id);
       if (!integration) return errorResult(`The database of "${def.name}" is no longer part of this step`);
-      if (!integration.connectionCiphertext) return errorResult(`The database "${integration.name}" has no connection string in this run's snapshot`);
-      if (!ctx.deps.secrets) return errorResult(`The database "${integration.name}" cannot be opened: this worker has no FLAPJACK_SECRET_KEY`);
+      if (!integration.connectionCiphertext)
+        return errorResult(`The database "${integration.name}" has no connection string in this run's snapshot`);
+      if (!ctx.deps.secrets)
+        return errorResult(
+          `The database "${integration.name}" cannot be opened: this worker has no FLAPJACK_SECRET_KEY`,
+        );
       let connectionString: string;
       try {
         connectionString = openStoredSecret<string>(
@@ -335,10 +376,15 @@ async function dispatch(def: AgentToolDef, args: Record<string, unknown>, config
         );
       }
       const limit = typeof args.limit === 'number' ? args.limit : WEB_DEFAULTS.searchLimit;
-      return okResult(await provider.search(String(args.query ?? ''), { limit, ...(ctx.signal ? { signal: ctx.signal } : {}) }));
+      return okResult(
+        await provider.search(String(args.query ?? ''), { limit, ...(ctx.signal ? { signal: ctx.signal } : {}) }),
+      );
     }
     case 'plan': {
-      const items = (args.items as PlanItem[]).map((i) => ({ text: String(i.text).slice(0, PLAN_LIMITS.textChars), status: i.status }));
+      const items = (args.items as PlanItem[]).map((i) => ({
+        text: String(i.text).slice(0, PLAN_LIMITS.textChars),
+        status: i.status,
+      }));
       const done = items.filter((i) => i.status === 'done').length;
       return {
         content: `Plan saved (${done}/${items.length} done):\n${items.map((i) => `- [${i.status === 'done' ? 'x' : i.status === 'doing' ? '~' : ' '}] ${i.text}`).join('\n')}`,

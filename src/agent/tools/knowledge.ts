@@ -9,7 +9,13 @@
 import type { KnowledgeHit } from '../../knowledge/store';
 import type { KnowledgeContext, ToolsetDeps } from '../tool-types';
 
-export const KNOWLEDGE_DEFAULTS = { contextChunks: 5, maxQueryWords: 40, toolDefaultK: 5, toolMaxK: 20, chunkChars: 2_000 } as const;
+export const KNOWLEDGE_DEFAULTS = {
+  contextChunks: 5,
+  maxQueryWords: 40,
+  toolDefaultK: 5,
+  toolMaxK: 20,
+  chunkChars: 2_000,
+} as const;
 
 /** Common words that only dilute an `or` query (the text search configuration drops most of them too). */
 const STOP = new Set(
@@ -53,11 +59,15 @@ const clipChunk = (s: string): string =>
 /** The hits as a numbered text block with their sources (what the model reads). */
 export function formatKnowledge(hits: readonly KnowledgeHit[]): string {
   return hits
-    .map((h, i) => `[${i + 1}] ${h.title} (${h.scopeType === 'runner' ? 'runner' : 'org'} knowledge, document ${h.docId}, chunk ${h.chunkId})\n${clipChunk(h.content)}`)
+    .map(
+      (h, i) =>
+        `[${i + 1}] ${h.title} (${h.scopeType === 'runner' ? 'runner' : 'org'} knowledge, document ${h.docId}, chunk ${h.chunkId})\n${clipChunk(h.content)}`,
+    )
     .join('\n\n');
 }
 
-export const sourcesOf = (hits: readonly KnowledgeHit[]) => hits.map((h) => ({ docId: h.docId, chunkId: h.chunkId, title: h.title }));
+export const sourcesOf = (hits: readonly KnowledgeHit[]) =>
+  hits.map((h) => ({ docId: h.docId, chunkId: h.chunkId, title: h.title }));
 
 /** The block for the preamble: the top chunks for the step input, with their sources; '' when none match. */
 export async function buildKnowledgeContext(
@@ -66,7 +76,12 @@ export async function buildKnowledgeContext(
 ): Promise<KnowledgeContext> {
   const query = knowledgeQueryFromInput(args.stepInput);
   if (!query) return { text: '', sources: [] };
-  const hits = await deps.retrieveKnowledge(args.orgId, args.runnerId, query, args.k ?? KNOWLEDGE_DEFAULTS.contextChunks);
+  const hits = await deps.retrieveKnowledge(
+    args.orgId,
+    args.runnerId,
+    query,
+    args.k ?? KNOWLEDGE_DEFAULTS.contextChunks,
+  );
   if (hits.length === 0) return { text: '', sources: [] };
   const text =
     'Knowledge that may help (from the documents of this org and runner; cite a source by its title when you use it):\n\n' +

@@ -47,9 +47,20 @@ describe('McpConnectionPool', () => {
   it('does not keep a failed connect, and evicts the least recently used beyond maxOpen', async () => {
     const log: string[] = [];
     const pool = new McpConnectionPool({ idleMs: 10_000, maxOpen: 2 });
-    await expect(pool.use('bad', async () => Promise.reject(new Error('refused')), async () => 1)).rejects.toThrow('refused');
+    await expect(
+      pool.use(
+        'bad',
+        async () => Promise.reject(new Error('refused')),
+        async () => 1,
+      ),
+    ).rejects.toThrow('refused');
     expect(pool.size).toBe(0);
-    for (const k of ['a', 'b', 'c']) await pool.use(`run:${k}`, async () => fakeConnection(log, k), (c) => c.callTool('x'));
+    for (const k of ['a', 'b', 'c'])
+      await pool.use(
+        `run:${k}`,
+        async () => fakeConnection(log, k),
+        (c) => c.callTool('x'),
+      );
     await new Promise((r) => setTimeout(r, 10));
     expect(pool.size).toBe(2);
     expect(log).toContain('a:close');

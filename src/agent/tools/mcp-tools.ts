@@ -11,7 +11,12 @@ import { openSecretMap } from '../../crypto/secret-box';
 import type { ResolvedMcpServer } from '../../shared/step-config';
 import type { ToolsetDeps } from '../tool-types';
 
-export const MCP_TOOL_DEFAULTS = { connectTimeoutMs: 30_000, callTimeoutMs: 120_000, idleMs: 60_000, maxOpen: 32 } as const;
+export const MCP_TOOL_DEFAULTS = {
+  connectTimeoutMs: 30_000,
+  callTimeoutMs: 120_000,
+  idleMs: 60_000,
+  maxOpen: 32,
+} as const;
 
 const ENV_COLUMN = 'mcp_servers.env';
 const HEADERS_COLUMN = 'mcp_servers.headers';
@@ -22,10 +27,16 @@ export class McpToolError extends Error {
 }
 
 /** The connection config with secrets decrypted. Never log or return it. */
-export function mcpConnectionConfig(server: ResolvedMcpServer, orgId: string, deps: Pick<ToolsetDeps, 'secrets'>): McpConnectionConfig {
+export function mcpConnectionConfig(
+  server: ResolvedMcpServer,
+  orgId: string,
+  deps: Pick<ToolsetDeps, 'secrets'>,
+): McpConnectionConfig {
   const needs = server.transport === 'stdio' ? server.envCiphertext : server.headersCiphertext;
   if (needs && !deps.secrets) {
-    throw new McpToolError(`MCP server "${server.slug}" has secrets, and this worker has no FLAPJACK_SECRET_KEY to open them`);
+    throw new McpToolError(
+      `MCP server "${server.slug}" has secrets, and this worker has no FLAPJACK_SECRET_KEY to open them`,
+    );
   }
   let secrets: Record<string, string> | null = null;
   try {
@@ -33,7 +44,9 @@ export function mcpConnectionConfig(server: ResolvedMcpServer, orgId: string, de
       secrets = openSecretMap(deps.secrets, orgId, server.transport === 'stdio' ? ENV_COLUMN : HEADERS_COLUMN, needs);
     }
   } catch {
-    throw new McpToolError(`The secrets of MCP server "${server.slug}" cannot be decrypted on this worker (was FLAPJACK_SECRET_KEY changed?)`);
+    throw new McpToolError(
+      `The secrets of MCP server "${server.slug}" cannot be decrypted on this worker (was FLAPJACK_SECRET_KEY changed?)`,
+    );
   }
   if (server.transport === 'stdio') {
     return { transport: 'stdio', command: server.command ?? '', args: server.args ?? [], env: secrets ?? {} };
@@ -54,11 +67,7 @@ export class McpConnectionPool {
 
   constructor(private readonly opts: { idleMs?: number; maxOpen?: number } = {}) {}
 
-  async use<T>(
-    key: string,
-    open: () => Promise<McpConnection>,
-    fn: (conn: McpConnection) => Promise<T>,
-  ): Promise<T> {
+  async use<T>(key: string, open: () => Promise<McpConnection>, fn: (conn: McpConnection) => Promise<T>): Promise<T> {
     let entry = this.entries.get(key);
     if (!entry) {
       entry = { conn: open(), lastUsed: Date.now(), busy: 0 };
@@ -92,7 +101,9 @@ export class McpConnectionPool {
   /** Closes every connection of one run (e.g. when its step ends). */
   async closeRun(runId: string): Promise<void> {
     const prefix = `${runId}:`;
-    await Promise.all([...this.entries.entries()].filter(([k]) => k.startsWith(prefix)).map(([k, e]) => this.drop(k, e)));
+    await Promise.all(
+      [...this.entries.entries()].filter(([k]) => k.startsWith(prefix)).map(([k, e]) => this.drop(k, e)),
+    );
   }
 
   async closeAll(): Promise<void> {
@@ -106,7 +117,9 @@ export class McpConnectionPool {
   private evict(): void {
     const max = this.opts.maxOpen ?? MCP_TOOL_DEFAULTS.maxOpen;
     if (this.entries.size <= max) return;
-    const idle = [...this.entries.entries()].filter(([, e]) => e.busy === 0).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    const idle = [...this.entries.entries()]
+      .filter(([, e]) => e.busy === 0)
+      .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     for (const [k, e] of idle) {
       if (this.entries.size <= max) break;
       void this.drop(k, e);
@@ -147,8 +160,13 @@ function openerFor(server: ResolvedMcpServer, orgId: string, deps: ToolsetDeps) 
     });
 }
 
-export async function listServerTools(server: ResolvedMcpServer, ctx: { runId: string; orgId: string; deps: ToolsetDeps }): Promise<McpToolInfo[]> {
-  return poolFor(ctx.deps).use(`${ctx.runId}:${server.id}`, openerFor(server, ctx.orgId, ctx.deps), (c) => c.listTools());
+export async function listServerTools(
+  server: ResolvedMcpServer,
+  ctx: { runId: string; orgId: string; deps: ToolsetDeps },
+): Promise<McpToolInfo[]> {
+  return poolFor(ctx.deps).use(`${ctx.runId}:${server.id}`, openerFor(server, ctx.orgId, ctx.deps), (c) =>
+    c.listTools(),
+  );
 }
 
 export async function callServerTool(
@@ -158,6 +176,9 @@ export async function callServerTool(
   ctx: { runId: string; orgId: string; deps: ToolsetDeps; signal?: AbortSignal },
 ) {
   return poolFor(ctx.deps).use(`${ctx.runId}:${server.id}`, openerFor(server, ctx.orgId, ctx.deps), (c) =>
-    c.callTool(tool, args, { timeoutMs: MCP_TOOL_DEFAULTS.callTimeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}) }),
+    c.callTool(tool, args, {
+      timeoutMs: MCP_TOOL_DEFAULTS.callTimeoutMs,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    }),
   );
 }

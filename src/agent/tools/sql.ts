@@ -52,7 +52,12 @@ export class SqlToolError extends Error {
   }
 }
 
-export const SQL_DEFAULTS = { rowCap: 200, statementTimeoutMs: 10_000, connectTimeoutMs: 10_000, maxSqlChars: 20_000 } as const;
+export const SQL_DEFAULTS = {
+  rowCap: 200,
+  statementTimeoutMs: 10_000,
+  connectTimeoutMs: 10_000,
+  maxSqlChars: 20_000,
+} as const;
 
 const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
@@ -169,7 +174,10 @@ export async function runReadOnlyQuery(opts: ReadOnlyQueryOptions): Promise<Read
     if (!plan) throw new SqlToolError('refused', 'Only a single SELECT query is allowed');
     const { writes, foreign } = inspectPlan(plan, schemas);
     if (writes) {
-      throw new SqlToolError('refused', 'Refused: this database is read-only for agents (the statement would write or lock rows)');
+      throw new SqlToolError(
+        'refused',
+        'Refused: this database is read-only for agents (the statement would write or lock rows)',
+      );
     }
     if (foreign.length > 0) {
       throw new SqlToolError(
@@ -205,15 +213,22 @@ function classifyQueryError(e: unknown, sql: string): SqlToolError {
   const err = e as { code?: string; message?: string };
   const msg = pgMessage(e);
   // 25006: read_only_sql_transaction.
-  if (err.code === '25006') return new SqlToolError('refused', `Refused: this database is read-only for agents (${msg})`, { cause: e });
+  if (err.code === '25006')
+    return new SqlToolError('refused', `Refused: this database is read-only for agents (${msg})`, { cause: e });
   // 57014: query_canceled (statement_timeout).
-  if (err.code === '57014' || /timeout/i.test(msg)) return new SqlToolError('timeout', `The query timed out: ${msg}`, { cause: e });
+  if (err.code === '57014' || /timeout/i.test(msg))
+    return new SqlToolError('timeout', `The query timed out: ${msg}`, { cause: e });
   // 42601: syntax error — EXPLAIN and DECLARE accept queries only, so a utility statement lands here.
   if (err.code === '42601' && !/^\s*(select|with|values|table)\b/i.test(sql)) {
-    return new SqlToolError('refused', `Refused: only a single read-only query (SELECT, WITH, VALUES, TABLE) is allowed (${msg})`, {
-      cause: e,
-    });
+    return new SqlToolError(
+      'refused',
+      `Refused: only a single read-only query (SELECT, WITH, VALUES, TABLE) is allowed (${msg})`,
+      {
+        cause: e,
+      },
+    );
   }
-  if (err.code === '42P01') return new SqlToolError('query', `${msg} (the search path is limited to the allowed schemas)`, { cause: e });
+  if (err.code === '42P01')
+    return new SqlToolError('query', `${msg} (the search path is limited to the allowed schemas)`, { cause: e });
   return new SqlToolError('query', msg, { cause: e });
 }

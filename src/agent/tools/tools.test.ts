@@ -43,7 +43,15 @@ describe('knowledge query from a step input', () => {
   });
   it('formats hits with their sources', () => {
     const text = formatKnowledge([
-      { chunkId: 'c1', docId: 'd1', title: 'Catalog', scopeType: 'runner', scopeId: 'r', content: 'Waffles: 4 min', rank: 1 },
+      {
+        chunkId: 'c1',
+        docId: 'd1',
+        title: 'Catalog',
+        scopeType: 'runner',
+        scopeId: 'r',
+        content: 'Waffles: 4 min',
+        rank: 1,
+      },
     ]);
     expect(text).toBe('[1] Catalog (runner knowledge, document d1, chunk c1)\nWaffles: 4 min');
   });
@@ -66,7 +74,8 @@ describe('SQL plan inspection', () => {
 
 describe('web helpers', () => {
   it('reduces HTML to readable text', () => {
-    const html = '<html><head><title>t</title><style>p{}</style></head><body><p>Waffles &amp; pancakes</p><script>evil()</script><div>4&#160;min</div></body></html>';
+    const html =
+      '<html><head><title>t</title><style>p{}</style></head><body><p>Waffles &amp; pancakes</p><script>evil()</script><div>4&#160;min</div></body></html>';
     expect(htmlToText(html)).toBe('Waffles & pancakes\n 4\u00a0min');
   });
   it('puts GET arguments in the query string', () => {

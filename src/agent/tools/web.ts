@@ -22,7 +22,11 @@ export interface WebSearchResult {
 export const WEB_DEFAULTS = { searchLimit: 5, researchPages: 3, pageChars: 4_000, timeoutMs: 20_000 } as const;
 
 /** A SearXNG-compatible provider (`/search?q=&format=json` answering `{results: [{title, url, content}]}`). */
-export function createSearxngProvider(opts: { baseUrl: string; guard: EgressGuard; headers?: Record<string, string> }): WebSearchProvider {
+export function createSearxngProvider(opts: {
+  baseUrl: string;
+  guard: EgressGuard;
+  headers?: Record<string, string>;
+}): WebSearchProvider {
   const base = opts.baseUrl.replace(/\/+$/, '');
   return {
     name: 'searxng',
@@ -56,7 +60,10 @@ export function createSearxngProvider(opts: { baseUrl: string; guard: EgressGuar
 }
 
 /** The configured provider, or null (then the web tools are not offered). */
-export function webSearchProviderFromEnv(env: { FLAPJACK_WEB_SEARCH_URL?: string | undefined }, guard: EgressGuard): WebSearchProvider | null {
+export function webSearchProviderFromEnv(
+  env: { FLAPJACK_WEB_SEARCH_URL?: string | undefined },
+  guard: EgressGuard,
+): WebSearchProvider | null {
   return env.FLAPJACK_WEB_SEARCH_URL ? createSearxngProvider({ baseUrl: env.FLAPJACK_WEB_SEARCH_URL, guard }) : null;
 }
 
@@ -82,12 +89,18 @@ export function htmlToText(html: string): string {
 }
 
 /** Fetches one page through the egress guard and returns its text (cut to `maxChars`). */
-export async function readPage(url: string, opts: { guard: EgressGuard; signal?: AbortSignal; maxChars?: number }): Promise<string> {
+export async function readPage(
+  url: string,
+  opts: { guard: EgressGuard; signal?: AbortSignal; maxChars?: number },
+): Promise<string> {
   const res = await postJson({
     url,
     method: 'GET',
     body: undefined,
-    headers: { Accept: 'text/html, text/plain, application/json;q=0.9, */*;q=0.5', 'User-Agent': 'flapjack-runners-research' },
+    headers: {
+      Accept: 'text/html, text/plain, application/json;q=0.9, */*;q=0.5',
+      'User-Agent': 'flapjack-runners-research',
+    },
     timeoutMs: WEB_DEFAULTS.timeoutMs,
     maxResponseBytes: 2 * 1024 * 1024,
     guard: opts.guard,
@@ -104,13 +117,19 @@ export async function research(
   provider: WebSearchProvider,
   question: string,
   opts: { guard: EgressGuard; pages?: number; signal?: AbortSignal },
-): Promise<{ question: string; sources: { title: string; url: string; snippet: string; text?: string; error?: string }[] }> {
+): Promise<{
+  question: string;
+  sources: { title: string; url: string; snippet: string; text?: string; error?: string }[];
+}> {
   const pages = Math.max(1, Math.min(5, opts.pages ?? WEB_DEFAULTS.researchPages));
   const results = await provider.search(question, { limit: pages, ...(opts.signal ? { signal: opts.signal } : {}) });
   const sources = await Promise.all(
     results.map(async (r) => {
       try {
-        return { ...r, text: await readPage(r.url, { guard: opts.guard, ...(opts.signal ? { signal: opts.signal } : {}) }) };
+        return {
+          ...r,
+          text: await readPage(r.url, { guard: opts.guard, ...(opts.signal ? { signal: opts.signal } : {}) }),
+        };
       } catch (e) {
         return { ...r, error: `could not read the page: ${(e as Error).message}` };
       }

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { agentResponseSchema } from '../shared/connection-schemas';
 import type { Agent } from '../generated/prisma/client';
 import { withOrg, type Tx } from '../db/scoped';
 import { AppError, type FieldIssue } from '../errors/app-error';
@@ -34,7 +36,7 @@ export function serializeAgent(a: Agent, links: AgentLinks) {
     toolIds: links.toolIds,
     createdAt: a.createdAt.toISOString(),
     updatedAt: a.updatedAt.toISOString(),
-  };
+  } satisfies z.input<typeof agentResponseSchema>;
 }
 
 const linkOrder = [{ createdAt: 'asc' as const }];

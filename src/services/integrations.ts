@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { integrationResponseSchema } from '../shared/connection-schemas';
 import type { Integration } from '../generated/prisma/client';
 import { withOrg, type Tx } from '../db/scoped';
 import { AppError } from '../errors/app-error';
@@ -24,7 +26,7 @@ export function serializeIntegration(box: SecretBox, i: Integration) {
     allowedSchemas: i.allowedSchemas,
     createdAt: i.createdAt.toISOString(),
     updatedAt: i.updatedAt.toISOString(),
-  };
+  } satisfies z.input<typeof integrationResponseSchema>;
 }
 
 export function toResolvedIntegration(i: Integration): ResolvedIntegration {

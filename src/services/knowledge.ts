@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { knowledgeDocResponseSchema } from '../shared/connection-schemas';
 /**
  * Knowledge use cases: documents uploaded for an org or for one runner, split into chunks and retrieved for
  * agent steps. The steps live in `src/knowledge/`: `extract` (kind and text), `chunk`, `embed` (optional
@@ -52,7 +54,7 @@ export function serializeKnowledgeDoc(d: KnowledgeDoc, chunks: number) {
     language: d.language,
     chunks,
     createdAt: d.createdAt.toISOString(),
-  };
+  } satisfies z.input<typeof knowledgeDocResponseSchema>;
 }
 
 const EMBED_BATCH = 64;

@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { mcpServerResponseSchema } from '../shared/connection-schemas';
 import type { McpServer } from '../generated/prisma/client';
 import { withOrg, type Tx } from '../db/scoped';
 import { AppError } from '../errors/app-error';
@@ -27,7 +29,7 @@ export function serializeMcpServer(box: SecretBox, m: McpServer) {
     headers: maskRecord(openSecretMap(box, m.orgId, HEADERS_COLUMN, m.headersEncrypted)),
     createdAt: m.createdAt.toISOString(),
     updatedAt: m.updatedAt.toISOString(),
-  };
+  } satisfies z.input<typeof mcpServerResponseSchema>;
 }
 
 /** The merge's view of a server (no secrets, only whether they exist). */

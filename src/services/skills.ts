@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { skillResponseSchema } from '../shared/connection-schemas';
 import type { Prisma, Skill } from '../generated/prisma/client';
 import { withOrg, type Tx } from '../db/scoped';
 import { AppError } from '../errors/app-error';
@@ -19,7 +21,7 @@ export function serializeSkill(s: Skill) {
     files: (s.files as SkillFile[] | null) ?? [],
     createdAt: s.createdAt.toISOString(),
     updatedAt: s.updatedAt.toISOString(),
-  };
+  } satisfies z.input<typeof skillResponseSchema>;
 }
 
 export function toResolvedSkill(s: Skill): ResolvedSkill {

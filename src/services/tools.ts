@@ -1,3 +1,5 @@
+import type { z } from 'zod';
+import type { toolResponseSchema } from '../shared/connection-schemas';
 import type { Tool } from '../generated/prisma/client';
 import type { Prisma } from '../generated/prisma/client';
 import { withOrg, type Tx } from '../db/scoped';
@@ -25,7 +27,7 @@ export function serializeTool(box: SecretBox, t: Tool) {
     headers: maskRecord(openSecretMap(box, t.orgId, HEADERS_COLUMN, t.headersEncrypted)),
     createdAt: t.createdAt.toISOString(),
     updatedAt: t.updatedAt.toISOString(),
-  };
+  } satisfies z.input<typeof toolResponseSchema>;
 }
 
 export function toResolvedTool(t: Tool): ResolvedTool {

@@ -75,7 +75,9 @@ export function buildOpenApi(registry: RouteRegistry, info: { version: string })
     if (spec.body || spec.query)
       responses['422'] = { description: 'Validation failed; details name each bad field', content: errorContent };
     responses['429'] = { description: 'Rate limited (see Retry-After)', content: errorContent };
-    responses['503'] = { description: 'A dependency (database or Temporal) is unavailable', content: errorContent };
+    responses['503'] ??= { description: 'A dependency (database or Temporal) is unavailable', content: errorContent };
+    // A bug anywhere answers this, in the error shape and without internals (api/middleware/errors).
+    responses['500'] ??= { description: 'Internal error (internal), without details', content: errorContent };
     op.responses = responses;
     (paths[oaPath] ??= {})[spec.method] = op;
   }

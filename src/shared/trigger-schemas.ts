@@ -384,16 +384,8 @@ export type TriggerCreate = z.infer<typeof triggerCreateSchema>;
 export const triggerUpdateSchema = z
   .object({
     enabled,
+    ...cronTriggerFields,
     cronExpression: cronExpressionSchema.optional(),
-    cronTimezone: timeZoneSchema.optional(),
-    overlapPolicy: z.enum(OVERLAP_POLICIES).optional(),
-    catchupWindowSeconds: z
-      .number()
-      .int()
-      .min(10)
-      .max(7 * 86_400)
-      .optional(),
-    input: runInput,
     ...webhookTriggerFields,
     /** Button (`rateLimitPerMinute` is shared with webhooks; the button's own range is checked in the service). */
     label: buttonTriggerFields.label,

@@ -18,18 +18,16 @@ import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { createApp } from '../api/app';
 import { createRunWorker, installTemporalRuntime, WORKFLOWS_PATH } from '../src/bin/worker-runtime';
 import { createLogger } from '../src/config/logger';
 import { createSecretBox, generateSecretKey } from '../src/crypto/secret-box';
-import { createDb } from '../src/db/client';
 import { withOrg } from '../src/db/scoped';
 import { createApiKey, createKeyResolver } from '../src/services/api-keys';
 import type { RecordedRequest } from '../test/fixtures/fake-llm';
 import { startFakeOpenAI } from '../test/fixtures/fake-openai';
-import { startBenchDatabase, startBenchTemporal } from './stack';
+import { connectBenchClients, startBenchDatabase, startBenchTemporal } from './stack';
 
 const RUNS = Number(process.env.BENCH_AGENT_RUNS ?? 60);
 const WARMUP = Number(process.env.BENCH_AGENT_WARMUP ?? 5);
@@ -78,13 +76,12 @@ async function main(): Promise<void> {
     const toolUrl = `http://127.0.0.1:${(toolServer.address() as AddressInfo).port}/echo`;
 
     const secretKey = generateSecretKey();
-    const db = createDb(databaseUrl, { poolSize: 30 });
-    cleanups.push(() => db.$disconnect());
-    const nativeConnection = await NativeConnection.connect({ address });
-    cleanups.push(() => nativeConnection.close());
-    const connection = await Connection.connect({ address });
-    cleanups.push(() => connection.close());
-    const client = new Client({ connection, namespace });
+    const { db, nativeConnection, client } = await connectBenchClients(cleanups, {
+      databaseUrl,
+      address,
+      namespace,
+      poolSize: 30,
+    });
     const taskQueue = `bench-agent-${randomUUID()}`;
     const { worker } = await createRunWorker({
       db,

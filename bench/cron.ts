@@ -15,16 +15,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import request from 'supertest';
 import { createApp } from '../api/app';
 import { createRunWorker, installTemporalRuntime, WORKFLOWS_PATH } from '../src/bin/worker-runtime';
 import { createLogger } from '../src/config/logger';
-import { createDb } from '../src/db/client';
 import { withOrg } from '../src/db/scoped';
 import { createApiKey, createKeyResolver } from '../src/services/api-keys';
-import { startBenchDatabase, startBenchTemporal } from './stack';
+import { connectBenchClients, startBenchDatabase, startBenchTemporal } from './stack';
 
 const FIRES = Number(process.env.BENCH_CRON_FIRES ?? 20);
 const EVERY_S = Number(process.env.BENCH_CRON_EVERY_S ?? 3);
@@ -55,13 +53,12 @@ async function main(): Promise<void> {
 
     const { address, namespace } = await startBenchTemporal(cleanups, { external: true, memoryFromEnv: false });
 
-    const db = createDb(databaseUrl, { poolSize: 10 });
-    cleanups.push(() => db.$disconnect());
-    const nativeConnection = await NativeConnection.connect({ address });
-    cleanups.push(() => nativeConnection.close());
-    const connection = await Connection.connect({ address });
-    cleanups.push(() => connection.close());
-    const client = new Client({ connection, namespace });
+    const { db, nativeConnection, client } = await connectBenchClients(cleanups, {
+      databaseUrl,
+      address,
+      namespace,
+      poolSize: 10,
+    });
     const taskQueue = `bench-cron-${randomUUID()}`;
     const { worker } = await createRunWorker({
       db,

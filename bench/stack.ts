@@ -6,6 +6,9 @@
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { createDb, type PrismaClient } from '../src/db/client';
 import { applyMigrations, ensureDatabase } from '../src/db/migrate';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { resolveTemporalBinary } from '../src/dev/temporal-binary';
@@ -61,4 +64,21 @@ export async function startBenchTemporal(
     await rm(dir, { recursive: true, force: true });
   });
   return { address: server.address, namespace: server.namespace, pid: server.pid };
+}
+
+/**
+ * What an in-process bench needs to run a worker and start workflows: a database client, a worker
+ * connection and a client connection to the Temporal server, each closed by `cleanups`.
+ */
+export async function connectBenchClients(
+  cleanups: Cleanups,
+  opts: { databaseUrl: string; address: string; namespace: string; poolSize: number },
+): Promise<{ db: PrismaClient; nativeConnection: NativeConnection; client: Client }> {
+  const db = createDb(opts.databaseUrl, { poolSize: opts.poolSize });
+  cleanups.push(() => db.$disconnect());
+  const nativeConnection = await NativeConnection.connect({ address: opts.address });
+  cleanups.push(() => nativeConnection.close());
+  const connection = await Connection.connect({ address: opts.address });
+  cleanups.push(() => connection.close());
+  return { db, nativeConnection, client: new Client({ connection, namespace: opts.namespace }) };
 }

@@ -123,12 +123,7 @@ export function createBudgetController(budget: BudgetSnapshot | null, io: Budget
       id: `budget_paused:${++eventSeq}`,
       type: 'budget_paused',
       at: now(),
-      step: call.stepName,
-      model: call.model,
-      callIndex: call.callIndex,
-      worstCaseUsd: toUsd(check.worstCaseUnits),
-      remainingUsd: toUsd(check.remainingUnits),
-      overByUsd: toUsd(check.overByUnits),
+      ...exceedFigures(call, check),
       spentUsd,
       budgetUsd: limitUsd() ?? 0,
       message,
@@ -191,16 +186,7 @@ export function createBudgetController(budget: BudgetSnapshot | null, io: Budget
         if (budget.onExceed === 'fail') {
           const message = exceededMessage(call, check, toUsd(account.spentUnits), limitUsd());
           throw failure('budget_exceeded', message, {
-            details: [
-              {
-                step: call.stepName,
-                model: call.model,
-                callIndex: call.callIndex,
-                worstCaseUsd: toUsd(check.worstCaseUnits),
-                remainingUsd: toUsd(check.remainingUnits),
-                overByUsd: toUsd(check.overByUnits),
-              },
-            ],
+            details: [exceedFigures(call, check)],
           });
         }
         await pause(call, check);
@@ -242,6 +228,21 @@ export function createBudgetController(budget: BudgetSnapshot | null, io: Budget
     },
 
     state: () => ({ budgetUsd: limitUsd(), spentUsd: toUsd(account.spentUnits), paused }),
+  };
+}
+
+/** The call that did not fit and by how much: in the pause event and in the failure's details. */
+function exceedFigures(
+  call: { stepName: string; model: string; callIndex: number },
+  check: ReturnType<BudgetAccount['check']>,
+) {
+  return {
+    step: call.stepName,
+    model: call.model,
+    callIndex: call.callIndex,
+    worstCaseUsd: toUsd(check.worstCaseUnits),
+    remainingUsd: toUsd(check.remainingUnits),
+    overByUsd: toUsd(check.overByUnits),
   };
 }
 

@@ -34,7 +34,9 @@ import { failure, type FailureCode } from '../src/shared/failure-codes';
 import { costOf, PRICE_TABLE_VERSION, priceOf, type PriceOverrides } from '../src/shared/pricing';
 import type { PersistBatch } from '../src/shared/run-types';
 import type { ResolvedStepConfig } from '../src/shared/step-config';
-import { EXCEEDED_LOCAL_BOUND } from '../src/shared/step-placement';
+import { CANCEL_ANNOUNCED, EXCEEDED_LOCAL_BOUND } from '../src/shared/step-placement';
+import type { RunCancelWatch } from '../src/db/run-cancel';
+import { persistStatements } from './persistence';
 import { recordToolCall } from './tool-ledger';
 
 export interface AgentLimits {
@@ -53,6 +55,8 @@ export interface AgentActivityDeps {
   limits?: Partial<AgentLimits>;
   tools: ToolsetDeps;
   persistRun: (batch: PersistBatch) => Promise<void>;
+  /** Cancel announcements (src/db/run-cancel.ts): how a local model call learns of a cancel at once. */
+  cancelWatch?: RunCancelWatch;
 }
 
 const fail = (code: FailureCode, message: string, nonRetryable = true, details?: unknown[]) =>
@@ -152,6 +156,37 @@ export function buildSystemPrompt(
   return parts.join('\n\n');
 }
 
+/** The step's output when `r` ends the step: `{text}`, or the valid JSON answer with an outputSchema. */
+export function finalOutput(
+  r: CallModelResult,
+  outputSchema: Record<string, unknown> | null,
+): { value: unknown } | null {
+  if (r.toolCalls.length > 0) return null;
+  if (!outputSchema) return { value: { text: r.text ?? '' } };
+  return r.output?.ok ? { value: r.output.value } : null;
+}
+
+/** With `args.finalize` and an answer that ends the step: the writes of the step's and the run's end. */
+function finalBatch(args: CallModelArgs, r: CallModelResult): PersistBatch | null {
+  const f = args.finalize;
+  const out = f ? finalOutput(r, args.outputSchema) : null;
+  if (!f || !out) return null;
+  return {
+    runId: args.runId,
+    orgId: args.orgId,
+    ops: [
+      { op: 'stepFinished', index: f.index, status: 'completed', input: f.input, output: out.value },
+      { op: 'runFinished', status: 'completed', output: out.value, error: null },
+    ],
+    context: {
+      ...f.context,
+      steps: { ...f.context.steps, [args.stepName]: { output: out.value, status: 'completed' } },
+    },
+    currentStep: f.index,
+    onlyIfActive: true,
+  };
+}
+
 export function createAgentActivities(deps: AgentActivityDeps) {
   const limits: AgentLimits = { ...DEFAULT_AGENT_LIMITS, ...deps.limits };
   const clients: LlmClients = createLlmClients(deps.llm);
@@ -171,65 +206,79 @@ export function createAgentActivities(deps: AgentActivityDeps) {
     });
   }
 
+  /** Checks the model, builds the toolset, the knowledge context and the prompt; records the initial record. */
+  async function prepare(args: PrepareAgentStepArgs): Promise<PreparedAgentStep> {
+    const model = args.config.model;
+    if (!model) {
+      throw fail(
+        'unknown_model',
+        `Step "${args.stepName}" has no model: set the step's modelOverride, the agent's model or the runner's defaultModel`,
+      );
+    }
+    let route;
+    try {
+      route = routeModel(model);
+      clients.forModel(model);
+    } catch (e) {
+      throw toFailure(e, model);
+    }
+    return heartbeating(async (signal) => {
+      const ctx: ToolContext = {
+        runId: args.runId,
+        orgId: args.orgId,
+        runnerId: args.runnerId,
+        stepName: args.stepName,
+        stepInput: args.input,
+        deps: deps.tools,
+        signal,
+        tools: [],
+      };
+      const [toolset, knowledge] = await Promise.all([
+        buildToolset(args.config, ctx),
+        knowledgeContext(args.config, ctx),
+      ]);
+      const system = buildSystemPrompt(args.config, knowledge.text, args.outputSchema);
+      const userMessage = JSON.stringify(args.input ?? null, null, 2);
+      const record: AgentStepRecord = {
+        model,
+        provider: route.provider,
+        notes: toolset.notes,
+        tools: toolset.tools.map((t) => t.name),
+        knowledgeSources: knowledge.sources,
+        modelCalls: 0,
+        toolCalls: 0,
+        costUnknown: false,
+      };
+      await writePrepared(args, record);
+      const toolChars = JSON.stringify(toolset.tools.map((t) => [t.name, t.description, t.inputSchema])).length;
+      return {
+        model,
+        provider: route.provider,
+        system,
+        userMessage,
+        tools: toolset.tools,
+        record,
+        price: price(model),
+        maxTokens: limits.maxTokens,
+        maxIterations: limits.maxIterations,
+        promptTokenEstimate: estimateTokens(system.length + userMessage.length + toolChars),
+      };
+    }, args.localBoundMs);
+  }
+
   return {
     async prepareAgentStep(args: PrepareAgentStepArgs): Promise<PreparedAgentStep> {
-      if (args.persist) await deps.persistRun({ ...args.persist, onlyIfActive: true });
-      const model = args.config.model;
-      if (!model) {
-        throw fail(
-          'unknown_model',
-          `Step "${args.stepName}" has no model: set the step's modelOverride, the agent's model or the runner's defaultModel`,
-        );
-      }
-      let route;
+      // The workflow's pending writes (the step's start among them) go out first and land while the step
+      // is prepared; the preparation answers once they are in, so the order of the run's writes holds.
+      const persisted = args.persist ? deps.persistRun({ ...args.persist, onlyIfActive: true }) : Promise.resolve();
       try {
-        route = routeModel(model);
-        clients.forModel(model);
+        const prepared = await prepare(args);
+        await persisted;
+        return prepared;
       } catch (e) {
-        throw toFailure(e, model);
+        await persisted;
+        throw e;
       }
-      return heartbeating(async (signal) => {
-        const ctx: ToolContext = {
-          runId: args.runId,
-          orgId: args.orgId,
-          runnerId: args.runnerId,
-          stepName: args.stepName,
-          stepInput: args.input,
-          deps: deps.tools,
-          signal,
-          tools: [],
-        };
-        const [toolset, knowledge] = await Promise.all([
-          buildToolset(args.config, ctx),
-          knowledgeContext(args.config, ctx),
-        ]);
-        const system = buildSystemPrompt(args.config, knowledge.text, args.outputSchema);
-        const userMessage = JSON.stringify(args.input ?? null, null, 2);
-        const record: AgentStepRecord = {
-          model,
-          provider: route.provider,
-          notes: toolset.notes,
-          tools: toolset.tools.map((t) => t.name),
-          knowledgeSources: knowledge.sources,
-          modelCalls: 0,
-          toolCalls: 0,
-          costUnknown: false,
-        };
-        await writePrepared(args, record);
-        const toolChars = JSON.stringify(toolset.tools.map((t) => [t.name, t.description, t.inputSchema])).length;
-        return {
-          model,
-          provider: route.provider,
-          system,
-          userMessage,
-          tools: toolset.tools,
-          record,
-          price: price(model),
-          maxTokens: limits.maxTokens,
-          maxIterations: limits.maxIterations,
-          promptTokenEstimate: estimateTokens(system.length + userMessage.length + toolChars),
-        };
-      }, args.localBoundMs);
     },
 
     async callModel(args: CallModelArgs): Promise<CallModelResult> {
@@ -256,12 +305,15 @@ export function createAgentActivities(deps: AgentActivityDeps) {
         return out;
       };
 
-      // A call already made (a retried activity, a worker that died after the call): never again. The
-      // ledger row can only exist from an earlier attempt of this activity (attempts are dispatched at
-      // most once each), so the first attempt skips this read: one database round trip less per call.
-      // The ledger insert below resolves any race regardless (ON CONFLICT, the first answer wins).
+      // A call already made (a retried activity, a worker that died after the call): never again. As a
+      // regular activity, the ledger row can only exist from an earlier attempt (attempts are dispatched at
+      // most once each), so the first attempt skips this read. A local activity is run again from attempt 1
+      // when its workflow task is retried on another worker, so it reads unless the workflow saw it
+      // scheduled in the run's first task, first attempt (`firstTask`). The ledger insert below resolves any
+      // race regardless (ON CONFLICT, the first answer wins).
+      const info = Context.current().info;
       const stored =
-        Context.current().info.attempt <= 1
+        info.attempt <= 1 && (!info.isLocal || args.firstTask === true)
           ? undefined
           : await withSqlClient(deps.db, async (c) => {
               const q = new Sql(c);
@@ -276,9 +328,20 @@ export function createAgentActivities(deps: AgentActivityDeps) {
               );
               return sets[2]?.rows[0];
             });
-      if (stored?.response) return finish(stored.response, stored.cost_usd === null ? null : Number(stored.cost_usd));
+      if (stored?.response) {
+        const out = finish(stored.response, stored.cost_usd === null ? null : Number(stored.cost_usd));
+        // The earlier attempt may have died before recording the step's end: record it (idempotent).
+        const done = finalBatch(args, out);
+        if (done) {
+          await deps.persistRun(done);
+          out.finalized = true;
+        }
+        return out;
+      }
 
       let response: ChatResponse;
+      // A local call cannot heartbeat: a cancel announced for its run aborts it (src/db/run-cancel.ts).
+      const announced = info.isLocal && deps.cancelWatch ? await deps.cancelWatch.watch(args.runId) : null;
       try {
         const { provider, route } = clients.forModel(args.model);
         response = await heartbeating((signal) =>
@@ -289,12 +352,17 @@ export function createAgentActivities(deps: AgentActivityDeps) {
             tools: args.tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema })),
             maxTokens: args.maxTokens,
             responseSchema: args.outputSchema ? { name: 'step_output', schema: args.outputSchema } : undefined,
-            signal,
+            signal: announced ? AbortSignal.any([signal, announced.signal]) : signal,
             idempotencyKey: callKey,
           }),
         );
       } catch (e) {
+        if (announced?.signal.aborted && !Context.current().cancellationSignal.aborted) {
+          throw fail(CANCEL_ANNOUNCED, `The run's cancel was announced during model call ${args.callIndex}`);
+        }
         throw toFailure(e, args.model);
+      } finally {
+        announced?.stop();
       }
       const p = price(args.model, response.model);
       const costUsd = p ? costOf(p, response.usage) : null;
@@ -306,10 +374,14 @@ export function createAgentActivities(deps: AgentActivityDeps) {
         usage: response.usage,
       };
 
+      const ours = finish(answer, costUsd);
+      const done = finalBatch(args, ours);
       const winner = await withSqlClient(deps.db, async (c) => {
         const q = new Sql(c);
         const run = q.lit(args.runId);
         const step = q.lit(args.stepName);
+        // The step's and the run's end ride with the ledger row, if this answer is the one recorded.
+        const won = `EXISTS (SELECT 1 FROM model_calls WHERE call_key = ${q.lit(callKey)} AND response = ${q.json(answer)})`;
         const sets = resultSets<{ id?: string; response?: CallModelResult; cost_usd?: string | null }>(
           await c.query(
             [
@@ -330,6 +402,7 @@ export function createAgentActivities(deps: AgentActivityDeps) {
                 WHERE run_id = ${run} AND order_index = ${q.lit(args.stepIndex)}`,
               `UPDATE runner_runs SET cost_usd = (SELECT COALESCE(SUM(cost_usd), 0) FROM model_calls WHERE run_id = ${run})
                 WHERE id = ${run}`,
+              ...(done ? persistStatements(q, done, won) : []),
               'COMMIT',
             ].join(';\n'),
           ),
@@ -343,7 +416,8 @@ export function createAgentActivities(deps: AgentActivityDeps) {
           winner.cost_usd === null || winner.cost_usd === undefined ? null : Number(winner.cost_usd),
         );
       }
-      return finish(answer, costUsd);
+      if (done) ours.finalized = true;
+      return ours;
     },
 
     async callTool(args: CallToolArgs): Promise<CallToolResult> {
@@ -380,8 +454,19 @@ export function createAgentActivities(deps: AgentActivityDeps) {
   };
 }
 
-function differs(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) !== JSON.stringify(b);
+/** Whether two JSON values differ; key order does not count (jsonb stores keys in its own order). */
+export function differs(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) !== canonicalJson(b);
+}
+
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.entries(x as Record<string, unknown>).sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)),
+        )
+      : x,
+  );
 }
 
 export type AgentActivities = ReturnType<typeof createAgentActivities>;

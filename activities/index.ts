@@ -19,6 +19,7 @@ import { createPersistenceActivities } from './persistence';
 import { createStepActivities } from './steps';
 import { createTriggerActivities, type TriggerActivities, type TriggerActivityDeps } from './triggers';
 import type { RunActivities } from './types';
+import type { RunCancelWatch } from '../src/db/run-cancel';
 import { createWebhookActivities } from './webhook';
 
 export interface ActivityDeps {
@@ -42,6 +43,8 @@ export interface ActivityDeps {
   embedder?: Embedder;
   webSearch?: WebSearchProvider | null;
   log?: Logger;
+  /** Cancel announcements for local model calls (src/db/run-cancel.ts); `createRunWorker` makes one. */
+  cancelWatch?: RunCancelWatch;
 }
 
 /** Builds every activity the worker registers, from injected dependencies. */
@@ -59,6 +62,7 @@ export function createActivities(
     priceOverrides: deps.priceOverrides,
     limits: deps.agentLimits,
     persistRun: persistence.persistRun,
+    cancelWatch: deps.cancelWatch,
     tools: {
       db: deps.db,
       log,

@@ -52,6 +52,21 @@ export function appendEvent(q: Sql, event: RunEvent): string {
   return `events = CASE WHEN events @> ${probe} THEN events ELSE events || ${one} END`;
 }
 
+/**
+ * The statements of a batch, without its transaction: the context first (a `runFinished` in the batch ends
+ * the run, which would then fail the guard of a later context write), then each op. `guard`, an SQL
+ * condition, is added to every statement's WHERE (every statement here ends with one).
+ */
+export function persistStatements(q: Sql, batch: PersistBatch, guard?: string): string[] {
+  const active = batch.onlyIfActive === true;
+  const extra = guard ? ` AND (${guard})` : '';
+  return [
+    `UPDATE runner_runs SET context = ${q.json(batch.context)}, current_step = ${q.lit(batch.currentStep)}
+     WHERE id = ${q.lit(batch.runId)} ${active ? `AND status IN ('pending', 'running')` : ''}`,
+    ...batch.ops.map((op) => opSql(q, batch.runId, op, active)),
+  ].map((sql) => sql + extra);
+}
+
 export function createPersistenceActivities(deps: { db: PrismaClient }) {
   return {
     /**
@@ -61,16 +76,7 @@ export function createPersistenceActivities(deps: { db: PrismaClient }) {
     async persistRun(batch: PersistBatch): Promise<void> {
       await withSqlClient(deps.db, async (client) => {
         const q = new Sql(client);
-        const active = batch.onlyIfActive === true;
-        // The context goes first: a `runFinished` in the batch ends the run, which would then fail the
-        // guard of a later context write.
-        const statements = [
-          q.beginOrg(batch.orgId),
-          `UPDATE runner_runs SET context = ${q.json(batch.context)}, current_step = ${q.lit(batch.currentStep)}
-           WHERE id = ${q.lit(batch.runId)} ${active ? `AND status IN ('pending', 'running')` : ''}`,
-          ...batch.ops.map((op) => opSql(q, batch.runId, op, active)),
-          'COMMIT',
-        ];
+        const statements = [q.beginOrg(batch.orgId), ...persistStatements(q, batch), 'COMMIT'];
         await client.query(statements.join(';\n'));
       });
     },

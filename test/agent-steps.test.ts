@@ -186,12 +186,28 @@ describe('an agent step', () => {
     expect(Number(rows[0]?.costUsd)).toBeCloseTo((100 * 3 + 10 * 15) / 1e6, 8);
     expect(run.costUsd).toBeCloseTo((250 * 3 + 30 * 15) / 1e6, 6);
     expect(run.steps[0]?.details).toMatchObject({ provider: 'anthropic', modelCalls: 2, toolCalls: 1 });
-    // The shape (docs/run-shape.md): each model call is a regular activity; the step's preparation and its
-    // tool call are local activities (markers) inside the workflow tasks around them.
+    // The shape (docs/run-shape.md, run shape 3): the preparation, both model calls and the tool call are
+    // local activities (markers); nothing goes through a task queue.
     const events = (await ctx.client.workflow.getHandle(runId).fetchHistory()).events ?? [];
     const scheduled = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((n) => !!n);
-    expect(scheduled).toEqual(['callModel', 'callModel']);
-    expect(events.filter((e) => e.markerRecordedEventAttributes).length).toBeGreaterThanOrEqual(2);
+    expect(scheduled).toEqual([]);
+    const markerTypes = events
+      .map((e) => e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data)
+      .filter((d): d is Uint8Array => !!d)
+      .map((d) => (JSON.parse(Buffer.from(d).toString('utf8')) as { activity_type?: string }).activity_type);
+    expect(markerTypes.filter((t) => t === 'callModel')).toHaveLength(2);
+    expect(markerTypes).toEqual(expect.arrayContaining(['prepareAgentStep', 'callTool']));
+    // The last call recorded the step's output and the run's end with its ledger row: no write after it.
+    expect(markerTypes[markerTypes.length - 1]).toBe('callModel');
+    expect(markerTypes).not.toContain('persistRun');
+    // Each call shows its summary in the Temporal UI.
+    const summaries = events
+      .map((e) => e.userMetadata?.summary?.data)
+      .filter((d): d is Uint8Array => !!d)
+      .map((d) => JSON.parse(Buffer.from(d).toString('utf8')) as string);
+    expect(summaries).toEqual(
+      expect.arrayContaining(['ask: claude-sonnet-4-6 call 1', 'ask: claude-sonnet-4-6 call 2']),
+    );
     await recordHistory(runId, 'agent-tool-round');
   });
 
@@ -348,6 +364,33 @@ describe('an agent step', () => {
     expect(run.steps[0]).toMatchObject({ status: 'failed', error: { code: 'cancelled' } });
     expect(await ledger(runId)).toHaveLength(0);
   }, 90_000);
+
+  it('cancels a run whose cancel comes from Temporal itself (no announcement) at the workflow-task heartbeat', async () => {
+    // The Temporal UI or CLI cancels without the API's announcement: the local model call holds the
+    // workflow task, whose heartbeat (80 % of the 10 s task timeout) lets the cancel in.
+    const { tok, runnerId, runId } = await oneStepRun(openai, [{ text: 'too late', delayMs: 60_000 }], {
+      modelOverride: 'gpt-5.4',
+    });
+    await waitFor(
+      () => openai.requestsFor(tok),
+      (r) => r.length === 1,
+      60_000,
+      100,
+    );
+    const cancelledAt = Date.now();
+    await ctx.client.workflow.getHandle(runId).cancel();
+    await waitFor(
+      () => openai.requestsFor(tok),
+      (r) => r[0]?.aborted === true,
+      40_000,
+      100,
+    );
+    expect(Date.now() - cancelledAt).toBeLessThan(30_000);
+    const run = await settled(runnerId, runId);
+    expect(run.status).toBe('cancelled');
+    expect(run.steps[0]).toMatchObject({ status: 'failed', error: { code: 'cancelled' } });
+    expect(await ledger(runId)).toHaveLength(0);
+  }, 120_000);
 });
 
 describe('secrets in flight', () => {

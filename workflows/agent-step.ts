@@ -13,14 +13,18 @@ import {
   isCancellation,
   proxyActivities,
   proxyLocalActivities,
+  sleep,
+  workflowInfo,
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
 import { failure } from '../src/shared/failure-codes';
 import type { RunActivities } from '../activities/types';
 import type {
+  AgentFinalize,
   AgentMessage,
   AgentStepRecord,
+  CallModelArgs,
   CallModelResult,
   CallToolArgs,
   CallToolResult,
@@ -30,7 +34,7 @@ import type {
 import { worstCaseCostOf } from '../src/shared/pricing';
 import type { PersistBatch, RunnerSnapshot, StepSnapshot } from '../src/shared/run-types';
 import { resolveStepConfig, type ResolvedStepConfig } from '../src/shared/step-config';
-import { EXCEEDED_LOCAL_BOUND, LOCAL_STEP_BOUND_MS } from '../src/shared/step-placement';
+import { CANCEL_ANNOUNCED, EXCEEDED_LOCAL_BOUND, LOCAL_STEP_BOUND_MS } from '../src/shared/step-placement';
 
 /** Budget enforcement plugs in here (`run-runner.ts` passes it); the default does nothing. */
 export interface AgentStepHooks {
@@ -66,6 +70,24 @@ export interface AgentStepArgs {
    * Older runs schedule them as regular activities, as they did when they started.
    */
   localBookkeeping?: boolean;
+  /**
+   * Run shape ≥ 3: each model call is a local activity too, so a step of short calls is one workflow task
+   * (a cancel reaches an in-flight call through the cancel announcement, src/db/run-cancel.ts). Older runs
+   * call the model as a regular activity, as they did when they started.
+   */
+  localModelCalls?: boolean;
+  /**
+   * Shape ≥ 3, the run's last step with nothing else pending: the call whose answer ends the step records
+   * the step's output and the run's completion with its ledger row (`CallModelArgs.finalize`), and
+   * `runAgentStep` then reports `finalized`.
+   */
+  finalize?: AgentFinalize;
+}
+
+export interface AgentStepOutcome {
+  output: unknown;
+  /** The step's output and the run's completion are recorded already (see `AgentStepArgs.finalize`). */
+  finalized: boolean;
 }
 
 /**
@@ -89,6 +111,17 @@ const toolOptions: ActivityOptions = {
   heartbeatTimeout: '15s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '15s', maximumAttempts: 8 },
 };
+
+/**
+ * A model call as a local activity: no bound (cutting a call short would pay for it twice); the worker
+ * heartbeats the workflow task while it runs. Same retries as the regular activity.
+ */
+const localModelOptions: LocalActivityOptions = {
+  startToCloseTimeout: modelOptions.startToCloseTimeout,
+  retry: modelOptions.retry,
+};
+/** How long the workflow waits for Temporal's cancel after its announcement stopped a local call. */
+const ANNOUNCED_CANCEL_WAIT = '1m';
 
 const acts = proxyActivities<RunActivities>(modelOptions);
 /** Preparation and tool calls inside the workflow task: they stop themselves at LOCAL_STEP_BOUND_MS. */
@@ -127,6 +160,26 @@ async function boundedLocalThenRemote<A extends { localBoundMs?: number }, R>(
   }
 }
 
+/**
+ * One model call: a local activity (shape ≥ 3) or a regular one. A local call stopped by its run's cancel
+ * announcement ends the workflow task here (a timer), which lets the server deliver the cancel request:
+ * the timer then rejects as cancelled. Should no cancel come (an announcement without one), the call is
+ * made again as a regular activity.
+ */
+async function callModelActivity(args: CallModelArgs, summary: string, local: boolean): Promise<CallModelResult> {
+  if (!local) return acts.callModel.executeWithOptions({ ...modelOptions, summary }, [args]);
+  try {
+    return await localActs.callModel.executeWithOptions({ ...localModelOptions, summary }, [args]);
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    if (!(cause instanceof ApplicationFailure && cause.type === CANCEL_ANNOUNCED)) throw err;
+    await sleep(ANNOUNCED_CANCEL_WAIT);
+    return acts.callModel.executeWithOptions({ ...modelOptions, summary: `${summary}, continued as an activity` }, [
+      args,
+    ]);
+  }
+}
+
 /** The config the step runs with, from the run's frozen snapshot (the spec's merge table). */
 export function stepConfigFromSnapshot(snapshot: RunnerSnapshot, step: StepSnapshot): ResolvedStepConfig {
   const d = snapshot.definitions;
@@ -158,7 +211,10 @@ const REPAIR_PROMPT = (errors: string[]) =>
   'Answer again with only the corrected JSON value.';
 
 /** Runs one agent step; returns its output. Failures are made by `failure()` (src/shared/failure-codes.ts). */
-export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = noopAgentStepHooks): Promise<unknown> {
+export async function runAgentStep(
+  args: AgentStepArgs,
+  hooks: AgentStepHooks = noopAgentStepHooks,
+): Promise<AgentStepOutcome> {
   const { step, runId, orgId, runnerId, stepIndex } = args;
   const config = stepConfigFromSnapshot(args.snapshot, step);
   const base = { runId, orgId, runnerId, stepName: step.name, stepIndex };
@@ -191,21 +247,23 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
       worstCaseUsd: worstCaseCostOf(prepared.price, promptTokens, prepared.maxTokens),
     });
     record = { ...record, modelCalls: callIndex };
-    const r: CallModelResult = await acts.callModel.executeWithOptions(
-      { ...modelOptions, summary: `${step.name}: ${model} call ${callIndex}` },
-      [
-        {
-          ...base,
-          callIndex,
-          model,
-          system: prepared.system,
-          messages,
-          tools,
-          maxTokens: prepared.maxTokens,
-          outputSchema: step.outputSchema,
-          record,
-        },
-      ],
+    const r: CallModelResult = await callModelActivity(
+      {
+        ...base,
+        callIndex,
+        model,
+        system: prepared.system,
+        messages,
+        tools,
+        maxTokens: prepared.maxTokens,
+        outputSchema: step.outputSchema,
+        record,
+        ...(args.finalize && args.localModelCalls ? { finalize: args.finalize } : {}),
+        // The run's first workflow task, first attempt: nothing of it has run before (see CallModelArgs).
+        ...(args.localModelCalls && workflowInfo().historyLength === 3 ? { firstTask: true } : {}),
+      },
+      `${step.name}: ${model} call ${callIndex}`,
+      args.localModelCalls === true,
     );
     if (r.costUsd === null) record = { ...record, costUnknown: true };
     hooks.afterModelCall({ stepName: step.name, costUsd: r.costUsd });
@@ -251,8 +309,9 @@ export async function runAgentStep(args: AgentStepArgs, hooks: AgentStepHooks = 
       continue;
     }
 
-    if (!step.outputSchema) return { text: r.text ?? '' };
-    if (r.output?.ok) return r.output.value;
+    const finalized = r.finalized === true;
+    if (!step.outputSchema) return { output: { text: r.text ?? '' }, finalized };
+    if (r.output?.ok) return { output: r.output.value, finalized };
     const errors = r.output && !r.output.ok ? r.output.errors : ['the model gave no answer'];
     if (repaired || callIndex >= prepared.maxIterations) {
       const round = repaired ? ' after one repair round' : '';

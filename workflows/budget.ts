@@ -48,6 +48,8 @@ export interface BudgetRunIO {
 export interface BudgetController extends ModelCallBudgetHooks {
   /** Waits for warning notices still in flight (call before the run ends). */
   settle(): Promise<void>;
+  /** Whether the run has a USD limit (then warnings may be in flight when the run ends). */
+  limited(): boolean;
   /** For progress queries and tests. */
   state(): { budgetUsd: number | null; spentUsd: number; paused: boolean };
 }
@@ -226,6 +228,8 @@ export function createBudgetController(budget: BudgetSnapshot | null, io: Budget
     async settle() {
       if (inFlight.length) await Promise.all(inFlight.splice(0, inFlight.length));
     },
+
+    limited: () => account.limitUnits !== null,
 
     state: () => ({ budgetUsd: limitUsd(), spentUsd: toUsd(account.spentUnits), paused }),
   };

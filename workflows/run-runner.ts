@@ -217,27 +217,41 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
         await flush();
       }
       const agentLoop = step.kind === 'agent' && has(AGENT_LOOP);
-      const finalizes = !agentLoop && i === steps.length - 1 && pending.length === 0 && has(FINALIZE_WITH_LAST_STEP);
+      const lastWithNothingPending = i === steps.length - 1 && pending.length === 0;
+      const finalizes = !agentLoop && lastWithNothingPending && has(FINALIZE_WITH_LAST_STEP);
       if (finalizes) callArgs.finalize = { index: i, context: { input: context.input, steps: { ...context.steps } } };
+      // An agent step finalizes from its last model call (shape ≥ 3) unless a budget may still owe a warning
+      // webhook, which the run's end waits for (budget.settle()).
+      const agentFinalizes = agentLoop && lastWithNothingPending && (args.shape ?? 0) >= 3 && !budget.limited();
+      let finalized = false;
       const summary = `${step.name} (${step.kind})`;
       let output: unknown;
       try {
-        output = agentLoop
-          ? await runAgentStep(
-              {
-                runId,
-                orgId,
-                runnerId: args.runnerId,
-                stepIndex: i,
-                step,
-                input,
-                snapshot,
-                persist: callArgs.persist,
-                localBookkeeping: (args.shape ?? 0) >= 2,
-              },
-              budget,
-            )
-          : await executeStepActivity(callArgs, summary, has);
+        if (agentLoop) {
+          const outcome = await runAgentStep(
+            {
+              runId,
+              orgId,
+              runnerId: args.runnerId,
+              stepIndex: i,
+              step,
+              input,
+              snapshot,
+              persist: callArgs.persist,
+              localBookkeeping: (args.shape ?? 0) >= 2,
+              localModelCalls: (args.shape ?? 0) >= 3,
+              ...(agentFinalizes
+                ? { finalize: { index: i, input, context: { input: context.input, steps: { ...context.steps } } } }
+                : {}),
+            },
+            budget,
+          );
+          output = outcome.output;
+          finalized = outcome.finalized;
+        } else {
+          output = await executeStepActivity(callArgs, summary, has);
+          finalized = finalizes;
+        }
       } catch (err) {
         if (isCancellation(err)) throw err;
         const error = toStepError(err, step);
@@ -250,7 +264,7 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
       inFlight = null;
       context.steps[step.name] = { output, status: 'completed' };
       lastOutput = output;
-      if (finalizes) {
+      if (finalized) {
         // The activity has recorded the step, the context and the run's completion.
         status = 'completed';
         upsertSearchAttributes([{ key: RunStatusKey, value: 'completed' }]);

@@ -10,6 +10,7 @@ import {
 import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../../activities';
 import type { PrismaClient } from '../db/client';
+import { createRunCancelWatch } from '../db/run-cancel';
 import type { SecretBox } from '../crypto/secret-box';
 import type { TemporalSettings } from '../temporal/connection';
 
@@ -52,6 +53,7 @@ export async function createRunWorker(
       tls: opts.temporal.tls,
       apiKey: opts.temporal.apiKey,
     }));
+  const cancelWatch = createRunCancelWatch(opts.db);
   const worker = await Worker.create({
     connection,
     namespace: opts.temporal.namespace,
@@ -68,6 +70,7 @@ export async function createRunWorker(
       runTaskQueue: opts.runTaskQueue ?? opts.temporal.taskQueue,
       namespace: opts.temporal.namespace,
       triggerFaults: opts.triggerFaults,
+      cancelWatch,
     }),
     // A run of short steps holds its workflow-task slot while its local activities run (one task per
     // run), and an eager start needs a free slot or falls back to the queue: room for 400 runs at once.
@@ -81,6 +84,9 @@ export async function createRunWorker(
     defaultHeartbeatThrottleInterval: '1s',
     ...opts.tuning,
   });
+  // The watch's listening connection lives as long as the worker runs.
+  const run = worker.run.bind(worker);
+  worker.run = () => run().finally(() => cancelWatch.close());
   return { worker, connection };
 }
 

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { systemBatch, withOrg, withSqlClient, withSystem, type Tx } from '../db/scoped';
+import { announceRunCancel } from '../db/run-cancel';
 import { resultSets, Sql } from '../db/sql-batch';
 import { AppError } from '../errors/app-error';
 import { RUN_SHAPE, type RunnerSnapshot, type RunWorkflowInput, type StepSnapshot } from '../shared/run-types';
@@ -493,6 +494,11 @@ export async function cancelRun(deps: ServiceDeps, orgId: string, runnerId: stri
     });
     return getRun(deps, orgId, runnerId, runId);
   }
+  // A model call in flight holds the run's workflow task open, so Temporal's cancel reaches it late; the
+  // announcement lets its worker abort the request now (src/db/run-cancel.ts). A hint: failure is harmless.
+  await announceRunCancel(deps.db, runId).catch((err: unknown) =>
+    deps.log.warn({ err, runId }, 'could not announce the cancel; it reaches the run at its next workflow task'),
+  );
   await Promise.race([handle.result().catch(() => undefined), new Promise((r) => setTimeout(r, waitMs).unref())]);
   return getRun(deps, orgId, runnerId, runId);
 }

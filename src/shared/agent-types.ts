@@ -3,7 +3,7 @@
  * activities (`activities/agent.ts`) and the tools (`src/agent/tools`). No I/O, safe in workflows.
  */
 import type { ModelPrice } from './pricing';
-import type { PersistBatch } from './run-types';
+import type { PersistBatch, RunContext } from './run-types';
 import type { ResolvedStepConfig } from './step-config';
 
 export type ToolSourceKind = 'mcp' | 'http' | 'sql' | 'knowledge' | 'web' | 'plan';
@@ -125,6 +125,27 @@ export interface CallModelArgs extends AgentStepBase {
   outputSchema: Record<string, unknown> | null;
   /** The step's record as it will stand after this call (written with the ledger row). */
   record: AgentStepRecord;
+  /**
+   * Run shape ≥ 3, the run's last step: if this call's answer ends the step (no tool calls, and a valid
+   * output when there is an outputSchema), the same transaction as the ledger row records the step's
+   * output and the run's completion (the workflow then writes nothing more). See `AgentFinalize`.
+   */
+  finalize?: AgentFinalize;
+  /**
+   * Set by the workflow when the call is scheduled in the run's first workflow task, first attempt
+   * (`historyLength` 3): no earlier attempt of this call can have been made, so a local first attempt
+   * skips the ledger read. Any retried, timed-out or later task reads it.
+   */
+  firstTask?: boolean;
+}
+
+/** What the last step's final model call needs to record the run's end itself. */
+export interface AgentFinalize {
+  /** The step's index and input, as its `stepFinished` write carries them. */
+  index: number;
+  input: unknown;
+  /** The run's context before this step's output is added. */
+  context: RunContext;
 }
 
 export interface CallModelResult {
@@ -136,6 +157,8 @@ export interface CallModelResult {
   costUsd: number | null;
   /** With an outputSchema and a final answer: the parsed answer, or why it does not match. */
   output?: { ok: true; value: unknown } | { ok: false; errors: string[] };
+  /** Set when the call recorded the step's output and the run's completion (`CallModelArgs.finalize`). */
+  finalized?: boolean;
 }
 
 export interface CallToolArgs extends AgentStepBase {

@@ -85,9 +85,10 @@ export interface RunnerSnapshot {
  * search-attribute upsert per patch; runs started before it (no `shape`) still ask, so they replay.
  * Later changes gate on `shape >= 2`, … the same way (docs/run-shape.md).
  * - 1: persist-with-step, finalize-with-last-step, local short steps, the agent loop (no patch markers);
- * - 2: an agent step's preparation and tool calls run as bounded local activities.
+ * - 2: an agent step's preparation and tool calls run as bounded local activities;
+ * - 3: an agent step's model calls run as local activities (a step of short calls is one workflow task).
  */
-export const RUN_SHAPE = 2;
+export const RUN_SHAPE = 3;
 
 export interface RunWorkflowInput {
   runId: string;

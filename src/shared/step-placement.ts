@@ -3,6 +3,7 @@
  * Pure, shared by the workflow (which decides) and the activities (which honour the bound).
  * The reasoning and the measurements are in docs/run-shape.md.
  */
+import type { FailureCode } from './failure-codes';
 import type { StepSnapshot } from './run-types';
 
 /**
@@ -20,6 +21,14 @@ export const COMPUTER_DEFAULT_TIMEOUT_MS = 5_000;
  * continues the step as a regular activity. Internal to the workflow, never a run's error code.
  */
 export const EXCEEDED_LOCAL_BOUND = 'exceeded_local_bound';
+
+/**
+ * `ApplicationFailure.type` of a local model call stopped because its run's cancel was announced
+ * (src/db/run-cancel.ts): the run's own failure code `cancelled`. `callModel` fails with it for no other
+ * reason (a cancel delivered by Temporal is a `CancelledFailure`), and the workflow answers it by ending
+ * its task so that Temporal's cancel request reaches it.
+ */
+export const CANCEL_ANNOUNCED = 'cancelled' satisfies FailureCode;
 
 export type StepPlacement = 'inline' | 'local' | 'remote';
 

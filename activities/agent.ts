@@ -193,6 +193,8 @@ export function createAgentActivities(deps: AgentActivityDeps) {
   const price = (model: string, reported?: string) =>
     priceOf(model, deps.priceOverrides) ?? (reported ? priceOf(reported, deps.priceOverrides) : null);
 
+  const bookings = pendingWrites();
+
   /** The initial record and the pending writes, in one transaction. */
   async function writePrepared(args: PrepareAgentStepArgs, record: AgentStepRecord): Promise<void> {
     await withSqlClient(deps.db, async (c) => {
@@ -333,6 +335,7 @@ export function createAgentActivities(deps: AgentActivityDeps) {
         // The earlier attempt may have died before recording the step's end: record it (idempotent).
         const done = finalBatch(args, out);
         if (done) {
+          await bookings.settled(args.runId);
           await deps.persistRun(done);
           out.finalized = true;
         }
@@ -376,6 +379,7 @@ export function createAgentActivities(deps: AgentActivityDeps) {
 
       const ours = finish(answer, costUsd);
       const done = finalBatch(args, ours);
+      await bookings.settled(args.runId);
       const winner = await withSqlClient(deps.db, async (c) => {
         const q = new Sql(c);
         const run = q.lit(args.runId);
@@ -441,15 +445,44 @@ export function createAgentActivities(deps: AgentActivityDeps) {
         args.localBoundMs,
       );
       // Booked after the bound check: an attempt cut at the bound books nothing (its continuation does).
-      await recordToolCall(deps.db, {
-        runId: args.runId,
-        orgId: args.orgId,
-        stepName: args.stepName,
-        toolName: args.call.name,
-        isError: r.isError,
-        latencyMs: Date.now() - startedAt,
-      });
+      // The booking (analytics, best effort) lands while the workflow goes on; the step's next model call
+      // waits for it before its own transaction, so a finished run has all of its tool calls booked.
+      bookings.add(
+        args.runId,
+        recordToolCall(deps.db, {
+          runId: args.runId,
+          orgId: args.orgId,
+          stepName: args.stepName,
+          toolName: args.call.name,
+          isError: r.isError,
+          latencyMs: Date.now() - startedAt,
+        }),
+      );
       return { content: r.content, isError: r.isError, ...(r.recordPatch ? { recordPatch: r.recordPatch } : {}) };
+    },
+  };
+}
+
+/**
+ * Writes that an activity leaves in flight for a run (tool-call bookings): `settled(runId)` waits for the
+ * ones of that run. The promises never reject (a booking logs and drops its own failure).
+ */
+function pendingWrites() {
+  const byRun = new Map<string, Set<Promise<void>>>();
+  return {
+    add(runId: string, p: Promise<void>): void {
+      let set = byRun.get(runId);
+      if (!set) byRun.set(runId, (set = new Set()));
+      const mine = set;
+      mine.add(p);
+      void p.finally(() => {
+        mine.delete(p);
+        if (mine.size === 0 && byRun.get(runId) === mine) byRun.delete(runId);
+      });
+    },
+    async settled(runId: string): Promise<void> {
+      const set = byRun.get(runId);
+      if (set) await Promise.all([...set]);
     },
   };
 }

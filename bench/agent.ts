@@ -18,7 +18,7 @@ import { rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { createApp } from '../api/app';
 import { createRunWorker, installTemporalRuntime, WORKFLOWS_PATH } from '../src/bin/worker-runtime';
 import { createLogger } from '../src/config/logger';
@@ -97,6 +97,30 @@ async function main(): Promise<void> {
       worker.shutdown();
       await running.catch(() => undefined);
     });
+
+    // The floor: a worker of its own on the same connection, running k no-op local activities per workflow.
+    const floorQueue = `bench-agent-floor-${randomUUID()}`;
+    const floorWorker = await Worker.create({
+      connection: nativeConnection,
+      namespace,
+      taskQueue: floorQueue,
+      workflowsPath: require.resolve('./agent-floor-workflow'),
+      activities: { noop: async (i: number) => i },
+    });
+    const floorRunning = floorWorker.run();
+    cleanups.unshift(async () => {
+      floorWorker.shutdown();
+      await floorRunning.catch(() => undefined);
+    });
+    const floorRun = async (k: number): Promise<number> => {
+      const started = performance.now();
+      await client.workflow.execute('localActivityFloor', {
+        taskQueue: floorQueue,
+        workflowId: randomUUID(),
+        args: [k],
+      });
+      return performance.now() - started;
+    };
 
     const services = { db, log, temporal: { client, taskQueue, namespace }, secrets: createSecretBox(secretKey) };
     const app = createApp({
@@ -181,6 +205,12 @@ async function main(): Promise<void> {
       };
       fake.requests.length = 0;
     }
+    // Per no-op local activity: (a workflow of 10) − (a workflow of 0), over 10, medians of RUNS each.
+    for (let i = 0; i < WARMUP; i++) await floorRun(1);
+    const floorSamples: Record<number, number[]> = { 0: [], 10: [] };
+    for (let i = 0; i < RUNS; i++) for (const k of [0, 10]) floorSamples[k]?.push(await floorRun(k));
+    const floorPerActivityMs = (summarize(floorSamples[10] ?? []).p50 - summarize(floorSamples[0] ?? []).p50) / 10;
+
     const f = (n: number) => n.toFixed(1).padStart(9);
     out('');
     out('scenario                    step p50  overhead p50  overhead p99  per call p50  per call p99   (ms)');
@@ -190,7 +220,15 @@ async function main(): Promise<void> {
       );
     }
     out('');
-    out('BENCH_JSON ' + JSON.stringify({ suite: 'agent', runs: RUNS, loadAverage: os.loadavg()[0], results }));
+    out(
+      `floor: one no-op local activity on this worker and server costs ${floorPerActivityMs.toFixed(1)} ms at p50 ` +
+        `(a tool round runs two: model call and tool call, ${(2 * floorPerActivityMs).toFixed(1)} ms)`,
+    );
+    out('');
+    out(
+      'BENCH_JSON ' +
+        JSON.stringify({ suite: 'agent', runs: RUNS, loadAverage: os.loadavg()[0], results, floorPerActivityMs }),
+    );
   } finally {
     for (const c of cleanups) await c().catch(() => undefined);
   }

@@ -28,7 +28,9 @@ import type {
   CallToolArgs,
   CallToolResult,
   PrepareAgentStepArgs,
+  PrepareAndCallModelArgs,
   PreparedAgentStep,
+  PreparedFirstCall,
 } from '../src/shared/agent-types';
 import { failure, type FailureCode } from '../src/shared/failure-codes';
 import { costOf, PRICE_TABLE_VERSION, priceOf, type PriceOverrides } from '../src/shared/pricing';
@@ -268,7 +270,7 @@ export function createAgentActivities(deps: AgentActivityDeps) {
     }, args.localBoundMs);
   }
 
-  return {
+  const activities = {
     async prepareAgentStep(args: PrepareAgentStepArgs): Promise<PreparedAgentStep> {
       // The workflow's pending writes (the step's start among them) go out first and land while the step
       // is prepared; the preparation answers once they are in, so the order of the run's writes holds.
@@ -424,6 +426,32 @@ export function createAgentActivities(deps: AgentActivityDeps) {
       return ours;
     },
 
+    /**
+     * The preparation and the first model call in one local activity (shape ≥ 3, no USD limit: the
+     * budget check before the first call needs nothing the preparation computes only when there is a
+     * limit). One local activity less per step.
+     */
+    async prepareAndCallModel(args: PrepareAndCallModelArgs): Promise<PreparedFirstCall> {
+      const prepared = await activities.prepareAgentStep(args.prepare);
+      const result = await activities.callModel({
+        runId: args.prepare.runId,
+        orgId: args.prepare.orgId,
+        runnerId: args.prepare.runnerId,
+        stepName: args.prepare.stepName,
+        stepIndex: args.prepare.stepIndex,
+        callIndex: 1,
+        model: prepared.model,
+        system: prepared.system,
+        messages: [{ role: 'user', content: prepared.userMessage }],
+        tools: prepared.tools,
+        maxTokens: prepared.maxTokens,
+        outputSchema: args.prepare.outputSchema,
+        record: { ...prepared.record, modelCalls: 1 },
+        ...args.call,
+      });
+      return { prepared, result };
+    },
+
     async callTool(args: CallToolArgs): Promise<CallToolResult> {
       if (args.call.argumentsError) return { content: args.call.argumentsError, isError: true };
       const startedAt = Date.now();
@@ -461,6 +489,7 @@ export function createAgentActivities(deps: AgentActivityDeps) {
       return { content: r.content, isError: r.isError, ...(r.recordPatch ? { recordPatch: r.recordPatch } : {}) };
     },
   };
+  return activities;
 }
 
 /**

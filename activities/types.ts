@@ -4,7 +4,9 @@ import type {
   CallToolArgs,
   CallToolResult,
   PrepareAgentStepArgs,
+  PrepareAndCallModelArgs,
   PreparedAgentStep,
+  PreparedFirstCall,
 } from '../src/shared/agent-types';
 import type { ExecuteStepArgs, PersistBatch } from '../src/shared/run-types';
 import type { BudgetWarningArgs, BudgetWarningResult } from './budget';
@@ -21,6 +23,8 @@ export interface RunActivities {
   prepareAgentStep(args: PrepareAgentStepArgs): Promise<PreparedAgentStep>;
   /** One model call, billed once in the ledger (idempotent by `<runId>:<step>:<n>`). */
   callModel(args: CallModelArgs): Promise<CallModelResult>;
+  /** A step's preparation and first model call in one local activity (run shape ≥ 3, no USD limit). */
+  prepareAndCallModel(args: PrepareAndCallModelArgs): Promise<PreparedFirstCall>;
   /** One tool call; a tool error is a result the model sees. */
   callTool(args: CallToolArgs): Promise<CallToolResult>;
 }

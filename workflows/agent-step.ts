@@ -82,6 +82,11 @@ export interface AgentStepArgs {
    * `runAgentStep` then reports `finalized`.
    */
   finalize?: AgentFinalize;
+  /**
+   * Shape ≥ 3 and no USD limit (the budget check before the first call then needs nothing from the
+   * preparation): a locally prepared step makes its first model call in the same local activity.
+   */
+  prepareWithFirstCall?: boolean;
 }
 
 export interface AgentStepOutcome {
@@ -168,15 +173,26 @@ async function boundedLocalThenRemote<A extends { localBoundMs?: number }, R>(
  */
 async function callModelActivity(args: CallModelArgs, summary: string, local: boolean): Promise<CallModelResult> {
   if (!local) return acts.callModel.executeWithOptions({ ...modelOptions, summary }, [args]);
+  return unlessCancelAnnounced(
+    () => localActs.callModel.executeWithOptions({ ...localModelOptions, summary }, [args]),
+    () =>
+      acts.callModel.executeWithOptions({ ...modelOptions, summary: `${summary}, continued as an activity` }, [args]),
+  );
+}
+
+/**
+ * Runs a local model call; if its run's cancel was announced (the call stopped), ends the workflow task
+ * with a timer so that the server delivers the cancel request (the timer then rejects as cancelled). If no
+ * cancel comes, `fallback` makes the call as regular activities.
+ */
+async function unlessCancelAnnounced<T>(local: () => Promise<T>, fallback: () => Promise<T>): Promise<T> {
   try {
-    return await localActs.callModel.executeWithOptions({ ...localModelOptions, summary }, [args]);
+    return await local();
   } catch (err) {
     const cause = err instanceof ActivityFailure ? err.cause : err;
     if (!(cause instanceof ApplicationFailure && cause.type === CANCEL_ANNOUNCED)) throw err;
     await sleep(ANNOUNCED_CANCEL_WAIT);
-    return acts.callModel.executeWithOptions({ ...modelOptions, summary: `${summary}, continued as an activity` }, [
-      args,
-    ]);
+    return fallback();
   }
 }
 
@@ -230,9 +246,31 @@ export async function runAgentStep(
   // often slower than the bound: with MCP servers attached, preparation stays a regular activity rather
   // than start them twice.
   const prepareLocally = args.localBookkeeping === true && config.mcpServers.length === 0;
-  const prepared: PreparedAgentStep = prepareLocally
-    ? await boundedLocalThenRemote('prepareAgentStep', prepareArgs, prepareSummary, prepareOptions)
-    : await acts.prepareAgentStep.executeWithOptions({ ...prepareOptions, summary: prepareSummary }, [prepareArgs]);
+  // The run's first workflow task, first attempt: nothing of it has run before (see CallModelArgs.firstTask).
+  const firstTask = (): { firstTask?: true } =>
+    args.localModelCalls && workflowInfo().historyLength === 3 ? { firstTask: true } : {};
+  const finalize = args.finalize && args.localModelCalls ? { finalize: args.finalize } : {};
+  const prepareRemotely = () =>
+    acts.prepareAgentStep.executeWithOptions({ ...prepareOptions, summary: prepareSummary }, [prepareArgs]);
+  let prepared: PreparedAgentStep;
+  /** The first call's answer when it was made together with the preparation. */
+  let firstAnswer: CallModelResult | null = null;
+  if (prepareLocally && args.prepareWithFirstCall && args.localModelCalls && config.model) {
+    const summary = `${step.name}: prepare, ${config.model} call 1`;
+    const both = await unlessCancelAnnounced<{ prepared: PreparedAgentStep; result: CallModelResult | null }>(
+      () =>
+        localActs.prepareAndCallModel.executeWithOptions({ ...localModelOptions, summary }, [
+          { prepare: prepareArgs, call: { ...finalize, ...firstTask() } },
+        ]),
+      async () => ({ prepared: await prepareRemotely(), result: null }),
+    );
+    prepared = both.prepared;
+    firstAnswer = both.result;
+  } else {
+    prepared = prepareLocally
+      ? await boundedLocalThenRemote('prepareAgentStep', prepareArgs, prepareSummary, prepareOptions)
+      : await prepareRemotely();
+  }
   const { model, tools } = prepared;
   const messages: AgentMessage[] = [{ role: 'user', content: prepared.userMessage }];
   let record: AgentStepRecord = prepared.record;
@@ -240,31 +278,36 @@ export async function runAgentStep(
 
   for (let callIndex = 1; ; callIndex++) {
     const promptTokens = prepared.promptTokenEstimate + Math.ceil(JSON.stringify(messages.slice(1)).length / 4);
-    await hooks.beforeModelCall({
-      stepName: step.name,
-      model,
-      callIndex,
-      worstCaseUsd: worstCaseCostOf(prepared.price, promptTokens, prepared.maxTokens),
-    });
     record = { ...record, modelCalls: callIndex };
-    const r: CallModelResult = await callModelActivity(
-      {
-        ...base,
-        callIndex,
+    let r: CallModelResult;
+    if (callIndex === 1 && firstAnswer) {
+      // Made with the preparation (no USD limit, so the check before it had nothing to refuse).
+      r = firstAnswer;
+    } else {
+      await hooks.beforeModelCall({
+        stepName: step.name,
         model,
-        system: prepared.system,
-        messages,
-        tools,
-        maxTokens: prepared.maxTokens,
-        outputSchema: step.outputSchema,
-        record,
-        ...(args.finalize && args.localModelCalls ? { finalize: args.finalize } : {}),
-        // The run's first workflow task, first attempt: nothing of it has run before (see CallModelArgs).
-        ...(args.localModelCalls && workflowInfo().historyLength === 3 ? { firstTask: true } : {}),
-      },
-      `${step.name}: ${model} call ${callIndex}`,
-      args.localModelCalls === true,
-    );
+        callIndex,
+        worstCaseUsd: worstCaseCostOf(prepared.price, promptTokens, prepared.maxTokens),
+      });
+      r = await callModelActivity(
+        {
+          ...base,
+          callIndex,
+          model,
+          system: prepared.system,
+          messages,
+          tools,
+          maxTokens: prepared.maxTokens,
+          outputSchema: step.outputSchema,
+          record,
+          ...finalize,
+          ...firstTask(),
+        },
+        `${step.name}: ${model} call ${callIndex}`,
+        args.localModelCalls === true,
+      );
+    }
     if (r.costUsd === null) record = { ...record, costUnknown: true };
     hooks.afterModelCall({ stepName: step.name, costUsd: r.costUsd });
 

@@ -240,6 +240,7 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
               persist: callArgs.persist,
               localBookkeeping: (args.shape ?? 0) >= 2,
               localModelCalls: (args.shape ?? 0) >= 3,
+              prepareWithFirstCall: (args.shape ?? 0) >= 3 && !budget.limited(),
               ...(agentFinalizes
                 ? { finalize: { index: i, input, context: { input: context.input, steps: { ...context.steps } } } }
                 : {}),

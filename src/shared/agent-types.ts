@@ -139,6 +139,17 @@ export interface CallModelArgs extends AgentStepBase {
   firstTask?: boolean;
 }
 
+/** `prepareAndCallModel`: a step's preparation and its first model call in one local activity. */
+export interface PrepareAndCallModelArgs {
+  prepare: PrepareAgentStepArgs;
+  call: Pick<CallModelArgs, 'finalize' | 'firstTask'>;
+}
+
+export interface PreparedFirstCall {
+  prepared: PreparedAgentStep;
+  result: CallModelResult;
+}
+
 /** What the last step's final model call needs to record the run's end itself. */
 export interface AgentFinalize {
   /** The step's index and input, as its `stepFinished` write carries them. */

@@ -3,13 +3,17 @@
  * (`node_modules/<pkg>`), per repository folder, or per V8/Node category, largest first,
  * and per function (`--functions=N`, default 30; 0 hides them), summed over the files given (one
  * per thread: the main thread, tsx's loader, the SDK's workflow threads).
- * Usage: npx tsx bench/cpu-profile-summary.ts [--functions=N] <file.cpuprofile>...
+ * `--skip-ms=N` leaves out each file's first N ms (start-up: tsx compiling, webpack bundling), so what is
+ * left is the per-run work; `--inclusive=N` adds the top N functions by inclusive time (self time of
+ * everything they called; recursion counted once), to see what a whole code path costs.
+ * Usage: npx tsx bench/cpu-profile-summary.ts [--functions=N] [--skip-ms=N] [--inclusive=N] <file.cpuprofile>...
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
 interface ProfileNode {
   id: number;
+  children?: number[];
   callFrame: { functionName: string; url: string; lineNumber?: number };
 }
 interface Profile {
@@ -53,23 +57,41 @@ const printTop = (title: string, totals: Map<string, number>, all: number, top: 
 // Several files (one per thread of a process) are summed: `--cpu-prof` writes one profile per thread.
 const files = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const functionsTop = Number(process.argv.find((a) => a.startsWith('--functions='))?.split('=')[1] ?? 30);
+const skipUs = Number(process.argv.find((a) => a.startsWith('--skip-ms='))?.split('=')[1] ?? 0) * 1000;
+const inclusiveTop = Number(process.argv.find((a) => a.startsWith('--inclusive='))?.split('=')[1] ?? 0);
 const byCategory = new Map<string, number>();
 const byFunction = new Map<string, number>();
+const inclusive = new Map<string, number>();
 let all = 0;
 for (const file of files) {
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
   let inFile = 0;
+  let t = 0;
   p.samples.forEach((id, i) => {
     const n = byId.get(id);
     const dt = p.timeDeltas[i] ?? 0;
-    if (!n) return;
+    t += dt;
+    if (!n || t < skipUs) return;
     const c = category(n.callFrame.url, n.callFrame.functionName);
     if (c === '(idle)') return;
     byCategory.set(c, (byCategory.get(c) ?? 0) + dt);
     const f = functionLabel(n);
     byFunction.set(f, (byFunction.get(f) ?? 0) + dt);
     inFile += dt;
+    if (inclusiveTop > 0) {
+      const seen = new Set<string>();
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        const node = byId.get(at);
+        if (!node) break;
+        const label = functionLabel(node);
+        if (seen.has(label)) continue;
+        seen.add(label);
+        inclusive.set(label, (inclusive.get(label) ?? 0) + dt);
+      }
+    }
   });
   all += inFile;
   process.stdout.write(`${path.basename(file)}: ${(inFile / 1000).toFixed(0)} ms of CPU sampled (idle excluded)\n`);
@@ -77,3 +99,4 @@ for (const file of files) {
 process.stdout.write(`all files: ${(all / 1000).toFixed(0)} ms of CPU sampled\n`);
 printTop('self time by package / folder / category', byCategory, all, 25);
 if (functionsTop > 0) printTop('self time by function', byFunction, all, functionsTop);
+if (inclusiveTop > 0) printTop('inclusive time by function', inclusive, all, inclusiveTop);

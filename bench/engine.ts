@@ -31,6 +31,7 @@ import { generateSecretKey } from '../src/crypto/secret-box';
 import type { RunWorkflow } from '../src/shared/workflow-defs';
 import {
   plotSvg,
+  postgresCpuMs,
   processCpuMs,
   runClosedLoop,
   summarize,
@@ -209,19 +210,19 @@ async function main(): Promise<void> {
       if (result.status !== 'completed') throw new Error(`run ${run.id} ended ${result.status}`);
     };
 
+    // CPU readers per process; `postgres` sums every postgres process on the machine (see postgresCpuMs).
+    const cpuOf = (pid: number | undefined) => () => processCpuMs(pid ?? -1);
     const measure = async (
-      pids: Record<string, number>,
+      pids: Record<string, () => number>,
       go: () => Promise<{ latencies: number[]; elapsedMs: number }>,
     ): Promise<Batch> => {
-      const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuMs(pid)]));
+      const before = Object.fromEntries(Object.entries(pids).map(([k, read]) => [k, read()]));
       const r = await go();
-      const cpuMs = Object.fromEntries(
-        Object.entries(pids).map(([k, pid]) => [k, processCpuMs(pid) - (before[k] ?? 0)]),
-      );
+      const cpuMs = Object.fromEntries(Object.entries(pids).map(([k, read]) => [k, read() - (before[k] ?? 0)]));
       return { ...r, cpuMs };
     };
-    const enginePids = { 'API+worker': engine.pid ?? -1, server: server.pid ?? -1 };
-    const baselinePids = { 'starter+worker': baseline.pid ?? -1, server: server.pid ?? -1 };
+    const enginePids = { 'API+worker': cpuOf(engine.pid), server: cpuOf(server.pid), postgres: postgresCpuMs };
+    const baselinePids = { 'starter+worker': cpuOf(baseline.pid), server: cpuOf(server.pid), postgres: postgresCpuMs };
     const runBatch = async (side: Side, total: number, concurrency: number): Promise<Batch> => {
       if (side === 'engine') return measure(enginePids, () => runClosedLoop(total, concurrency, engineRun(engineBase)));
       return measure(baselinePids, async () => {
@@ -299,7 +300,7 @@ async function main(): Promise<void> {
       );
       const base = `http://127.0.0.1:${apiPort}`;
       await waitHealthy(base);
-      const pids = { API: api.pid ?? -1, worker: worker.pid ?? -1, server: server.pid ?? -1 };
+      const pids = { API: cpuOf(api.pid), worker: cpuOf(worker.pid), server: cpuOf(server.pid), postgres: postgresCpuMs };
       await runClosedLoop(WARMUP, 1, engineRun(base));
       split = [];
       for (const level of [1, 50]) {

@@ -1,5 +1,5 @@
 /** Load generation, statistics, CPU accounting and the plot shared by the engine bench's processes. */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export type BenchMessage = { kind: 'run'; total: number; concurrency: number } | { kind: 'stop' };
 export type BenchReply =
@@ -67,6 +67,29 @@ export function processCpuMs(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * CPU ms (user + system) of every live `postgres` process on this machine: the server's backends, the
+ * bench's pooled connections among them. Other users of the same server count too, so read it as a
+ * difference between batches of the two sides (the baseline uses no database: its figure is the noise).
+ */
+export function postgresCpuMs(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const open = stat.indexOf('(');
+      const close = stat.lastIndexOf(')');
+      if (stat.slice(open + 1, close) !== 'postgres') continue;
+      const fields = stat.slice(close + 2).split(' ');
+      total += ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  return total;
 }
 
 export interface PlotSeries {

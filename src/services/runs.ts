@@ -255,7 +255,11 @@ export interface RunnerSnapshotRead {
 
 /**
  * Round trip 1 of recording runs: opens the org-scoped transaction (left open for `recordRunsSql`)
- * and reads the runner's snapshot; 404 when the runner is gone.
+ * and reads the runner's snapshot; 404 when the runner is gone. The connection definitions (the runner's
+ * MCP servers, integrations, tools, skills and its agents' own) are read in a second round trip, and only
+ * when the runner links any or has a step that names an agent: that read is the most expensive of the
+ * snapshot (about 1.4 ms of PostgreSQL CPU, mostly planning its 7-way union, measured with
+ * `bench/pg-cpu.ts`), and for every other runner it returns nothing.
  */
 export async function beginAndReadSnapshot(
   c: PoolClient,
@@ -263,21 +267,15 @@ export async function beginAndReadSnapshot(
   orgId: string,
   runnerId: string,
 ): Promise<RunnerSnapshotRead> {
-  const reads = resultSets<never>(
-    await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId), ...connectionQueries(q, runnerId)].join(';\n')),
-  );
-  const base = snapshotFromRows(
-    (reads[2]?.rows ?? []) as RunnerRow[],
-    (reads[3]?.rows ?? []) as StepRow[],
-    (reads[4]?.rows ?? []) as { k: string; id: string }[],
-  );
+  const reads = resultSets<never>(await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId)].join(';\n')));
+  const steps = (reads[3]?.rows ?? []) as StepRow[];
+  const links = (reads[4]?.rows ?? []) as { k: string; id: string }[];
+  const base = snapshotFromRows((reads[2]?.rows ?? []) as RunnerRow[], steps, links);
+  const hasDefinitions = links.length > 0 || steps.some((s) => s.agent_id !== null);
+  const defs = hasDefinitions ? resultSets<never>(await c.query(connectionQueries(q, runnerId).join(';\n'))) : [];
   return {
     inputSchema: base.inputSchema,
-    stored: withConnectionDefinitions(
-      base.stored,
-      (reads[5]?.rows ?? []) as never[],
-      (reads[6]?.rows ?? []) as never[],
-    ),
+    stored: withConnectionDefinitions(base.stored, (defs[0]?.rows ?? []) as never[], (defs[1]?.rows ?? []) as never[]),
   };
 }
 

@@ -1,9 +1,9 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { isPrivateAddress, parseAllowlist } from './address-rules';
 import { createEgressGuard } from './egress';
-import { HttpError, postJson } from './http-client';
+import { agentsFor, HttpError, postJson } from './http-client';
 
 describe('isPrivateAddress', () => {
   it.each([
@@ -383,5 +383,109 @@ describe('postJson', () => {
       'invalid_request',
     );
     expect(err.message).not.toContain('secret-token');
+  });
+});
+
+describe('postJson keep-alive pools', () => {
+  let server: http.Server;
+  let port: number;
+  /** The client port of the connection each request arrived on. */
+  const arrivals: number[] = [];
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        arrivals.push(req.socket.remotePort ?? -1);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  const post = (guard: ReturnType<typeof createEgressGuard>, host = '127.0.0.1') =>
+    postJson({ url: `http://${host}:${port}/`, body: {}, timeoutMs: 2_000, maxResponseBytes: 1024, guard });
+
+  it('reuses a connection for the next request through the same guard', async () => {
+    const guard = createEgressGuard(parseAllowlist('127.0.0.1'));
+    arrivals.length = 0;
+    await post(guard);
+    await post(guard);
+    await post(guard);
+    expect(arrivals).toHaveLength(3);
+    expect(new Set(arrivals).size).toBe(1);
+  });
+
+  it('never hands a socket pooled under one guard to a request made through another', async () => {
+    const a = createEgressGuard(parseAllowlist('127.0.0.1'));
+    const b = createEgressGuard(parseAllowlist('127.0.0.1'));
+    arrivals.length = 0;
+    await post(a);
+    await post(b);
+    await post(a);
+    await post(b);
+    const [a1, b1, a2, b2] = arrivals;
+    expect(a1).not.toBe(b1);
+    expect(a2).toBe(a1);
+    expect(b2).toBe(b1);
+    expect(agentsFor(a)).not.toBe(agentsFor(b));
+  });
+
+  it('refuses a host that a guard does not allow even while another guard holds a pooled socket to it', async () => {
+    const allowing = createEgressGuard(parseAllowlist('localhost'));
+    await post(allowing, 'localhost');
+    const pooled = Object.values(agentsFor(allowing).http.freeSockets).flat();
+    expect(pooled.length).toBeGreaterThan(0);
+    const err: unknown = await post(createEgressGuard([]), 'localhost').then(
+      () => new Error('expected a refusal'),
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(HttpError);
+    expect((err as HttpError).kind).toBe('egress_refused');
+  });
+
+  it('sends a request again on a new connection when the server resets the reused one', async () => {
+    // A server that answers the first request of a connection with keep-alive and resets the connection
+    // when a second request arrives on it: a server closing an idle connection just as it is reused.
+    let connections = 0;
+    const raw = net.createServer((socket) => {
+      connections++;
+      let requests = 0;
+      let buffered = '';
+      socket.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('latin1');
+        const end = buffered.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const length = Number(/content-length:\s*(\d+)/i.exec(buffered)?.[1] ?? 0);
+        if (buffered.length < end + 4 + length) return;
+        buffered = '';
+        requests++;
+        if (requests > 1) {
+          socket.resetAndDestroy();
+          return;
+        }
+        socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}');
+      });
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+    const rawPort = (raw.address() as AddressInfo).port;
+    try {
+      const guard = createEgressGuard(parseAllowlist('127.0.0.1'));
+      const once = () =>
+        postJson({ url: `http://127.0.0.1:${rawPort}/`, body: {}, timeoutMs: 2_000, maxResponseBytes: 64, guard });
+      expect((await once()).status).toBe(200);
+      expect((await once()).status).toBe(200);
+      // The second request was written to the first connection, reset there, and sent on a second one.
+      expect(connections).toBe(2);
+    } finally {
+      await new Promise<void>((resolve) => raw.close(() => resolve()));
+    }
   });
 });

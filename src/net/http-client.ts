@@ -7,6 +7,42 @@ import https from 'node:https';
 import type { EgressGuard } from './egress';
 
 // ---------------------------------------------------------------------------------------------------------------
+// Keep-alive pools, one per egress guard
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * How long an idle pooled socket is kept. Below the 5 s keep-alive timeout of Node's HTTP server (and of most
+ * others), so we usually close an idle connection before the server does: a request written to a socket the
+ * server is closing at that moment fails with a reset (see `postJson`, which retries such a request once).
+ */
+export const KEEP_ALIVE_IDLE_MS = 4_000;
+
+interface GuardAgents {
+  http: http.Agent;
+  https: https.Agent;
+}
+const agentsByGuard = new WeakMap<EgressGuard, GuardAgents>();
+
+/**
+ * The keep-alive agents of one egress guard. A socket is only ever reused by requests made through the guard
+ * whose `lookup` checked its address when it connected: pools are per guard object, never shared, so a
+ * connection opened under one allowlist cannot carry a request made under another (a pooled socket to an
+ * allowlisted private address is invisible to a guard that would refuse it).
+ */
+export function agentsFor(guard: EgressGuard): GuardAgents {
+  let agents = agentsByGuard.get(guard);
+  if (!agents) {
+    const options = { keepAlive: true, timeout: KEEP_ALIVE_IDLE_MS, scheduling: 'lifo' as const };
+    agents = { http: new http.Agent(options), https: new https.Agent(options) };
+    agentsByGuard.set(guard, agents);
+  }
+  return agents;
+}
+
+/** Errors of a request written to a pooled socket the server had already closed. */
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+// ---------------------------------------------------------------------------------------------------------------
 // postJson
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -48,8 +84,39 @@ const RESERVED_HEADERS = new Set(['host', 'content-type', 'content-length', 'tra
 /**
  * POST `body` as JSON (or another method, see `method`). No redirects are followed (a 3xx is returned as is), the response body is capped at
  * `maxResponseBytes`, and `timeoutMs` bounds the whole exchange (connect, send, receive).
+ *
+ * Connections are kept alive and reused, per egress guard (`agentsFor`). The price of reuse: a server may
+ * close an idle connection just as a request is written to it. A request that fails that way (a reset or a
+ * broken pipe on a reused socket, before any response byte) is sent once more, on a new connection, within
+ * the same time bound. It may then reach the server twice, which is what any retry does: webhook steps and
+ * HTTP tools send an `Idempotency-Key` for it.
  */
-export function postJson(opts: PostJsonOptions): Promise<PostJsonResponse> {
+export async function postJson(opts: PostJsonOptions): Promise<PostJsonResponse> {
+  const started = Date.now();
+  try {
+    return await attempt(opts, false);
+  } catch (err) {
+    if (!(err instanceof StaleSocketError)) throw err;
+    const timeoutMs = opts.timeoutMs - (Date.now() - started);
+    if (timeoutMs <= 0) {
+      throw new HttpError('timeout', `The request to ${err.host} timed out after ${opts.timeoutMs} ms`);
+    }
+    return attempt({ ...opts, timeoutMs }, true);
+  }
+}
+
+/** A request that failed on a reused keep-alive socket before any response: `postJson` sends it again. */
+class StaleSocketError extends Error {
+  constructor(
+    readonly host: string,
+    readonly original: HttpError,
+  ) {
+    super(original.message, { cause: original });
+    this.name = 'StaleSocketError';
+  }
+}
+
+function attempt(opts: PostJsonOptions, freshSocket: boolean): Promise<PostJsonResponse> {
   return new Promise<PostJsonResponse>((resolve, reject) => {
     let url: URL;
     try {
@@ -111,13 +178,15 @@ export function postJson(opts: PostJsonOptions): Promise<PostJsonResponse> {
       new HttpError('too_large', `The response from ${host} exceeded the limit of ${opts.maxResponseBytes} bytes`);
 
     try {
-      const requestFn = url.protocol === 'https:' ? https.request : http.request;
+      const secure = url.protocol === 'https:';
+      const requestFn = secure ? https.request : http.request;
+      const agents = agentsFor(opts.guard);
       req = requestFn(url, {
         method,
         headers,
         lookup: opts.guard.lookup,
-        // A fresh connection per request: a pooled socket could have been opened under another guard.
-        agent: false,
+        // This guard's own pool (see agentsFor); a retry after a stale socket takes a new connection.
+        agent: freshSocket ? false : secure ? agents.https : agents.http,
       });
     } catch (err) {
       // Invalid header names/values throw synchronously; Node's message names the header, not its value.
@@ -129,17 +198,31 @@ export function postJson(opts: PostJsonOptions): Promise<PostJsonResponse> {
       return;
     }
 
+    let responded = false;
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (settled) return;
       // The guard's lookup fails with an EgressRefusedError (code EGRESS_REFUSED).
       if (err.code === 'EGRESS_REFUSED') {
         fail(new HttpError('egress_refused', err.message, { cause: err }));
-      } else {
-        fail(new HttpError('network', `The request to ${host} failed: ${err.code ?? err.message}`, { cause: err }));
+        return;
       }
+      const error = new HttpError('network', `The request to ${host} failed: ${err.code ?? err.message}`, {
+        cause: err,
+      });
+      if (req?.reusedSocket && !responded && STALE_SOCKET_CODES.has(err.code ?? '')) {
+        // Settle as a plain failure, but let postJson send it again on a new connection.
+        if (settled) return;
+        settled = true;
+        cleanup();
+        req.destroy();
+        reject(new StaleSocketError(host, error));
+        return;
+      }
+      fail(error);
     });
 
     req.on('response', (res) => {
+      responded = true;
       const declared = Number(res.headers['content-length']);
       if (Number.isFinite(declared) && declared > opts.maxResponseBytes) {
         fail(tooLarge());

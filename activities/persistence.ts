@@ -5,8 +5,9 @@ import type { RunEvent } from '../src/shared/budget';
 import type { PersistBatch, PersistOp } from '../src/shared/run-types';
 
 /** One write of the workflow's batch. Every statement is idempotent, so a retried batch is harmless. */
-function opSql(q: Sql, runId: string, op: PersistOp, onlyIfActive: boolean): string {
+function opSql(q: Sql, runId: string, op: PersistOp, onlyIfActive: boolean, startedAt?: string): string {
   const run = q.lit(runId);
+  const started = startedAt === undefined ? 'now()' : `LEAST(${q.lit(startedAt)}::timestamptz, now())`;
   // Guards for writes made by activities: the run must still be active when they land.
   const activeRun = onlyIfActive ? `AND status IN ('pending', 'running')` : '';
   const activeStep = onlyIfActive
@@ -14,11 +15,11 @@ function opSql(q: Sql, runId: string, op: PersistOp, onlyIfActive: boolean): str
     : '';
   switch (op.op) {
     case 'runStarted':
-      return `UPDATE runner_runs SET status = 'running', started_at = COALESCE(started_at, now()),
-                workflow_started_at = COALESCE(workflow_started_at, now())
+      return `UPDATE runner_runs SET status = 'running', started_at = COALESCE(started_at, ${started}),
+                workflow_started_at = COALESCE(workflow_started_at, ${started})
               WHERE id = ${run} AND status = 'pending'`;
     case 'stepStarted':
-      return `UPDATE runner_run_steps SET status = 'running', input = ${q.json(op.input)}, started_at = now(),
+      return `UPDATE runner_run_steps SET status = 'running', input = ${q.json(op.input)}, started_at = ${started},
                 attempts = attempts + 1
               WHERE run_id = ${run} AND order_index = ${q.lit(op.index)} ${activeStep}`;
     case 'stepFinished':
@@ -63,7 +64,7 @@ export function persistStatements(q: Sql, batch: PersistBatch, guard?: string): 
   return [
     `UPDATE runner_runs SET context = ${q.json(batch.context)}, current_step = ${q.lit(batch.currentStep)}
      WHERE id = ${q.lit(batch.runId)} ${active ? `AND status IN ('pending', 'running')` : ''}`,
-    ...batch.ops.map((op) => opSql(q, batch.runId, op, active)),
+    ...batch.ops.map((op) => opSql(q, batch.runId, op, active, batch.startedAt)),
   ].map((sql) => sql + extra);
 }
 

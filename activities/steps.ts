@@ -4,7 +4,14 @@ import { withOrg } from '../src/db/scoped';
 import { validateAgainst } from '../src/validation/json-schema';
 import type { SecretBox } from '../src/crypto/secret-box';
 import { openWebhookHeaders } from '../src/crypto/webhook-headers';
-import type { ExecuteStepArgs, PersistBatch } from '../src/shared/run-types';
+import type { ExecuteStepArgs, PersistBatch, PersistOp } from '../src/shared/run-types';
+
+/**
+ * How long the last step's activity holds back the writes that travel with it (the step's start and what
+ * the workflow had pending): a step that ends sooner has them written with its end, in one transaction
+ * (one PostgreSQL transaction less per run); a slower one has them written at this point, as other steps do.
+ */
+export const MERGE_WITH_END_MS = 50;
 
 export interface StepExecutors {
   executeWebhookStep(args: {
@@ -107,61 +114,75 @@ export function createStepActivities(deps: {
   return {
     async executeStep(args: ExecuteStepArgs): Promise<unknown> {
       const { step } = args;
+      const startedAt = new Date();
       // The workflow's pending writes (the step's start among them) go out while the step runs: the
       // step does not read them, so waiting for them first only added a database round trip of latency.
       // Both are awaited before the activity answers, so every write lands before the workflow's next one.
       // (The write's error is caught at once and rethrown below: no rejection is left unhandled meanwhile.)
+      // On the run's last step they wait up to MERGE_WITH_END_MS: a step that ends sooner has its start and
+      // its end (and the run's) recorded in one transaction instead of two.
       const pending = args.persist;
-      const persisted = pending
-        ? withDbRetries(() => deps.persistRun({ ...pending, onlyIfActive: true })).then(
-            () => null,
-            (e: unknown) => ({ error: e }),
-          )
-        : null;
+      let persisted: Promise<{ error: unknown } | null> | null = null;
+      const writePending = (): Promise<{ error: unknown } | null> =>
+        (persisted ??= pending
+          ? withDbRetries(() => deps.persistRun({ ...pending, onlyIfActive: true })).then(
+              () => null,
+              (e: unknown) => ({ error: e }),
+            )
+          : Promise.resolve(null));
+      const deferred = pending !== undefined && args.finalize !== undefined;
+      const timer = deferred ? setTimeout(() => void writePending(), MERGE_WITH_END_MS) : undefined;
+      if (!deferred) void writePending();
       let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
       try {
         outcome = { ok: true, value: await runStep(args) };
       } catch (e) {
         outcome = { ok: false, error: e };
+      } finally {
+        clearTimeout(timer);
       }
+      let output = outcome.ok ? (outcome.value === undefined ? null : outcome.value) : null;
+      const issues = outcome.ok && step.outputSchema ? validateAgainst(step.outputSchema, output, 'output') : [];
+      // Still unsent (a fast last step): sent now, with the step's end when it succeeded.
+      const merge = persisted === null && pending !== undefined && outcome.ok && issues.length === 0;
       // A failed step, too, waits for its start to be recorded (its failure is written after it).
-      const writeFailed = persisted ? await persisted : null;
+      const writeFailed = merge ? null : await writePending();
       if (writeFailed) throw writeFailed.error;
       if (!outcome.ok) throw outcome.error;
-      let output = outcome.value;
-      output = output === undefined ? null : output;
-      if (step.outputSchema) {
-        const issues = validateAgainst(step.outputSchema, output, 'output');
-        if (issues.length > 0) {
-          const listed = issues
-            .slice(0, 5)
-            .map((i) => `${i.path} ${i.message}`)
-            .join('; ');
-          throw failure(
-            'output_schema_mismatch',
-            `Output of step "${step.name}" does not match its outputSchema: ${listed}`,
-            {
-              details: [issues],
-            },
-          );
-        }
+      if (issues.length > 0) {
+        const listed = issues
+          .slice(0, 5)
+          .map((i) => `${i.path} ${i.message}`)
+          .join('; ');
+        throw failure(
+          'output_schema_mismatch',
+          `Output of step "${step.name}" does not match its outputSchema: ${listed}`,
+          {
+            details: [issues],
+          },
+        );
       }
       if (args.finalize) {
         const { index, context } = args.finalize;
+        output = output ?? null;
         const finalContext = {
           ...context,
           steps: { ...context.steps, [step.name]: { output, status: 'completed' as const } },
         };
+        const end: PersistOp[] = [
+          { op: 'stepFinished', index, status: 'completed', input: args.input, output },
+          { op: 'runFinished', status: 'completed', output, error: null },
+        ];
         const done: PersistBatch = {
           runId: args.runId,
           orgId: args.orgId,
-          ops: [
-            { op: 'stepFinished', index, status: 'completed', input: args.input, output },
-            { op: 'runFinished', status: 'completed', output, error: null },
-          ],
+          // Merged: the pending writes first (the context goes before every op, see persistRun); their
+          // start times are the activity's, not the transaction's.
+          ops: merge && pending ? [...pending.ops, ...end] : end,
           context: finalContext,
           currentStep: index,
           onlyIfActive: true,
+          ...(merge ? { startedAt: startedAt.toISOString() } : {}),
         };
         await withDbRetries(() => deps.persistRun(done));
       }

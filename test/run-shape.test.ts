@@ -27,6 +27,9 @@ let hooks: Awaited<ReturnType<typeof startWebhookServer>>;
 beforeAll(async () => {
   hooks = await startWebhookServer({
     '/items': (_req, res) => json(res, 200, { items: [1, 2, 3] }),
+    '/slow-last': (_req, res) => {
+      setTimeout(() => json(res, 200, { done: true }), 1_500).unref();
+    },
     '/beyond-bound': (_req, res) => {
       setTimeout(() => json(res, 200, { items: [4, 5] }), LOCAL_STEP_BOUND_MS + 1_000).unref();
     },
@@ -89,6 +92,62 @@ describe('a run of short steps', () => {
     expect(counts[ACTIVITY_TASK_SCHEDULED] ?? 0).toBe(0);
     expect(counts[MARKER_RECORDED]).toBeGreaterThanOrEqual(2);
     await recordHistory(run.id, 'local-short-steps');
+  }, 60_000);
+});
+
+describe("the run's writes", () => {
+  /** Rows written by one transaction share its id (`xmin`): the run row and its step rows, as last written. */
+  const lastWrites = (runId: string) =>
+    ctx.systemDb.$queryRaw<{ tx: string; index: number | null; started: Date | null; completed: Date | null }[]>`
+      SELECT xmin::text AS tx, NULL::int AS index, started_at AS started, completed_at AS completed
+        FROM runner_runs WHERE id = ${runId}::uuid
+      UNION ALL
+      SELECT xmin::text, order_index, started_at, completed_at FROM runner_run_steps WHERE run_id = ${runId}::uuid
+      ORDER BY index NULLS FIRST`;
+
+  it("records a fast last step's start with its end and the run's, in one transaction", async () => {
+    const runnerId = await makeRunner(pipeline('/items'));
+    const run = await runToEnd(runnerId);
+    expect(run.status).toBe('completed');
+    const rows = await lastWrites(run.id);
+    expect(rows).toHaveLength(4);
+    // The webhook's and the condition's ends, the computer step's start and end, the run's end: one transaction.
+    expect(new Set(rows.map((r) => r.tx)).size).toBe(1);
+    for (const r of rows) {
+      expect(r.started).not.toBeNull();
+      expect(r.completed).not.toBeNull();
+      expect((r.started as Date).getTime()).toBeLessThanOrEqual((r.completed as Date).getTime());
+    }
+    const sum = run.steps.find((s: { name: string }) => s.name === 'sum');
+    expect(sum).toMatchObject({ status: 'completed', output: { total: 6 } });
+  }, 60_000);
+
+  it('records a slow last step as running while it runs', async () => {
+    const runnerId = await makeRunner([
+      { name: 'first', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: 'return { a: 1 };' } },
+      { name: 'slow', kind: 'webhook', orderIndex: 1, webhookUrl: hooks.url('/slow-last') },
+    ]);
+    const c = await ctx.api.post(`/api/runners/${runnerId}/runs`, { input: {} });
+    expect(c.status).toBe(201);
+    const seen = await waitFor(
+      async () => {
+        const r = (await ctx.api.get(`/api/runners/${runnerId}/runs/${c.body.id}`)).body;
+        return r.steps.find((s: { name: string }) => s.name === 'slow') as { status: string; startedAt: string | null };
+      },
+      (slow) => slow.status !== 'pending',
+      5_000,
+      20,
+    );
+    // Seen before the webhook answers (1.5 s): the start was written while the step ran, not with its end.
+    expect(seen.status).toBe('running');
+    expect(seen.startedAt).not.toBeNull();
+    await ctx.client.workflow.getHandle<RunWorkflow>(c.body.id).result();
+    const done = (await ctx.api.get(`/api/runners/${runnerId}/runs/${c.body.id}`)).body;
+    expect(done.status).toBe('completed');
+    expect(done.steps.find((s: { name: string }) => s.name === 'slow')).toMatchObject({
+      status: 'completed',
+      output: { done: true },
+    });
   }, 60_000);
 });
 

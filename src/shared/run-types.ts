@@ -147,6 +147,12 @@ export interface PersistBatch {
    * is still pending/running, so an activity finishing after the run was cancelled cannot overwrite it.
    */
   onlyIfActive?: boolean;
+  /**
+   * When the batch is written later than its start writes happened (the last step's activity writes the
+   * step's start with its end): the time `runStarted` and `stepStarted` stand for (ISO 8601), instead of the
+   * transaction's. Never later than the transaction's time.
+   */
+  startedAt?: string;
 }
 
 export interface ExecuteStepArgs {
@@ -155,9 +161,10 @@ export interface ExecuteStepArgs {
   step: StepSnapshot;
   input: unknown;
   /**
-   * Writes to apply before the step runs (its `stepStarted` and whatever the workflow had pending), in
-   * the same activity: one activity instead of two. Applied on every attempt (idempotent; `attempts`
-   * counts them).
+   * Writes that travel with the step (its `stepStarted` and whatever the workflow had pending), applied by
+   * the same activity while the step runs: one activity instead of two. Applied on every attempt
+   * (idempotent; `attempts` counts them). With `finalize`, a step that ends within `MERGE_WITH_END_MS`
+   * (activities/steps.ts) has them applied with its end, in one transaction.
    */
   persist?: PersistBatch;
   /**

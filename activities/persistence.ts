@@ -1,36 +1,98 @@
 import type { PrismaClient } from '../src/db/client';
 import { withSqlClient } from '../src/db/scoped';
-import { Sql } from '../src/db/sql-batch';
+import { ensurePrepared, preparedStatement, Sql, type PreparedStatement } from '../src/db/sql-batch';
 import type { RunEvent } from '../src/shared/budget';
 import type { PersistBatch, PersistOp } from '../src/shared/run-types';
 
+/**
+ * The frequent writes of a run, prepared once per connection (see `preparedStatement`): each in two forms,
+ * the second (`_active`) for writes made by activities, which apply only while the run is still
+ * pending/running. `$n::timestamptz` start times are the batch's `startedAt` (NULL: the transaction's).
+ */
+function guarded(name: string, types: string[], body: (activeRun: string, activeStep: string) => string) {
+  const activeRun = `AND status IN ('pending', 'running')`;
+  const activeStep = `AND EXISTS (SELECT 1 FROM runner_runs r WHERE r.id = $1 AND r.status IN ('pending', 'running'))`;
+  return {
+    plain: preparedStatement(name, types, body('', '')),
+    active: preparedStatement(`${name}_active`, types, body(activeRun, activeStep)),
+  };
+}
+const started = (param: string) => `LEAST(COALESCE(${param}::timestamptz, now()), now())`;
+const WRITES = {
+  context: guarded(
+    'fj_run_context',
+    ['uuid', 'jsonb', 'int'],
+    (activeRun) => `UPDATE runner_runs SET context = $2, current_step = $3 WHERE id = $1 ${activeRun}`,
+  ),
+  runStarted: preparedStatement(
+    'fj_run_started',
+    ['uuid', 'timestamptz'],
+    `UPDATE runner_runs SET status = 'running', started_at = COALESCE(started_at, ${started('$2')}),
+       workflow_started_at = COALESCE(workflow_started_at, ${started('$2')})
+     WHERE id = $1 AND status = 'pending'`,
+  ),
+  stepStarted: guarded(
+    'fj_step_started',
+    ['uuid', 'int', 'jsonb', 'timestamptz'],
+    (_, activeStep) => `UPDATE runner_run_steps SET status = 'running', input = $3, started_at = ${started('$4')},
+       attempts = attempts + 1
+     WHERE run_id = $1 AND order_index = $2 ${activeStep}`,
+  ),
+  stepFinished: guarded(
+    'fj_step_finished',
+    ['uuid', 'int', 'text', 'jsonb', 'jsonb', 'jsonb'],
+    (_, activeStep) => `UPDATE runner_run_steps SET status = $3, input = $4, output = $5, error = $6,
+       started_at = COALESCE(started_at, now()), completed_at = now()
+     WHERE run_id = $1 AND order_index = $2 ${activeStep}`,
+  ),
+  stepsSkipped: guarded(
+    'fj_steps_skipped',
+    ['uuid', 'int'],
+    (_, activeStep) => `UPDATE runner_run_steps SET status = 'skipped'
+     WHERE run_id = $1 AND order_index >= $2 AND status IN ('pending', 'running') ${activeStep}`,
+  ),
+  runFinished: guarded(
+    'fj_run_finished',
+    ['uuid', 'text', 'jsonb', 'jsonb'],
+    (activeRun) => `UPDATE runner_runs SET status = $2, output = $3, error = $4, completed_at = now()
+     WHERE id = $1 ${activeRun}`,
+  ),
+};
+const WRITE_STATEMENTS = Object.values(WRITES).flatMap((w) => ('plain' in w ? [w.plain, w.active] : [w]));
+
 /** One write of the workflow's batch. Every statement is idempotent, so a retried batch is harmless. */
-function opSql(q: Sql, runId: string, op: PersistOp, onlyIfActive: boolean, startedAt?: string): string {
+/** How a prepared write is sent: `EXECUTE` (`Sql.exec`), or in full (`Sql.inline`, when a condition is added). */
+type Render = (stmt: PreparedStatement, ...args: string[]) => string;
+
+function opSql(
+  q: Sql,
+  runId: string,
+  op: PersistOp,
+  onlyIfActive: boolean,
+  startedAt: string | undefined,
+  call: Render,
+): string {
   const run = q.lit(runId);
-  const started = startedAt === undefined ? 'now()' : `LEAST(${q.lit(startedAt)}::timestamptz, now())`;
-  // Guards for writes made by activities: the run must still be active when they land.
-  const activeRun = onlyIfActive ? `AND status IN ('pending', 'running')` : '';
-  const activeStep = onlyIfActive
-    ? `AND EXISTS (SELECT 1 FROM runner_runs r WHERE r.id = ${run} AND r.status IN ('pending', 'running'))`
-    : '';
+  const pick = (w: { plain: PreparedStatement; active: PreparedStatement }) => (onlyIfActive ? w.active : w.plain);
+  const at = q.lit(startedAt ?? null);
   switch (op.op) {
     case 'runStarted':
-      return `UPDATE runner_runs SET status = 'running', started_at = COALESCE(started_at, ${started}),
-                workflow_started_at = COALESCE(workflow_started_at, ${started})
-              WHERE id = ${run} AND status = 'pending'`;
+      return call(WRITES.runStarted, run, at);
     case 'stepStarted':
-      return `UPDATE runner_run_steps SET status = 'running', input = ${q.json(op.input)}, started_at = ${started},
-                attempts = attempts + 1
-              WHERE run_id = ${run} AND order_index = ${q.lit(op.index)} ${activeStep}`;
+      return call(pick(WRITES.stepStarted), run, q.lit(op.index), q.json(op.input), at);
     case 'stepFinished':
-      return `UPDATE runner_run_steps SET status = ${q.lit(op.status)}, input = ${q.json(op.input)},
-                output = ${q.json(op.output)}, error = ${q.jsonOrNull(op.error)},
-                started_at = COALESCE(started_at, now()), completed_at = now()
-              WHERE run_id = ${run} AND order_index = ${q.lit(op.index)} ${activeStep}`;
+      return call(
+        pick(WRITES.stepFinished),
+        run,
+        q.lit(op.index),
+        q.lit(op.status),
+        q.json(op.input),
+        q.json(op.output),
+        q.jsonOrNull(op.error),
+      );
     case 'stepsSkipped':
-      return `UPDATE runner_run_steps SET status = 'skipped'
-              WHERE run_id = ${run} AND order_index >= ${q.lit(op.fromIndex)} AND status IN ('pending', 'running')
-                ${activeStep}`;
+      return call(pick(WRITES.stepsSkipped), run, q.lit(op.fromIndex));
+    // Budget pauses and resumes are rare: plain statements.
     case 'runPaused':
       return `UPDATE runner_runs SET status = 'paused_budget', budget_paused_at = now(), error = ${q.json(op.error)},
                 budget_usd = ${q.lit(op.budgetUsd)}, ${appendEvent(q, op.event)}
@@ -40,9 +102,7 @@ function opSql(q: Sql, runId: string, op: PersistOp, onlyIfActive: boolean, star
                 budget_usd = ${q.lit(op.budgetUsd)}, ${appendEvent(q, op.event)}
               WHERE id = ${run} AND status IN ('running', 'paused_budget')`;
     case 'runFinished':
-      return `UPDATE runner_runs SET status = ${q.lit(op.status)}, output = ${q.jsonOrNull(op.output)},
-                error = ${q.jsonOrNull(op.error)}, completed_at = now()
-              WHERE id = ${run} ${activeRun}`;
+      return call(pick(WRITES.runFinished), run, q.lit(op.status), q.jsonOrNull(op.output), q.jsonOrNull(op.error));
   }
 }
 
@@ -61,10 +121,16 @@ export function appendEvent(q: Sql, event: RunEvent): string {
 export function persistStatements(q: Sql, batch: PersistBatch, guard?: string): string[] {
   const active = batch.onlyIfActive === true;
   const extra = guard ? ` AND (${guard})` : '';
+  // Prepared (`persistRun` prepares WRITE_STATEMENTS first); in full with a guard: an EXECUTE takes no condition.
+  const call: Render = guard ? (stmt, ...args) => q.inline(stmt, ...args) : (stmt, ...args) => q.exec(stmt, ...args);
   return [
-    `UPDATE runner_runs SET context = ${q.json(batch.context)}, current_step = ${q.lit(batch.currentStep)}
-     WHERE id = ${q.lit(batch.runId)} ${active ? `AND status IN ('pending', 'running')` : ''}`,
-    ...batch.ops.map((op) => opSql(q, batch.runId, op, active, batch.startedAt)),
+    call(
+      active ? WRITES.context.active : WRITES.context.plain,
+      q.lit(batch.runId),
+      q.json(batch.context),
+      q.lit(batch.currentStep),
+    ),
+    ...batch.ops.map((op) => opSql(q, batch.runId, op, active, batch.startedAt, call)),
   ].map((sql) => sql + extra);
 }
 
@@ -77,6 +143,7 @@ export function createPersistenceActivities(deps: { db: PrismaClient }) {
     async persistRun(batch: PersistBatch): Promise<void> {
       await withSqlClient(deps.db, async (client) => {
         const q = new Sql(client);
+        await ensurePrepared(client, WRITE_STATEMENTS);
         const statements = [q.beginOrg(batch.orgId), ...persistStatements(q, batch), 'COMMIT'];
         await client.query(statements.join(';\n'));
       });

@@ -300,7 +300,12 @@ async function main(): Promise<void> {
       );
       const base = `http://127.0.0.1:${apiPort}`;
       await waitHealthy(base);
-      const pids = { API: cpuOf(api.pid), worker: cpuOf(worker.pid), server: cpuOf(server.pid), postgres: postgresCpuMs };
+      const pids = {
+        API: cpuOf(api.pid),
+        worker: cpuOf(worker.pid),
+        server: cpuOf(server.pid),
+        postgres: postgresCpuMs,
+      };
       await runClosedLoop(WARMUP, 1, engineRun(base));
       split = [];
       for (const level of [1, 50]) {

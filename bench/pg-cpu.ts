@@ -26,7 +26,9 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     for (let i = 0; i < N; i++) await fn(i);
     const cpu = (processCpuMs(pid) - before) / N;
-    process.stdout.write(`${label.padEnd(44)} postgres CPU ${cpu.toFixed(3)} ms, wall ${((performance.now() - t0) / N).toFixed(3)} ms\n`);
+    process.stdout.write(
+      `${label.padEnd(44)} postgres CPU ${cpu.toFixed(3)} ms, wall ${((performance.now() - t0) / N).toFixed(3)} ms\n`,
+    );
   };
   const ids: string[] = [];
   await time('snapshot read (BEGIN … ROLLBACK)', () =>
@@ -46,7 +48,11 @@ async function main(): Promise<void> {
       const id = randomUUID();
       ids.push(id);
       await c.query(
-        [q.beginOrg(org), recordRunsSql(q, org, runnerId, stored, { kind: 'api' }, [{ id, input: { n: 1 }, key: null }]), 'COMMIT'].join(';\n'),
+        [
+          q.beginOrg(org),
+          recordRunsSql(q, org, runnerId, stored, { kind: 'api' }, [{ id, input: { n: 1 }, key: null }]),
+          'COMMIT',
+        ].join(';\n'),
       );
     }),
   );
@@ -68,7 +74,13 @@ async function main(): Promise<void> {
       orgId: org,
       ops: [
         { op: 'stepFinished', index: 0, status: 'completed', input: { n: 1 }, output: { items: [1, 2, 3] } },
-        { op: 'stepFinished', index: 1, status: 'completed', input: { conditionExpr: '$.x' }, output: { value: 3, passed: true } },
+        {
+          op: 'stepFinished',
+          index: 1,
+          status: 'completed',
+          input: { conditionExpr: '$.x' },
+          output: { value: 3, passed: true },
+        },
         { op: 'stepStarted', index: 2, input: { items: [1, 2, 3] } },
       ],
       context,
@@ -80,9 +92,7 @@ async function main(): Promise<void> {
     persist.persistRun({
       runId: ids[i % ids.length] as string,
       orgId: org,
-      ops: [
-        { op: 'stepFinished', index: 2, status: 'completed', input: { items: [1, 2, 3] }, output: { total: 6 } },
-      ],
+      ops: [{ op: 'stepFinished', index: 2, status: 'completed', input: { items: [1, 2, 3] }, output: { total: 6 } }],
       context,
       currentStep: 2,
       onlyIfActive: true,

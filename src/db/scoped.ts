@@ -1,7 +1,7 @@
 import type { PoolClient } from 'pg';
 import { sqlPool, type PrismaClient } from './client';
 import { APP_ROLE, SYSTEM_ROLE } from './roles';
-import { resultSets, Sql } from './sql-batch';
+import { mustDiscard, resultSets, Sql } from './sql-batch';
 
 export { APP_ROLE, SYSTEM_ROLE } from './roles';
 
@@ -122,6 +122,7 @@ export async function withSqlClient<T>(db: PrismaClient, fn: (client: PoolClient
     await client.query('ROLLBACK').catch(() => {
       broken = true;
     });
+    if (mustDiscard(client, e)) broken = true;
     throw e;
   } finally {
     client.off('error', onError);

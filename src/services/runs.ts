@@ -3,7 +3,7 @@ import type { PoolClient } from 'pg';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { systemBatch, withOrg, withSqlClient, withSystem, type Tx } from '../db/scoped';
 import { announceRunCancel } from '../db/run-cancel';
-import { resultSets, Sql } from '../db/sql-batch';
+import { ensurePrepared, preparedStatement, resultSets, Sql } from '../db/sql-batch';
 import { AppError } from '../errors/app-error';
 import { RUN_SHAPE, type RunnerSnapshot, type RunWorkflowInput, type StepSnapshot } from '../shared/run-types';
 import type { FailureError } from '../shared/failure-codes';
@@ -69,28 +69,41 @@ interface StepRow {
   computer: StepSnapshot['computer'];
 }
 
-/** The three reads a run's snapshot needs (runner with its 1:1 configs, steps, attachments). */
+/** The three reads a run's snapshot needs (runner with its 1:1 configs, steps, attachments), prepared. */
+const SNAPSHOT_RUNNER = preparedStatement(
+  'fj_snapshot_runner',
+  ['uuid'],
+  `SELECT r.id, r.name, r.input_schema, r.learned_instructions, r.default_model, r.reflect_on_failure,
+          w.enabled AS web_enabled, w.search_enabled AS web_search, w.research_enabled AS web_research,
+          p.enabled AS plan_enabled, b.enabled AS budget_enabled, b.budget_usd::text AS budget_usd, b.on_exceed,
+          b.warning_threshold1::text AS warning_threshold1, b.warning_threshold2::text AS warning_threshold2,
+          b.warning_webhook_url
+     FROM runners r
+     LEFT JOIN runner_web_config w ON w.runner_id = r.id
+     LEFT JOIN runner_plan_config p ON p.runner_id = r.id
+     LEFT JOIN runner_budget_config b ON b.runner_id = r.id
+    WHERE r.id = $1 AND r.deleted_at IS NULL`,
+);
+const SNAPSHOT_STEPS = preparedStatement(
+  'fj_snapshot_steps',
+  ['uuid'],
+  `SELECT id, name, kind, order_index, agent_id, preamble_override, model_override, output_schema, input_mapping,
+          webhook_url, webhook_headers, condition_expr, computer
+     FROM runner_steps WHERE runner_id = $1 ORDER BY order_index, created_at`,
+);
+const SNAPSHOT_LINKS = preparedStatement(
+  'fj_snapshot_links',
+  ['uuid'],
+  `SELECT 'mcp' AS k, mcp_server_id AS id FROM runner_mcps WHERE runner_id = $1
+   UNION ALL SELECT 'integration', integration_id FROM runner_integrations WHERE runner_id = $1
+   UNION ALL SELECT 'tool', tool_id FROM runner_tools WHERE runner_id = $1
+   UNION ALL SELECT 'skill', skill_id FROM runner_skills WHERE runner_id = $1`,
+);
+const SNAPSHOT_STATEMENTS = [SNAPSHOT_RUNNER, SNAPSHOT_STEPS, SNAPSHOT_LINKS];
+
 function snapshotQueries(q: Sql, runnerId: string): string[] {
   const id = q.lit(runnerId);
-  return [
-    `SELECT r.id, r.name, r.input_schema, r.learned_instructions, r.default_model, r.reflect_on_failure,
-            w.enabled AS web_enabled, w.search_enabled AS web_search, w.research_enabled AS web_research,
-            p.enabled AS plan_enabled, b.enabled AS budget_enabled, b.budget_usd::text AS budget_usd, b.on_exceed,
-            b.warning_threshold1::text AS warning_threshold1, b.warning_threshold2::text AS warning_threshold2,
-            b.warning_webhook_url
-       FROM runners r
-       LEFT JOIN runner_web_config w ON w.runner_id = r.id
-       LEFT JOIN runner_plan_config p ON p.runner_id = r.id
-       LEFT JOIN runner_budget_config b ON b.runner_id = r.id
-      WHERE r.id = ${id} AND r.deleted_at IS NULL`,
-    `SELECT id, name, kind, order_index, agent_id, preamble_override, model_override, output_schema, input_mapping,
-            webhook_url, webhook_headers, condition_expr, computer
-       FROM runner_steps WHERE runner_id = ${id} ORDER BY order_index, created_at`,
-    `SELECT 'mcp' AS k, mcp_server_id AS id FROM runner_mcps WHERE runner_id = ${id}
-     UNION ALL SELECT 'integration', integration_id FROM runner_integrations WHERE runner_id = ${id}
-     UNION ALL SELECT 'tool', tool_id FROM runner_tools WHERE runner_id = ${id}
-     UNION ALL SELECT 'skill', skill_id FROM runner_skills WHERE runner_id = ${id}`,
-  ];
+  return SNAPSHOT_STATEMENTS.map((stmt) => q.exec(stmt, id));
 }
 
 /** Builds the frozen snapshot from the rows of `snapshotQueries`; 404 when the runner is gone. */
@@ -267,6 +280,8 @@ export async function beginAndReadSnapshot(
   orgId: string,
   runnerId: string,
 ): Promise<RunnerSnapshotRead> {
+  // The statements of the record round trip too: it runs inside the transaction this opens.
+  await ensurePrepared(c, [...SNAPSHOT_STATEMENTS, RECORD_RUNS, RUN_ROW, RUN_STEP_ROWS]);
   const reads = resultSets<never>(await c.query([q.beginOrg(orgId), ...snapshotQueries(q, runnerId)].join(';\n')));
   const steps = (reads[3]?.rows ?? []) as StepRow[];
   const links = (reads[4]?.rows ?? []) as { k: string; id: string }[];
@@ -287,11 +302,37 @@ export interface RunToRecord {
 }
 
 /**
- * One statement that records runs with their pending step rows (the same snapshot, budget and trigger
- * for all): a multi-row insert that skips any run whose idempotency key this runner already used
- * (`ON CONFLICT DO NOTHING` on the unique index, which also waits for a concurrent writer of the same
- * key). Returns `(id, created_at)` of the runs actually inserted. Used for one run and for bulk batches.
+ * Records runs with their pending step rows (the same snapshot, budget and trigger for all): a multi-row
+ * insert that skips any run whose idempotency key this runner already used (`ON CONFLICT DO NOTHING` on
+ * the unique index, which also waits for a concurrent writer of the same key). Returns `(id, created_at)`
+ * of the runs actually inserted. Used for one run and for bulk batches; prepared (`beginAndReadSnapshot`
+ * prepares it with the snapshot's reads).
+ * $1 ids, $2 inputs, $3 idempotency keys (arrays, one entry per run), $4 org, $5 runner, $6 snapshot,
+ * $7 trigger kind, $8 trigger id, $9 API key id, $10 budget, $11 on exceed, $12 the step rows
+ * (`[{step_id, name, kind, ord}]`).
  */
+const RECORD_RUNS = preparedStatement(
+  'fj_record_runs',
+  ['uuid[]', 'jsonb[]', 'text[]', 'uuid', 'uuid', 'jsonb', 'text', 'uuid', 'uuid', 'numeric', 'text', 'jsonb'],
+  `WITH items AS (
+     SELECT * FROM unnest($1, $2, $3) WITH ORDINALITY AS t(id, input, idempotency_key, ord)
+   ), ins AS (
+     INSERT INTO runner_runs (id, org_id, runner_id, status, input, idempotency_key, snapshot, trigger_kind, trigger_id,
+                              api_key_id, budget_usd, budget_on_exceed, context)
+     SELECT id, $4, $5, 'pending', input, idempotency_key, $6, $7, $8, $9, $10, $11,
+            jsonb_build_object('input', input, 'steps', '{}'::jsonb)
+       FROM items ORDER BY ord
+     ON CONFLICT (runner_id, idempotency_key) DO NOTHING
+     RETURNING id, created_at
+   ), st AS (
+     INSERT INTO runner_run_steps (id, run_id, org_id, step_id, name, kind, order_index, status)
+     SELECT gen_random_uuid(), ins.id, $4, s.step_id, s.name, s.kind, s.ord, 'pending'
+       FROM ins CROSS JOIN jsonb_to_recordset($12) AS s(step_id uuid, name text, kind text, ord int)
+   )
+   SELECT id, created_at FROM ins`,
+);
+
+/** See `RECORD_RUNS`. */
 export function recordRunsSql(
   q: Sql,
   orgId: string,
@@ -301,54 +342,55 @@ export function recordRunsSql(
   runs: RunToRecord[],
 ): string {
   const arr = (vals: string[], type: string) => `ARRAY[${vals.join(', ')}]::${type}[]`;
-  const org = q.lit(orgId);
   const budgetUsd = stored.budget?.budgetUsd ?? null;
   const onExceed = stored.budget ? stored.budget.onExceed : null;
-  const items = `SELECT * FROM unnest(${arr(
-    runs.map((r) => q.lit(r.id)),
-    'uuid',
-  )}, ${arr(
-    runs.map((r) => q.lit(JSON.stringify(r.input))),
-    'jsonb',
-  )}, ${arr(
-    runs.map((r) => q.lit(r.key)),
-    'text',
-  )}) WITH ORDINALITY AS t(id, input, idempotency_key, ord)`;
-  const ctes = [
-    `items AS (${items})`,
-    `ins AS (
-       INSERT INTO runner_runs (id, org_id, runner_id, status, input, idempotency_key, snapshot, trigger_kind, trigger_id,
-                                api_key_id, budget_usd, budget_on_exceed, context)
-       SELECT id, ${org}, ${q.lit(runnerId)}, 'pending', input, idempotency_key, ${q.json(stored)}, ${q.lit(source.kind)},
-              ${q.lit(source.triggerId ?? null)}, ${q.lit(source.apiKeyId ?? null)}, ${q.lit(budgetUsd)}, ${q.lit(onExceed)},
-              jsonb_build_object('input', input, 'steps', '{}'::jsonb)
-         FROM items ORDER BY ord
-       ON CONFLICT (runner_id, idempotency_key) DO NOTHING
-       RETURNING id, created_at)`,
-  ];
-  if (stored.steps.length) {
-    const steps = stored.steps.map((st, i) => `(${q.lit(st.id)}::uuid, ${q.lit(st.name)}, ${q.lit(st.kind)}, ${i})`);
-    ctes.push(`st AS (
-       INSERT INTO runner_run_steps (id, run_id, org_id, step_id, name, kind, order_index, status)
-       SELECT gen_random_uuid(), ins.id, ${org}, s.step_id, s.name, s.kind, s.ord, 'pending'
-         FROM ins CROSS JOIN (VALUES ${steps.join(', ')}) AS s(step_id, name, kind, ord))`);
-  }
-  return `WITH ${ctes.join(',\n')}\nSELECT id, created_at FROM ins`;
+  return q.exec(
+    RECORD_RUNS,
+    arr(
+      runs.map((r) => q.lit(r.id)),
+      'uuid',
+    ),
+    arr(
+      runs.map((r) => q.lit(JSON.stringify(r.input))),
+      'jsonb',
+    ),
+    arr(
+      runs.map((r) => q.lit(r.key)),
+      'text',
+    ),
+    q.lit(orgId),
+    q.lit(runnerId),
+    q.json(stored),
+    q.lit(source.kind),
+    q.lit(source.triggerId ?? null),
+    q.lit(source.apiKeyId ?? null),
+    q.lit(budgetUsd),
+    q.lit(onExceed),
+    q.json(stored.steps.map((st, i) => ({ step_id: st.id, name: st.name, kind: st.kind, ord: i }))),
+  );
 }
 
 /** Reads back a run just recorded (and its step rows), with the columns `serializeRun` reads, as Prisma names them. */
+const RUN_ROW = preparedStatement(
+  'fj_run_row',
+  ['uuid'],
+  `SELECT id, runner_id AS "runnerId", status, input, output, context, current_step AS "currentStep", error,
+          cost_usd::float8 AS "costUsd", budget_usd::float8 AS "budgetUsd", budget_on_exceed AS "budgetOnExceed",
+          budget_paused_at AS "budgetPausedAt", idempotency_key AS "idempotencyKey", trigger_kind AS "triggerKind",
+          created_at AS "createdAt", started_at AS "startedAt", completed_at AS "completedAt", events
+     FROM runner_runs WHERE id = $1`,
+);
+const RUN_STEP_ROWS = preparedStatement(
+  'fj_run_step_rows',
+  ['uuid'],
+  `SELECT step_id AS "stepId", name, kind, order_index AS "orderIndex", status, input, output, error,
+          cost_usd::float8 AS "costUsd", details, started_at AS "startedAt", completed_at AS "completedAt"
+     FROM runner_run_steps WHERE run_id = $1`,
+);
+
 function runRowSql(q: Sql, runId: string): string[] {
   const id = q.lit(runId);
-  return [
-    `SELECT id, runner_id AS "runnerId", status, input, output, context, current_step AS "currentStep", error,
-            cost_usd::float8 AS "costUsd", budget_usd::float8 AS "budgetUsd", budget_on_exceed AS "budgetOnExceed",
-            budget_paused_at AS "budgetPausedAt", idempotency_key AS "idempotencyKey", trigger_kind AS "triggerKind",
-            created_at AS "createdAt", started_at AS "startedAt", completed_at AS "completedAt", events
-       FROM runner_runs WHERE id = ${id}`,
-    `SELECT step_id AS "stepId", name, kind, order_index AS "orderIndex", status, input, output, error,
-            cost_usd::float8 AS "costUsd", details, started_at AS "startedAt", completed_at AS "completedAt"
-       FROM runner_run_steps WHERE run_id = ${id}`,
-  ];
+  return [q.exec(RUN_ROW, id), q.exec(RUN_STEP_ROWS, id)];
 }
 
 /** The issues of an input that does not match the runner's `inputSchema` (none without a schema). */

@@ -1,7 +1,11 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { createDb } from '../src/db/client';
 import { withSqlClient } from '../src/db/scoped';
-import { resultSets, Sql } from '../src/db/sql-batch';
+import { randomUUID } from 'node:crypto';
+import { ensurePrepared, preparedStatement, resultSets, Sql } from '../src/db/sql-batch';
+import { createPersistenceActivities } from '../activities/persistence';
+import { beginAndReadSnapshot } from '../src/services/runs';
+import type { PersistOp } from '../src/shared/run-types';
 import { startTcpProxy } from './fixtures/tcp-proxy';
 import { testEnv } from './test-env';
 
@@ -91,6 +95,75 @@ describe('withSqlClient when the database connection is cut', () => {
     } finally {
       await cut.$disconnect();
       await proxy.close();
+    }
+  });
+});
+
+describe('prepared statements in batches', () => {
+  const probe = preparedStatement(
+    'fj_test_probe',
+    ['int', 'text', 'jsonb'],
+    `SELECT $1 + 1 AS n, upper($2) AS t, $3 -> 'k' AS j`,
+  );
+  const preparedHere = (c: { query: (sql: string) => Promise<{ rows: { name: string }[] }> }) =>
+    c.query(`SELECT name FROM pg_prepared_statements WHERE name LIKE 'fj\\_%'`).then((r) => r.rows.map((x) => x.name));
+
+  it('prepares a statement once per connection and runs it with EXECUTE inside a batch', async () => {
+    await withSqlClient(db, async (c) => {
+      const q = new Sql(c);
+      await ensurePrepared(c, [probe]);
+      await ensurePrepared(c, [probe]); // nothing left to prepare: no error for a second PREPARE
+      const text = q.exec(probe, q.lit(41), q.lit("it's"), q.json({ k: [1] }));
+      expect(text).toMatch(/^EXECUTE fj_test_probe\(/);
+      const sets = resultSets<{ n: number; t: string; j: unknown }>(await c.query(`BEGIN; ${text}; COMMIT`));
+      expect(sets[1]?.rows[0]).toEqual({ n: 42, t: "IT'S", j: [1] });
+      expect(await preparedHere(c)).toContain('fj_test_probe');
+    });
+  });
+
+  it('sends the statements in full, preparing nothing, for a pool made with preparedStatements: false', async () => {
+    const full = createDb(testEnv().databaseUrl, { poolSize: 1, preparedStatements: false });
+    try {
+      await withSqlClient(full, async (c) => {
+        const q = new Sql(c);
+        await ensurePrepared(c, [probe]);
+        const text = q.exec(probe, q.lit(41), q.lit("it's"), q.json({ k: [1] }));
+        expect(text).not.toMatch(/EXECUTE/);
+        expect(resultSets<{ n: number; t: string; j: unknown }>(await c.query(text))[0]?.rows[0]).toEqual({
+          n: 42,
+          t: "IT'S",
+          j: [1],
+        });
+      });
+      // Every write of a run and the snapshot reads, in full: valid SQL (no such run or runner: nothing changes).
+      const runId = randomUUID();
+      const orgId = randomUUID();
+      const ops: PersistOp[] = [
+        { op: 'runStarted' },
+        { op: 'stepStarted', index: 0, input: { a: 1 } },
+        { op: 'stepFinished', index: 0, status: 'completed', input: { a: 1 }, output: { b: 2 } },
+        { op: 'stepFinished', index: 1, status: 'failed', input: null, error: { code: 'step_failed', message: 'x' } },
+        { op: 'stepsSkipped', fromIndex: 2 },
+        { op: 'runFinished', status: 'failed', output: null, error: { code: 'step_failed', message: 'x' } },
+      ];
+      const persist = createPersistenceActivities({ db: full });
+      for (const onlyIfActive of [false, true]) {
+        await persist.persistRun({
+          runId,
+          orgId,
+          ops,
+          context: { input: null, steps: {} },
+          currentStep: 1,
+          onlyIfActive,
+          startedAt: new Date().toISOString(),
+        });
+      }
+      await expect(
+        withSqlClient(full, (c) => beginAndReadSnapshot(c, new Sql(c), orgId, randomUUID())),
+      ).rejects.toMatchObject({ code: 'not_found' });
+      await withSqlClient(full, async (c) => expect(await preparedHere(c)).toEqual([]));
+    } finally {
+      await full.$disconnect();
     }
   });
 });

@@ -53,7 +53,10 @@ export async function runProcess(roles: Set<Role>, envOverride?: Env): Promise<v
   await checkMigrated(dbUrl);
   const temporal = await temporalSettingsFromEnv(env);
   const unreachable = (e: Error) => die(`Temporal at ${temporal.address} is unreachable: ${e.message}`);
-  const db = createDb(dbUrl, { poolSize: api && work ? 30 : 20 });
+  const db = createDb(dbUrl, {
+    poolSize: api && work ? 30 : 20,
+    preparedStatements: env.FLAPJACK_DB_PREPARED_STATEMENTS,
+  });
   const closers: (() => Promise<unknown>)[] = [];
 
   let client: Client;

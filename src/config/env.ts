@@ -50,6 +50,14 @@ export const envSchema = z.object({
   FLAPJACK_RATE_LIMIT_BURST: z.coerce.number().int().positive().default(1000),
   FLAPJACK_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
   /**
+   * `false` behind a transaction-mode pooler (PgBouncer `pool_mode = transaction`): the run path's statements
+   * are then sent in full every time instead of prepared once per connection (src/db/sql-batch.ts).
+   */
+  FLAPJACK_DB_PREPARED_STATEMENTS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /**
    * Workflow executions the worker keeps in memory between their tasks (LRU; the rest replay from
    * history when they next have work). Bounds the memory of idle runs, e.g. runs paused on their budget.
    */

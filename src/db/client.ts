@@ -2,6 +2,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import { APP_ROLE, type DbRole } from './roles';
+import { sendStatementsInFull } from './sql-batch';
 
 export type Db = PrismaClient;
 export type { PrismaClient };
@@ -15,6 +16,12 @@ export interface DbOptions {
    * orgs, never for the API or the worker (their cross-org reads go through `withSystem`).
    */
   sessionRole?: DbRole;
+  /**
+   * Prepare the run path's statements once per connection (default true; see `preparedStatement` in
+   * sql-batch.ts). False behind a transaction-mode pooler, where a prepared statement may be on another
+   * server connection than the transaction that executes it: the statements are then sent in full.
+   */
+  preparedStatements?: boolean;
 }
 
 const pools = new WeakMap<PrismaClient, Pool>();
@@ -35,6 +42,7 @@ export function createDb(databaseUrl: string, opts: DbOptions = {}): PrismaClien
   });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
+  if (opts.preparedStatements === false) pool.on('connect', (client) => sendStatementsInFull(client));
   const db = new PrismaClient({ adapter: new PrismaPg(pool) });
   pools.set(db, pool);
   const disconnect = db.$disconnect.bind(db);

@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { Client, PoolClient } from 'pg';
 import { APP_ROLE, SYSTEM_ROLE } from './roles';
 
 /**
@@ -49,6 +49,13 @@ export class Sql {
    * batch sent after `ensurePrepared` made sure this connection has it.
    */
   exec(stmt: PreparedStatement, ...args: string[]): string {
+    if (inFull.has(this.client)) {
+      // `$n` stands only for parameters in these bodies (no dollar quoting): each becomes its typed argument.
+      return stmt.body.replace(
+        /\$(\d+)/g,
+        (_, n: string) => `(${args[Number(n) - 1] ?? 'NULL'})::${stmt.types[Number(n) - 1]}`,
+      );
+    }
     return args.length ? `EXECUTE ${stmt.name}(${args.join(', ')})` : `EXECUTE ${stmt.name}`;
   }
 
@@ -84,8 +91,15 @@ export function preparedStatement(name: string, types: readonly string[], body: 
   return { name, types, body, sql: `PREPARE ${name}${types.length ? `(${types.join(', ')})` : ''} AS ${body}` };
 }
 
-const preparedOn = new WeakMap<PoolClient, Set<string>>();
-const broken = new WeakSet<PoolClient>();
+const preparedOn = new WeakMap<PoolClient | Client, Set<string>>();
+const broken = new WeakSet<PoolClient | Client>();
+/** Connections of a pool made with `preparedStatements: false` (see `createDb`). */
+const inFull = new WeakSet<PoolClient | Client>();
+
+/** This connection gets every statement in full, never prepared (behind a transaction-mode pooler). */
+export function sendStatementsInFull(client: PoolClient | Client): void {
+  inFull.add(client);
+}
 
 /**
  * Prepares on this connection the statements it does not have yet: one round trip the first time a
@@ -93,6 +107,7 @@ const broken = new WeakSet<PoolClient>();
  * statements are in an unknown state), and `withSqlClient` then closes it instead of pooling it.
  */
 export async function ensurePrepared(c: PoolClient, stmts: readonly PreparedStatement[]): Promise<void> {
+  if (inFull.has(c)) return;
   let have = preparedOn.get(c);
   if (!have) {
     have = new Set();

@@ -3,7 +3,7 @@ import { createDb } from '../src/db/client';
 import { withSqlClient } from '../src/db/scoped';
 import { randomUUID } from 'node:crypto';
 import { ensurePrepared, preparedStatement, resultSets, Sql } from '../src/db/sql-batch';
-import { createPersistenceActivities } from '../activities/persistence';
+import { createPersistenceActivities, persistStatements } from '../activities/persistence';
 import { beginAndReadSnapshot } from '../src/services/runs';
 import type { PersistOp } from '../src/shared/run-types';
 import { startTcpProxy } from './fixtures/tcp-proxy';
@@ -118,6 +118,31 @@ describe('prepared statements in batches', () => {
       const sets = resultSets<{ n: number; t: string; j: unknown }>(await c.query(`BEGIN; ${text}; COMMIT`));
       expect(sets[1]?.rows[0]).toEqual({ n: 42, t: "IT'S", j: [1] });
       expect(await preparedHere(c)).toContain('fj_test_probe');
+    });
+  });
+
+  it("sends a batch's writes in full when a guard is added to them (an EXECUTE takes no condition)", async () => {
+    await withSqlClient(db, async (c) => {
+      const q = new Sql(c);
+      const batch = {
+        runId: randomUUID(),
+        orgId: randomUUID(),
+        ops: [
+          { op: 'stepStarted', index: 0, input: { a: 1 } },
+          { op: 'runFinished', status: 'completed', output: { b: 2 }, error: null },
+        ] satisfies PersistOp[],
+        context: { input: null, steps: {} },
+        currentStep: 0,
+        onlyIfActive: true,
+      };
+      const guarded = persistStatements(q, batch, 'TRUE');
+      expect(guarded).toHaveLength(3);
+      for (const sql of guarded) {
+        expect(sql).not.toMatch(/EXECUTE/);
+        expect(sql).toMatch(/ AND \(TRUE\)$/);
+      }
+      expect(persistStatements(q, batch).every((sql) => sql.startsWith('EXECUTE fj_'))).toBe(true);
+      await c.query([q.beginOrg(batch.orgId), ...guarded, 'ROLLBACK'].join(';\n'));
     });
   });
 

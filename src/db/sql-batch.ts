@@ -49,13 +49,7 @@ export class Sql {
    * batch sent after `ensurePrepared` made sure this connection has it.
    */
   exec(stmt: PreparedStatement, ...args: string[]): string {
-    if (inFull.has(this.client)) {
-      // `$n` stands only for parameters in these bodies (no dollar quoting): each becomes its typed argument.
-      return stmt.body.replace(
-        /\$(\d+)/g,
-        (_, n: string) => `(${args[Number(n) - 1] ?? 'NULL'})::${stmt.types[Number(n) - 1]}`,
-      );
-    }
+    if (inFull.has(this.client)) return this.inline(stmt, ...args);
     return args.length ? `EXECUTE ${stmt.name}(${args.join(', ')})` : `EXECUTE ${stmt.name}`;
   }
 

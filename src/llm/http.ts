@@ -1,4 +1,103 @@
+import http from 'node:http';
+import https from 'node:https';
 import { LlmError } from './types';
+
+/**
+ * Keep-alive agents for provider requests: a model call reuses its connection instead of opening one (and a
+ * TLS session) per call. Idle sockets close after 4 s, before the usual 5 s server keep-alive timeout.
+ * (`fetch` was about 1 ms of CPU per request slower on this path: docs/BENCHMARKS.md, agent steps.)
+ */
+const agents = {
+  'http:': new http.Agent({ keepAlive: true, timeout: 4_000, scheduling: 'lifo' }),
+  'https:': new https.Agent({ keepAlive: true, timeout: 4_000, scheduling: 'lifo' }),
+};
+const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+interface RawResponse {
+  ok: boolean;
+  status: number;
+  text: string;
+  retryAfter: string | null;
+}
+
+/**
+ * One JSON POST. A request that fails on a reused keep-alive socket before any response byte (the server
+ * closed the idle connection as we wrote to it) is sent once more on a new connection; anything else is
+ * the caller's to retry. Aborting `signal` destroys the request (the server sees the connection close).
+ */
+async function post(url: string, headers: Record<string, string>, payload: string, signal: AbortSignal) {
+  try {
+    return await postOnce(url, headers, payload, signal, false);
+  } catch (e) {
+    if (!(e instanceof StaleSocket)) throw e;
+    return postOnce(url, headers, payload, signal, true);
+  }
+}
+
+class StaleSocket extends Error {}
+
+function postOnce(
+  url: string,
+  headers: Record<string, string>,
+  payload: string,
+  signal: AbortSignal,
+  fresh: boolean,
+): Promise<RawResponse> {
+  return new Promise<RawResponse>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      return;
+    }
+    const u = new URL(url);
+    const client = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : null;
+    if (!client) {
+      reject(new Error(`unsupported URL scheme ${u.protocol}`));
+      return;
+    }
+    let responded = false;
+    const req = client.request(u, {
+      method: 'POST',
+      agent: fresh ? false : agents[u.protocol as 'http:' | 'https:'],
+      headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+    });
+    const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const done = () => signal.removeEventListener('abort', onAbort);
+    req.on('response', (res) => {
+      responded = true;
+      const chunks: Buffer[] = [];
+      let ended = false;
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('close', () => {
+        if (ended) return;
+        done();
+        reject(new Error('the connection closed before the whole answer arrived'));
+      });
+      res.on('end', () => {
+        ended = true;
+        done();
+        const status = res.statusCode ?? 0;
+        const ra = res.headers['retry-after'];
+        resolve({
+          ok: status >= 200 && status < 300,
+          status,
+          text: Buffer.concat(chunks).toString('utf8'),
+          retryAfter: Array.isArray(ra) ? (ra[0] ?? null) : (ra ?? null),
+        });
+      });
+      res.on('error', (e) => {
+        done();
+        reject(e);
+      });
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      done();
+      const stale = !fresh && !responded && req.reusedSocket && !signal.aborted && STALE_SOCKET_CODES.has(e.code ?? '');
+      reject(stale ? new StaleSocket(e.message, { cause: e }) : Object.assign(new Error(e.message), { cause: e }));
+    });
+    req.end(payload);
+  });
+}
 
 export interface RetryPolicy {
   maxAttempts: number;
@@ -87,13 +186,8 @@ export async function postJsonWithRetry(
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     let err: LlmError;
     try {
-      const res = await fetch(opts.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...opts.headers },
-        body: payload,
-        signal,
-      });
-      const text = await res.text();
+      const res = await post(opts.url, { ...opts.headers, accept: 'application/json' }, payload, signal);
+      const text = res.text;
       if (res.ok) {
         try {
           return { json: JSON.parse(text) as unknown, latencyMs: Date.now() - started, attempts: attempt };
@@ -104,7 +198,7 @@ export async function postJsonWithRetry(
           );
         }
       }
-      err = httpError(opts.provider, res.status, text, res.headers.get('retry-after'));
+      err = httpError(opts.provider, res.status, text, res.retryAfter);
     } catch (e) {
       if (e instanceof LlmError) throw e;
       if (opts.signal?.aborted) throw abortError(opts.signal);

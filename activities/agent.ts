@@ -17,7 +17,7 @@ import { buildToolset, executeTool, knowledgeContext } from '../src/agent/tools'
 import type { ToolContext, ToolsetDeps } from '../src/agent/tool-types';
 import type { PrismaClient } from '../src/db/client';
 import { withSqlClient } from '../src/db/scoped';
-import { resultSets, Sql } from '../src/db/sql-batch';
+import { ensurePrepared, preparedStatement, resultSets, Sql } from '../src/db/sql-batch';
 import { routeModel, createLlmClients, type LlmClients } from '../src/llm/router';
 import { LlmError, type ChatResponse, type LlmSettings } from '../src/llm/types';
 import { validateAgainst } from '../src/validation/json-schema';
@@ -321,14 +321,9 @@ export function createAgentActivities(deps: AgentActivityDeps) {
           ? undefined
           : await withSqlClient(deps.db, async (c) => {
               const q = new Sql(c);
+              await ensurePrepared(c, LEDGER_STATEMENTS);
               const sets = resultSets<{ response: CallModelResult | null; cost_usd: string | null }>(
-                await c.query(
-                  [
-                    q.beginOrg(args.orgId),
-                    `SELECT response, cost_usd::text FROM model_calls WHERE call_key = ${q.lit(callKey)}`,
-                    'COMMIT',
-                  ].join(';\n'),
-                ),
+                await c.query([q.beginOrg(args.orgId), q.exec(LEDGER.read, q.lit(callKey)), 'COMMIT'].join(';\n')),
               );
               return sets[2]?.rows[0];
             });
@@ -388,26 +383,31 @@ export function createAgentActivities(deps: AgentActivityDeps) {
         const step = q.lit(args.stepName);
         // The step's and the run's end ride with the ledger row, if this answer is the one recorded.
         const won = `EXISTS (SELECT 1 FROM model_calls WHERE call_key = ${q.lit(callKey)} AND response = ${q.json(answer)})`;
+        await ensurePrepared(c, LEDGER_STATEMENTS);
         const sets = resultSets<{ id?: string; response?: CallModelResult; cost_usd?: string | null }>(
           await c.query(
             [
               q.beginOrg(args.orgId),
-              `INSERT INTO model_calls (id, org_id, runner_id, run_id, step_name, call_key, call_index, provider, model,
-                  input_tokens, output_tokens, cached_tokens, latency_ms, cost_usd, price_version, api_key_id, trigger_kind,
-                  trigger_id, agent_id, response)
-               SELECT gen_random_uuid(), r.org_id, r.runner_id, r.id, ${step}, ${q.lit(callKey)}, ${q.lit(args.callIndex)},
-                  ${q.lit(response.provider)}, ${q.lit(args.model)}, ${q.lit(response.usage.inputTokens)},
-                  ${q.lit(response.usage.outputTokens)}, ${q.lit(response.usage.cachedTokens)}, ${q.lit(response.latencyMs)},
-                  ${costUsd === null ? 'NULL' : q.lit(costUsd)}, ${q.lit(p ? PRICE_TABLE_VERSION : null)}, r.api_key_id,
-                  r.trigger_kind, r.trigger_id, (r.snapshot->'steps'->${q.lit(args.stepIndex)}->>'agentId')::uuid, ${q.json(answer)}
-                 FROM runner_runs r WHERE r.id = ${run}
-               ON CONFLICT (call_key) DO NOTHING RETURNING id`,
-              `SELECT response, cost_usd::text FROM model_calls WHERE call_key = ${q.lit(callKey)}`,
-              `UPDATE runner_run_steps SET details = ${q.json(record)},
-                  cost_usd = (SELECT COALESCE(SUM(cost_usd), 0) FROM model_calls WHERE run_id = ${run} AND step_name = ${step})
-                WHERE run_id = ${run} AND order_index = ${q.lit(args.stepIndex)}`,
-              `UPDATE runner_runs SET cost_usd = (SELECT COALESCE(SUM(cost_usd), 0) FROM model_calls WHERE run_id = ${run})
-                WHERE id = ${run}`,
+              q.exec(
+                LEDGER.insert,
+                step,
+                q.lit(callKey),
+                q.lit(args.callIndex),
+                q.lit(response.provider),
+                q.lit(args.model),
+                q.lit(response.usage.inputTokens),
+                q.lit(response.usage.outputTokens),
+                q.lit(response.usage.cachedTokens),
+                q.lit(response.latencyMs),
+                costUsd === null ? 'NULL' : q.lit(costUsd),
+                q.lit(p ? PRICE_TABLE_VERSION : null),
+                q.lit(args.stepIndex),
+                q.json(answer),
+                run,
+              ),
+              q.exec(LEDGER.read, q.lit(callKey)),
+              q.exec(LEDGER.stepCost, run, step, q.lit(args.stepIndex), q.json(record)),
+              q.exec(LEDGER.runCost, run),
               ...(done ? persistStatements(q, done, won) : []),
               'COMMIT',
             ].join(';\n'),
@@ -515,6 +515,42 @@ function pendingWrites() {
     },
   };
 }
+
+/**
+ * The ledger's statements, prepared once per connection (see `preparedStatement`): the call's row (with the
+ * principal and agent read from the run), the recorded answer, and both cost sums.
+ */
+const LEDGER = {
+  insert: preparedStatement(
+    'fj_ledger_insert',
+    ['text', 'text', 'int', 'text', 'text', 'int', 'int', 'int', 'int', 'numeric', 'text', 'int', 'jsonb', 'uuid'],
+    `INSERT INTO model_calls (id, org_id, runner_id, run_id, step_name, call_key, call_index, provider, model,
+        input_tokens, output_tokens, cached_tokens, latency_ms, cost_usd, price_version, api_key_id, trigger_kind,
+        trigger_id, agent_id, response)
+     SELECT gen_random_uuid(), r.org_id, r.runner_id, r.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+        r.api_key_id, r.trigger_kind, r.trigger_id, (r.snapshot->'steps'->$12->>'agentId')::uuid, $13
+       FROM runner_runs r WHERE r.id = $14
+     ON CONFLICT (call_key) DO NOTHING RETURNING id`,
+  ),
+  read: preparedStatement(
+    'fj_ledger_read',
+    ['text'],
+    'SELECT response, cost_usd::text FROM model_calls WHERE call_key = $1',
+  ),
+  stepCost: preparedStatement(
+    'fj_ledger_step_cost',
+    ['uuid', 'text', 'int', 'jsonb'],
+    `UPDATE runner_run_steps SET details = $4,
+        cost_usd = (SELECT COALESCE(SUM(cost_usd), 0) FROM model_calls WHERE run_id = $1 AND step_name = $2)
+      WHERE run_id = $1 AND order_index = $3`,
+  ),
+  runCost: preparedStatement(
+    'fj_ledger_run_cost',
+    ['uuid'],
+    'UPDATE runner_runs SET cost_usd = (SELECT COALESCE(SUM(cost_usd), 0) FROM model_calls WHERE run_id = $1) WHERE id = $1',
+  ),
+};
+const LEDGER_STATEMENTS = Object.values(LEDGER);
 
 /** Whether two JSON values differ; key order does not count (jsonb stores keys in its own order). */
 export function differs(a: unknown, b: unknown): boolean {

@@ -10,6 +10,7 @@ import { resultSets, Sql } from '../src/db/sql-batch';
 import { beginAndReadSnapshot, recordRunsSql } from '../src/services/runs';
 import { createPersistenceActivities } from '../activities/persistence';
 import { processCpuMs } from './load';
+import type { PersistOp } from '../src/shared/run-types';
 
 const [url, runnerId] = process.argv.slice(2);
 const N = Number(process.env.N ?? 300);
@@ -58,45 +59,42 @@ async function main(): Promise<void> {
   );
   const persist = createPersistenceActivities({ db });
   const context = { input: { n: 1 }, steps: { fetch: { output: { items: [1, 2, 3] }, status: 'completed' as const } } };
-  await time('worker batch: runStarted + stepStarted', (i) =>
-    persist.persistRun({
-      runId: ids[i % ids.length] as string,
-      orgId: org,
-      ops: [{ op: 'runStarted' }, { op: 'stepStarted', index: 0, input: { n: 1 } }],
-      context,
-      currentStep: 0,
-      onlyIfActive: true,
-    }),
+  /** One of the worker's write batches of a run, on the runs recorded above in turn. */
+  const workerBatch = (label: string, ops: PersistOp[], currentStep: number) =>
+    time(label, (i) =>
+      persist.persistRun({
+        runId: ids[i % ids.length] as string,
+        orgId: org,
+        ops,
+        context,
+        currentStep,
+        onlyIfActive: true,
+      }),
+    );
+  await workerBatch(
+    'worker batch: runStarted + stepStarted',
+    [{ op: 'runStarted' }, { op: 'stepStarted', index: 0, input: { n: 1 } }],
+    0,
   );
-  await time('worker batch: 2 finished + started', (i) =>
-    persist.persistRun({
-      runId: ids[i % ids.length] as string,
-      orgId: org,
-      ops: [
-        { op: 'stepFinished', index: 0, status: 'completed', input: { n: 1 }, output: { items: [1, 2, 3] } },
-        {
-          op: 'stepFinished',
-          index: 1,
-          status: 'completed',
-          input: { conditionExpr: '$.x' },
-          output: { value: 3, passed: true },
-        },
-        { op: 'stepStarted', index: 2, input: { items: [1, 2, 3] } },
-      ],
-      context,
-      currentStep: 2,
-      onlyIfActive: true,
-    }),
+  await workerBatch(
+    'worker batch: 2 finished + started',
+    [
+      { op: 'stepFinished', index: 0, status: 'completed', input: { n: 1 }, output: { items: [1, 2, 3] } },
+      {
+        op: 'stepFinished',
+        index: 1,
+        status: 'completed',
+        input: { conditionExpr: '$.x' },
+        output: { value: 3, passed: true },
+      },
+      { op: 'stepStarted', index: 2, input: { items: [1, 2, 3] } },
+    ],
+    2,
   );
-  await time('worker batch: finished + runFinished (pending)', (i) =>
-    persist.persistRun({
-      runId: ids[i % ids.length] as string,
-      orgId: org,
-      ops: [{ op: 'stepFinished', index: 2, status: 'completed', input: { items: [1, 2, 3] }, output: { total: 6 } }],
-      context,
-      currentStep: 2,
-      onlyIfActive: true,
-    }),
+  await workerBatch(
+    'worker batch: finished + runFinished (pending)',
+    [{ op: 'stepFinished', index: 2, status: 'completed', input: { items: [1, 2, 3] }, output: { total: 6 } }],
+    2,
   );
   await time('empty transaction (BEGIN; set_config; COMMIT)', () =>
     withSqlClient(db, async (c) => {

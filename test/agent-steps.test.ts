@@ -336,16 +336,28 @@ describe('an agent step', () => {
     expect(run.steps[0]?.details).toMatchObject({ modelCalls: 10, toolCalls: 9 });
   }, 150_000);
 
-  it('aborts an in-flight model request within about a second when the run is cancelled', async () => {
-    const { tok, runnerId, runId } = await oneStepRun(openai, [{ text: 'too late', delayMs: 60_000 }], {
-      modelOverride: 'gpt-5.4',
-    });
+  /** A run whose only model call takes a minute, once that call has reached the model. */
+  async function runInSlowCall() {
+    const r = await oneStepRun(openai, [{ text: 'too late', delayMs: 60_000 }], { modelOverride: 'gpt-5.4' });
     await waitFor(
-      () => openai.requestsFor(tok),
-      (r) => r.length === 1,
+      () => openai.requestsFor(r.tok),
+      (reqs) => reqs.length === 1,
       60_000,
       100,
     );
+    return r;
+  }
+
+  /** The run ended cancelled, its step failed with `cancelled`, and nothing was billed. */
+  async function expectCancelledUnbilled(runnerId: string, runId: string) {
+    const run = await settled(runnerId, runId);
+    expect(run.status).toBe('cancelled');
+    expect(run.steps[0]).toMatchObject({ status: 'failed', error: { code: 'cancelled' } });
+    expect(await ledger(runId)).toHaveLength(0);
+  }
+
+  it('aborts an in-flight model request within about a second when the run is cancelled', async () => {
+    const { tok, runnerId, runId } = await runInSlowCall();
     const cancelledAt = Date.now();
     const c = await ctx.api.post(`/api/runners/${runnerId}/runs/${runId}/cancel`);
     expect(c.status).toBe(200);
@@ -356,27 +368,16 @@ describe('an agent step', () => {
       50,
     );
     const abortedAfter = Date.now() - cancelledAt;
-    // About a second (heartbeats flush every second); generous for a loaded machine.
+    // About a second (the cancel announcement); generous for a loaded machine.
     expect(abortedAfter).toBeLessThan(5_000);
     expect(req?.status).toBeUndefined();
-    const run = await settled(runnerId, runId);
-    expect(run.status).toBe('cancelled');
-    expect(run.steps[0]).toMatchObject({ status: 'failed', error: { code: 'cancelled' } });
-    expect(await ledger(runId)).toHaveLength(0);
+    await expectCancelledUnbilled(runnerId, runId);
   }, 90_000);
 
   it('cancels a run whose cancel comes from Temporal itself (no announcement) at the workflow-task heartbeat', async () => {
     // The Temporal UI or CLI cancels without the API's announcement: the local model call holds the
     // workflow task, whose heartbeat (80 % of the 10 s task timeout) lets the cancel in.
-    const { tok, runnerId, runId } = await oneStepRun(openai, [{ text: 'too late', delayMs: 60_000 }], {
-      modelOverride: 'gpt-5.4',
-    });
-    await waitFor(
-      () => openai.requestsFor(tok),
-      (r) => r.length === 1,
-      60_000,
-      100,
-    );
+    const { tok, runnerId, runId } = await runInSlowCall();
     const cancelledAt = Date.now();
     await ctx.client.workflow.getHandle(runId).cancel();
     await waitFor(
@@ -386,10 +387,7 @@ describe('an agent step', () => {
       100,
     );
     expect(Date.now() - cancelledAt).toBeLessThan(30_000);
-    const run = await settled(runnerId, runId);
-    expect(run.status).toBe('cancelled');
-    expect(run.steps[0]).toMatchObject({ status: 'failed', error: { code: 'cancelled' } });
-    expect(await ledger(runId)).toHaveLength(0);
+    await expectCancelledUnbilled(runnerId, runId);
   }, 120_000);
 });
 

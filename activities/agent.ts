@@ -275,6 +275,9 @@ export function createAgentActivities(deps: AgentActivityDeps) {
       // The workflow's pending writes (the step's start among them) go out first and land while the step
       // is prepared; the preparation answers once they are in, so the order of the run's writes holds.
       const persisted = args.persist ? deps.persistRun({ ...args.persist, onlyIfActive: true }) : Promise.resolve();
+      // Awaited below; handled now, or a database outage that fails it while `prepare` runs would be an
+      // unhandled rejection (which kills the worker: found by test/chaos.test.ts).
+      persisted.catch(() => undefined);
       try {
         const prepared = await prepare(args);
         await persisted;

@@ -63,20 +63,33 @@ export async function runsUnderFaults(stack: ChaosStack, o: RunsScenarioOptions,
   const items = Array.from({ length: o.runs }, (_, i) => ({ input: { n: i }, idempotencyKey: `chaos-a-${i}` }));
   const runIds = new Set<string>();
   let retries = 0;
+  // The last chunk waits for the last fault, which then lands on it in flight: runs are fast enough that
+  // everything submitted earlier can be final by the time the last threshold is reached.
+  const lastChunkAt = Math.floor((o.runs - 1) / chunk) * chunk;
+  let releaseLastChunk!: () => void;
+  const lastChunkReleased = new Promise<void>((r) => (releaseLastChunk = r));
+  let lastChunkIn!: () => void;
+  const lastChunkSubmitted = new Promise<void>((r) => (lastChunkIn = r));
   const submitting = (async () => {
-    for (let at = 0; at < o.runs; at += chunk) {
-      await waitFinalAtLeast(stack.pg, runnerId, at - window, o.timeoutMs);
-      const r = await submitBulk(stack, runnerId, items.slice(at, at + chunk), chunk, o.timeoutMs);
-      for (const id of r.ids) runIds.add(id);
-      retries += r.retries;
+    try {
+      for (let at = 0; at < o.runs; at += chunk) {
+        if (at === lastChunkAt) await lastChunkReleased;
+        await waitFinalAtLeast(stack.pg, runnerId, at - window, o.timeoutMs);
+        const r = await submitBulk(stack, runnerId, items.slice(at, at + chunk), chunk, o.timeoutMs);
+        for (const id of r.ids) runIds.add(id);
+        retries += r.retries;
+      }
+    } finally {
+      lastChunkIn();
     }
   })();
   // A failed submitter must not surface as an unhandled rejection while the faults are still going.
   submitting.catch(() => undefined);
 
   const faults: FaultRecord[] = [];
-  const fault = async (share: number, name: string, act: () => Promise<void>) => {
+  const fault = async (share: number, name: string, act: () => Promise<void>, before?: () => Promise<void>) => {
     const reached = await waitFinalAtLeast(stack.pg, runnerId, Math.floor(o.runs * share), 10 * 60_000);
+    await before?.();
     const counts = await statusCounts(stack.pg, runnerId);
     const t = Date.now();
     say(`a: ${name} (${reached}/${o.runs} final)`);
@@ -97,7 +110,10 @@ export async function runsUnderFaults(stack: ChaosStack, o: RunsScenarioOptions,
     await sleep(o.pgOutageMs);
     stack.proxy.resume();
   });
-  await fault(0.7, 'worker SIGKILL #2 and restart', killWorker);
+  await fault(0.7, 'worker SIGKILL #2 and restart', killWorker, async () => {
+    releaseLastChunk();
+    await lastChunkSubmitted;
+  });
 
   await submitting;
   say('a: waiting for every run to end');

@@ -121,7 +121,7 @@ describe('POST /api/runners/:id/runs/bulk', () => {
     expect(stranded).toBe(300);
 
     const t0 = Date.now();
-    const started = await reconcilePendingRuns(ctx.services, 0, 250);
+    const started = await reconcilePendingRuns(ctx.services, 0, 250, 32, { runnerId });
     process.stderr.write(`[bulk] reconciler started ${started} runs in ${Date.now() - t0} ms\n`);
     expect(started).toBeGreaterThanOrEqual(300);
     expect(await ctx.systemDb.runnerRun.count({ where: { runnerId, workflowStartedAt: null } })).toBe(0);

@@ -56,7 +56,7 @@ describe('no run is lost', () => {
     expect(stranded.status).toBe('pending');
     await expect(ctx.client.workflow.getHandle(crashedRunId).describe()).rejects.toThrow();
     // The reconciler finds it and starts it; it then completes exactly once.
-    const started = await reconcilePendingRuns(ctx.services, 0);
+    const started = await reconcilePendingRuns(ctx.services, 0, 500, 32, { runnerId });
     expect(started).toBeGreaterThanOrEqual(1);
     // Generous: the shared test worker may be working through another file's 2,000-run bulk meanwhile.
     const done = await waitFor(
@@ -67,7 +67,7 @@ describe('no run is lost', () => {
     expect(done.output).toEqual({ echoed: { n: 7 } });
     expect(hooks.requests.filter((q) => q.headers['idempotency-key'] === `${crashedRunId}:hook`)).toHaveLength(1);
     // A second pass has nothing left to do.
-    expect(await reconcilePendingRuns(ctx.services, 0)).toBe(0);
+    expect(await reconcilePendingRuns(ctx.services, 0, 500, 32, { runnerId })).toBe(0);
   }, 240_000);
 
   it('answers 503 and records nothing when Temporal is unreachable', async () => {

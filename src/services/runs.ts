@@ -570,6 +570,8 @@ export async function reconcilePendingRuns(
   olderThanMs = 10_000,
   pageSize = 500,
   concurrency = 32,
+  /** Only this runner's runs (one runner re-driven by hand; test files that share a database). */
+  scope: { runnerId?: string } = {},
 ): Promise<number> {
   if (reconciling.has(deps.db)) return 0;
   reconciling.add(deps.db);
@@ -592,6 +594,7 @@ export async function reconcilePendingRuns(
         SELECT id, org_id, runner_id, input, snapshot, trigger_kind, created_at FROM runner_runs
         WHERE status = 'pending' AND workflow_started_at IS NULL
           AND created_at < now() - make_interval(secs => ${olderThanMs / 1000})
+          AND (${scope.runnerId ?? null}::uuid IS NULL OR runner_id = ${scope.runnerId ?? null}::uuid)
           AND (${after?.createdAt ?? null}::timestamptz IS NULL
                OR (created_at, id) > (${after?.createdAt ?? null}::timestamptz, ${after?.id ?? null}::uuid))
         ORDER BY created_at, id LIMIT ${pageSize}`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import type { CallModelResult } from '../src/shared/agent-types';
-import { differs, finalOutput } from './agent';
+import { finalOutput, type CallModelResult } from '../src/shared/agent-types';
+import { differs } from './agent';
 
 const answer = (over: Partial<CallModelResult>): CallModelResult => ({
   text: 'done',

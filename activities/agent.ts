@@ -21,16 +21,17 @@ import { ensurePrepared, preparedStatement, resultSets, Sql } from '../src/db/sq
 import { routeModel, createLlmClients, type LlmClients } from '../src/llm/router';
 import { LlmError, type ChatResponse, type LlmSettings } from '../src/llm/types';
 import { validateAgainst } from '../src/validation/json-schema';
-import type {
-  AgentStepRecord,
-  CallModelArgs,
-  CallModelResult,
-  CallToolArgs,
-  CallToolResult,
-  PrepareAgentStepArgs,
-  PrepareAndCallModelArgs,
-  PreparedAgentStep,
-  PreparedFirstCall,
+import {
+  type AgentStepRecord,
+  type CallModelArgs,
+  type CallModelResult,
+  type CallToolArgs,
+  type CallToolResult,
+  finalOutput,
+  type PrepareAgentStepArgs,
+  type PrepareAndCallModelArgs,
+  type PreparedAgentStep,
+  type PreparedFirstCall,
 } from '../src/shared/agent-types';
 import { failure, type FailureCode } from '../src/shared/failure-codes';
 import { costOf, PRICE_TABLE_VERSION, priceOf, type PriceOverrides } from '../src/shared/pricing';
@@ -156,16 +157,6 @@ export function buildSystemPrompt(
       : "The user message is this step's input, as JSON. Your final answer is the step's output.",
   );
   return parts.join('\n\n');
-}
-
-/** The step's output when `r` ends the step: `{text}`, or the valid JSON answer with an outputSchema. */
-export function finalOutput(
-  r: CallModelResult,
-  outputSchema: Record<string, unknown> | null,
-): { value: unknown } | null {
-  if (r.toolCalls.length > 0) return null;
-  if (!outputSchema) return { value: { text: r.text ?? '' } };
-  return r.output?.ok ? { value: r.output.value } : null;
 }
 
 /** With `args.finalize` and an answer that ends the step: the writes of the step's and the run's end. */

@@ -20,16 +20,17 @@ import {
 } from '@temporalio/workflow';
 import { failure } from '../src/shared/failure-codes';
 import type { RunActivities } from '../activities/types';
-import type {
-  AgentFinalize,
-  AgentMessage,
-  AgentStepRecord,
-  CallModelArgs,
-  CallModelResult,
-  CallToolArgs,
-  CallToolResult,
-  PrepareAgentStepArgs,
-  PreparedAgentStep,
+import {
+  finalOutput,
+  type AgentFinalize,
+  type AgentMessage,
+  type AgentStepRecord,
+  type CallModelArgs,
+  type CallModelResult,
+  type CallToolArgs,
+  type CallToolResult,
+  type PrepareAgentStepArgs,
+  type PreparedAgentStep,
 } from '../src/shared/agent-types';
 import { worstCaseCostOf } from '../src/shared/pricing';
 import type { PersistBatch, RunnerSnapshot, StepSnapshot } from '../src/shared/run-types';
@@ -352,9 +353,8 @@ export async function runAgentStep(
       continue;
     }
 
-    const finalized = r.finalized === true;
-    if (!step.outputSchema) return { output: { text: r.text ?? '' }, finalized };
-    if (r.output?.ok) return { output: r.output.value, finalized };
+    const done = finalOutput(r, step.outputSchema);
+    if (done) return { output: done.value, finalized: r.finalized === true };
     const errors = r.output && !r.output.ok ? r.output.errors : ['the model gave no answer'];
     if (repaired || callIndex >= prepared.maxIterations) {
       const round = repaired ? ' after one repair round' : '';

@@ -172,6 +172,20 @@ export interface CallModelResult {
   finalized?: boolean;
 }
 
+/**
+ * The step's output when `r` ends the step: `{text}` without an outputSchema, the valid JSON answer with
+ * one; null while the model asks for tools or its answer does not match. The workflow's loop and the call
+ * that records the run's end (`CallModelArgs.finalize`) both decide with this.
+ */
+export function finalOutput(
+  r: CallModelResult,
+  outputSchema: Record<string, unknown> | null,
+): { value: unknown } | null {
+  if (r.toolCalls.length > 0) return null;
+  if (!outputSchema) return { value: { text: r.text ?? '' } };
+  return r.output?.ok ? { value: r.output.value } : null;
+}
+
 export interface CallToolArgs extends AgentStepBase {
   call: AgentToolCall;
   stepInput: unknown;

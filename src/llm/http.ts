@@ -1,17 +1,15 @@
 import http from 'node:http';
 import https from 'node:https';
+import { keepAliveAgents, STALE_SOCKET_CODES } from '../net/http-client';
 import { LlmError } from './types';
 
 /**
- * Keep-alive agents for provider requests: a model call reuses its connection instead of opening one (and a
- * TLS session) per call. Idle sockets close after 4 s, before the usual 5 s server keep-alive timeout.
+ * Keep-alive agents for provider requests, with the settings of the webhook pools (`keepAliveAgents`): a
+ * model call reuses its connection instead of opening one (and a TLS session) per call. Provider URLs are
+ * the operator's configuration, so there is no egress guard here and one pair of agents serves them all.
  * (`fetch` was about 1 ms of CPU per request slower on this path: docs/BENCHMARKS.md, agent steps.)
  */
-const agents = {
-  'http:': new http.Agent({ keepAlive: true, timeout: 4_000, scheduling: 'lifo' }),
-  'https:': new https.Agent({ keepAlive: true, timeout: 4_000, scheduling: 'lifo' }),
-};
-const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+const agents = keepAliveAgents();
 
 interface RawResponse {
   ok: boolean;
@@ -57,7 +55,7 @@ function postOnce(
     let responded = false;
     const req = client.request(u, {
       method: 'POST',
-      agent: fresh ? false : agents[u.protocol as 'http:' | 'https:'],
+      agent: fresh ? false : u.protocol === 'https:' ? agents.https : agents.http,
       headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
     });
     const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));

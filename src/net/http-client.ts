@@ -32,15 +32,20 @@ const agentsByGuard = new WeakMap<EgressGuard, GuardAgents>();
 export function agentsFor(guard: EgressGuard): GuardAgents {
   let agents = agentsByGuard.get(guard);
   if (!agents) {
-    const options = { keepAlive: true, timeout: KEEP_ALIVE_IDLE_MS, scheduling: 'lifo' as const };
-    agents = { http: new http.Agent(options), https: new https.Agent(options) };
+    agents = keepAliveAgents();
     agentsByGuard.set(guard, agents);
   }
   return agents;
 }
 
+/** A pair of keep-alive agents: idle sockets close after KEEP_ALIVE_IDLE_MS, the most recent is reused first. */
+export function keepAliveAgents(): GuardAgents {
+  const options = { keepAlive: true, timeout: KEEP_ALIVE_IDLE_MS, scheduling: 'lifo' as const };
+  return { http: new http.Agent(options), https: new https.Agent(options) };
+}
+
 /** Errors of a request written to a pooled socket the server had already closed. */
-const STALE_SOCKET_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+export const STALE_SOCKET_CODES: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
 // ---------------------------------------------------------------------------------------------------------------
 // postJson

@@ -22,6 +22,7 @@ import { createDb } from '../src/db/client';
 import { applyMigrations, ensureDatabase } from '../src/db/migrate';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { createApiKey, createKeyResolver } from '../src/services/api-keys';
+import { dropDatabase } from './stack';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 100_000);
 const CALLS = Number(process.env.BENCH_CALLS ?? 500_000);
@@ -209,13 +210,7 @@ async function main(): Promise<void> {
   if (process.env.BENCH_KEEP_DB) {
     log(`kept database ${databaseUrl} (org ${orgId}, runner ${runnerIds[0]})`);
   } else {
-    const admin = new URL(databaseUrl);
-    admin.pathname = '/postgres';
-    const { Client: PgClient } = await import('pg');
-    const pg = new PgClient({ connectionString: admin.toString() });
-    await pg.connect();
-    await pg.query(`DROP DATABASE IF EXISTS "${url.pathname.slice(1)}" WITH (FORCE)`).catch(() => undefined);
-    await pg.end();
+    await dropDatabase(databaseUrl).catch(() => undefined);
   }
   if (stopPg) await stopPg();
   if (scratch) await rm(scratch, { recursive: true, force: true });

@@ -33,8 +33,32 @@ export async function startBenchDatabase(dbName: string, cleanups: Cleanups): Pr
   dbUrl.pathname = `/${dbName}_${Date.now()}`;
   const databaseUrl = dbUrl.toString();
   await ensureDatabase(databaseUrl);
+  if (process.env.DATABASE_URL && !process.env.BENCH_KEEP_DB) {
+    // On the user's own server the database is dropped at the end (BENCH_KEEP_DB=1 keeps it), after every
+    // other cleanup has closed its connections: this one re-queues the drop at the end of the list, which
+    // the suite's loop (in either order) still reaches.
+    const drop = () => dropDatabase(databaseUrl);
+    cleanups.push(async () => {
+      cleanups.push(drop);
+    });
+  }
   await applyMigrations(databaseUrl);
   return databaseUrl;
+}
+
+/** Drops a bench database (its connections are ended first); errors are the caller's to ignore. */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const { Client: PgClient } = await import('pg');
+  const pg = new PgClient({ connectionString: admin.toString(), connectionTimeoutMillis: 5_000 });
+  await pg.connect();
+  try {
+    await pg.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
+  } finally {
+    await pg.end();
+  }
 }
 
 export interface BenchTemporalOptions {

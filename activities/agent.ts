@@ -12,7 +12,7 @@
  *   of the ledger) in one transaction.
  * - `callTool`: one tool call through `executeTool`; a tool error is a result the model sees.
  */
-import { CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { buildToolset, executeTool, knowledgeContext } from '../src/agent/tools';
 import type { ToolContext, ToolsetDeps } from '../src/agent/tool-types';
 import type { PrismaClient } from '../src/db/client';
@@ -27,7 +27,9 @@ import {
   type CallModelResult,
   type CallToolArgs,
   type CallToolResult,
+  type DeferredLedgerRow,
   finalOutput,
+  type LedgerAnswer,
   type PrepareAgentStepArgs,
   type PrepareAndCallModelArgs,
   type PreparedAgentStep,
@@ -37,9 +39,10 @@ import { failure, type FailureCode } from '../src/shared/failure-codes';
 import { costOf, PRICE_TABLE_VERSION, priceOf, type PriceOverrides } from '../src/shared/pricing';
 import type { PersistBatch } from '../src/shared/run-types';
 import type { ResolvedStepConfig } from '../src/shared/step-config';
-import { CANCEL_ANNOUNCED, EXCEEDED_LOCAL_BOUND } from '../src/shared/step-placement';
+import { CANCEL_ANNOUNCED, EXCEEDED_LOCAL_BOUND, MODEL_CALL_SUPERSEDED } from '../src/shared/step-placement';
 import type { RunCancelWatch } from '../src/db/run-cancel';
 import { persistStatements } from './persistence';
+import type { RunWrites } from './run-writes';
 import { recordToolCall } from './tool-ledger';
 
 export interface AgentLimits {
@@ -60,7 +63,20 @@ export interface AgentActivityDeps {
   persistRun: (batch: PersistBatch) => Promise<void>;
   /** Cancel announcements (src/db/run-cancel.ts): how a local model call learns of a cancel at once. */
   cancelWatch?: RunCancelWatch;
+  /** The writes left in flight per run (tool-call bookings, deferred ledger rows): activities/run-writes.ts. */
+  runWrites: RunWrites;
 }
+
+/** A model call's ledger row and the step's and run's cost sums, as one transaction writes them. */
+interface LedgerWrite extends DeferredLedgerRow {
+  runId: string;
+  orgId: string;
+  stepName: string;
+  stepIndex: number;
+  answer: LedgerAnswer;
+}
+
+const callKeyOf = (runId: string, stepName: string, callIndex: number) => `${runId}:${stepName}:${callIndex}`;
 
 const fail = (code: FailureCode, message: string, nonRetryable = true, details?: unknown[]) =>
   failure(code, message, { retryable: !nonRetryable, ...(details ? { details } : {}) });
@@ -186,7 +202,57 @@ export function createAgentActivities(deps: AgentActivityDeps) {
   const price = (model: string, reported?: string) =>
     priceOf(model, deps.priceOverrides) ?? (reported ? priceOf(reported, deps.priceOverrides) : null);
 
-  const bookings = pendingWrites();
+  const writes = deps.runWrites;
+
+  /**
+   * Writes a call's ledger row (first answer wins: `ON CONFLICT DO NOTHING`), then the step's record and
+   * both cost sums, and with `done` the step's and the run's end (only if this answer is the one recorded);
+   * returns the recorded answer.
+   */
+  async function writeLedger(
+    w: LedgerWrite,
+    done: PersistBatch | null,
+  ): Promise<{ response?: CallModelResult; cost_usd?: string | null } | undefined> {
+    const callKey = callKeyOf(w.runId, w.stepName, w.callIndex);
+    return withSqlClient(deps.db, async (c) => {
+      const q = new Sql(c);
+      const run = q.lit(w.runId);
+      const step = q.lit(w.stepName);
+      // The step's and the run's end ride with the ledger row, if this answer is the one recorded.
+      const won = `EXISTS (SELECT 1 FROM model_calls WHERE call_key = ${q.lit(callKey)} AND response = ${q.json(w.answer)})`;
+      await ensurePrepared(c, LEDGER_STATEMENTS);
+      const sets = resultSets<{ id?: string; response?: CallModelResult; cost_usd?: string | null }>(
+        await c.query(
+          [
+            q.beginOrg(w.orgId),
+            q.exec(
+              LEDGER.insert,
+              step,
+              q.lit(callKey),
+              q.lit(w.callIndex),
+              q.lit(w.provider),
+              q.lit(w.model),
+              q.lit(w.answer.usage.inputTokens),
+              q.lit(w.answer.usage.outputTokens),
+              q.lit(w.answer.usage.cachedTokens),
+              q.lit(w.latencyMs),
+              w.costUsd === null ? 'NULL' : q.lit(w.costUsd),
+              q.lit(w.priceVersion),
+              q.lit(w.stepIndex),
+              q.json(w.answer),
+              run,
+            ),
+            q.exec(LEDGER.read, q.lit(callKey)),
+            q.exec(LEDGER.stepCost, run, step, q.lit(w.stepIndex), q.json(w.record)),
+            q.exec(LEDGER.runCost, run),
+            ...(done ? persistStatements(q, done, won) : []),
+            'COMMIT',
+          ].join(';\n'),
+        ),
+      );
+      return sets[3]?.rows[0];
+    });
+  }
 
   /** The initial record and the pending writes, in one transaction. */
   async function writePrepared(args: PrepareAgentStepArgs, record: AgentStepRecord): Promise<void> {
@@ -261,6 +327,35 @@ export function createAgentActivities(deps: AgentActivityDeps) {
     }, args.localBoundMs);
   }
 
+  /**
+   * Before a tool call: the ledger row of the model call that asked for it is in. This process wrote it
+   * (deferred): wait for it. Another process made the call (a workflow-task heartbeat recorded the call's
+   * answer and the run moved on here): write it now, idempotently. A different answer recorded first
+   * by another attempt fails the workflow task (`MODEL_CALL_SUPERSEDED`), whose retry reads that answer.
+   */
+  async function ledgerOfAskingCall(args: CallToolArgs, ledger: NonNullable<CallToolArgs['ledger']>): Promise<void> {
+    const key = callKeyOf(args.runId, args.stepName, ledger.callIndex);
+    let outcome = writes.state(key);
+    if (outcome !== undefined) {
+      await writes.settle(args.runId);
+      outcome = writes.state(key);
+    } else {
+      const { answer, ...row } = ledger;
+      const recorded = await writeLedger(
+        { ...row, answer, runId: args.runId, orgId: args.orgId, stepName: args.stepName, stepIndex: args.stepIndex },
+        null,
+      );
+      outcome = recorded?.response && differs(recorded.response, answer) ? 'superseded' : 'recorded';
+    }
+    if (outcome === 'superseded') {
+      throw ApplicationFailure.create({
+        type: MODEL_CALL_SUPERSEDED,
+        nonRetryable: true,
+        message: `Model call ${ledger.callIndex} of step "${args.stepName}" has another attempt's answer recorded`,
+      });
+    }
+  }
+
   const activities = {
     async prepareAgentStep(args: PrepareAgentStepArgs): Promise<PreparedAgentStep> {
       // The workflow's pending writes (the step's start among them) go out first and land while the step
@@ -280,7 +375,7 @@ export function createAgentActivities(deps: AgentActivityDeps) {
     },
 
     async callModel(args: CallModelArgs): Promise<CallModelResult> {
-      const callKey = `${args.runId}:${args.stepName}:${args.callIndex}`;
+      const callKey = callKeyOf(args.runId, args.stepName, args.callIndex);
       const finish = (
         r: Pick<ChatResponse, 'text' | 'toolCalls' | 'stopReason' | 'usage'>,
         costUsd: number | null,
@@ -326,7 +421,7 @@ export function createAgentActivities(deps: AgentActivityDeps) {
         // The earlier attempt may have died before recording the step's end: record it (idempotent).
         const done = finalBatch(args, out);
         if (done) {
-          await bookings.settled(args.runId);
+          await writes.settle(args.runId);
           await deps.persistRun(done);
           out.finalized = true;
         }
@@ -370,45 +465,39 @@ export function createAgentActivities(deps: AgentActivityDeps) {
 
       const ours = finish(answer, costUsd);
       const done = finalBatch(args, ours);
-      await bookings.settled(args.runId);
-      const winner = await withSqlClient(deps.db, async (c) => {
-        const q = new Sql(c);
-        const run = q.lit(args.runId);
-        const step = q.lit(args.stepName);
-        // The step's and the run's end ride with the ledger row, if this answer is the one recorded.
-        const won = `EXISTS (SELECT 1 FROM model_calls WHERE call_key = ${q.lit(callKey)} AND response = ${q.json(answer)})`;
-        await ensurePrepared(c, LEDGER_STATEMENTS);
-        const sets = resultSets<{ id?: string; response?: CallModelResult; cost_usd?: string | null }>(
-          await c.query(
-            [
-              q.beginOrg(args.orgId),
-              q.exec(
-                LEDGER.insert,
-                step,
-                q.lit(callKey),
-                q.lit(args.callIndex),
-                q.lit(response.provider),
-                q.lit(args.model),
-                q.lit(response.usage.inputTokens),
-                q.lit(response.usage.outputTokens),
-                q.lit(response.usage.cachedTokens),
-                q.lit(response.latencyMs),
-                costUsd === null ? 'NULL' : q.lit(costUsd),
-                q.lit(p ? PRICE_TABLE_VERSION : null),
-                q.lit(args.stepIndex),
-                q.json(answer),
-                run,
-              ),
-              q.exec(LEDGER.read, q.lit(callKey)),
-              q.exec(LEDGER.stepCost, run, step, q.lit(args.stepIndex), q.json(record)),
-              q.exec(LEDGER.runCost, run),
-              ...(done ? persistStatements(q, done, won) : []),
-              'COMMIT',
-            ].join(';\n'),
-          ),
-        );
-        return sets[3]?.rows[0];
-      });
+      // The run's earlier writes first (a tool call's booking, an earlier call's deferred row): in order.
+      await writes.settle(args.runId);
+      const row: LedgerWrite = {
+        runId: args.runId,
+        orgId: args.orgId,
+        stepName: args.stepName,
+        stepIndex: args.stepIndex,
+        callIndex: args.callIndex,
+        provider: response.provider,
+        model: args.model,
+        latencyMs: response.latencyMs,
+        costUsd,
+        priceVersion: p ? PRICE_TABLE_VERSION : null,
+        record,
+        answer,
+      };
+      // A local call that asks for tools (and may have a successor) answers now: its row is written while
+      // the workflow schedules the tool calls, which wait for it (activities/run-writes.ts).
+      if (
+        info.isLocal &&
+        !done &&
+        answer.toolCalls.length > 0 &&
+        args.callIndex < (args.maxIterations ?? limits.maxIterations)
+      ) {
+        writes.defer(args.runId, callKey, async () => {
+          const recorded = await writeLedger(row, null);
+          return recorded?.response && differs(recorded.response, answer) ? 'superseded' : 'recorded';
+        });
+        const { runId: _r, orgId: _o, stepName: _s, stepIndex: _i, answer: _a, ...ledger } = row;
+        return { ...ours, ledger };
+      }
+      const winner = await writeLedger(row, done);
+      writes.forget(args.runId);
       // Another attempt of this call recorded first: its answer is the one the run goes on with.
       if (winner?.response && differs(winner.response, answer)) {
         return finish(
@@ -441,12 +530,14 @@ export function createAgentActivities(deps: AgentActivityDeps) {
         maxTokens: prepared.maxTokens,
         outputSchema: args.prepare.outputSchema,
         record: { ...prepared.record, modelCalls: 1 },
+        maxIterations: prepared.maxIterations,
         ...args.call,
       });
       return { prepared, result };
     },
 
     async callTool(args: CallToolArgs): Promise<CallToolResult> {
+      if (args.ledger) await ledgerOfAskingCall(args, args.ledger);
       if (args.call.argumentsError) return { content: args.call.argumentsError, isError: true };
       const startedAt = Date.now();
       const r = await heartbeating(
@@ -469,7 +560,7 @@ export function createAgentActivities(deps: AgentActivityDeps) {
       // Booked after the bound check: an attempt cut at the bound books nothing (its continuation does).
       // The booking (analytics, best effort) lands while the workflow goes on; the step's next model call
       // waits for it before its own transaction, so a finished run has all of its tool calls booked.
-      bookings.add(
+      writes.book(
         args.runId,
         recordToolCall(deps.db, {
           runId: args.runId,
@@ -484,30 +575,6 @@ export function createAgentActivities(deps: AgentActivityDeps) {
     },
   };
   return activities;
-}
-
-/**
- * Writes that an activity leaves in flight for a run (tool-call bookings): `settled(runId)` waits for the
- * ones of that run. The promises never reject (a booking logs and drops its own failure).
- */
-function pendingWrites() {
-  const byRun = new Map<string, Set<Promise<void>>>();
-  return {
-    add(runId: string, p: Promise<void>): void {
-      let set = byRun.get(runId);
-      if (!set) byRun.set(runId, (set = new Set()));
-      const mine = set;
-      mine.add(p);
-      void p.finally(() => {
-        mine.delete(p);
-        if (mine.size === 0 && byRun.get(runId) === mine) byRun.delete(runId);
-      });
-    },
-    async settled(runId: string): Promise<void> {
-      const set = byRun.get(runId);
-      if (set) await Promise.all([...set]);
-    },
-  };
 }
 
 /**

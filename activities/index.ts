@@ -13,6 +13,7 @@ import { retrieveKnowledge, type Embedder } from '../src/services/knowledge';
 import type { PriceOverrides } from '../src/shared/pricing';
 import { createLlmClients } from '../src/llm/router';
 import { createAgentActivities, type AgentLimits } from './agent';
+import { createRunWrites, type RunWrites } from './run-writes';
 import { createReflectActivities } from './reflect';
 import { createComputerActivities } from './computer';
 import { createPersistenceActivities } from './persistence';
@@ -45,6 +46,8 @@ export interface ActivityDeps {
   log?: Logger;
   /** Cancel announcements for local model calls (src/db/run-cancel.ts); `createRunWorker` makes one. */
   cancelWatch?: RunCancelWatch;
+  /** The writes activities leave in flight per run (activities/run-writes.ts); `createRunWorker` drains it. */
+  runWrites?: RunWrites;
 }
 
 /** Builds every activity the worker registers, from injected dependencies. */
@@ -55,7 +58,8 @@ export function createActivities(
   const log = deps.log ?? createLogger('silent');
   const webhook = createWebhookActivities({ guard, timeoutMs: deps.webhookTimeoutMs });
   const computer = createComputerActivities();
-  const persistence = createPersistenceActivities({ db: deps.db });
+  const runWrites = deps.runWrites ?? createRunWrites();
+  const persistence = createPersistenceActivities({ db: deps.db, runWrites });
   const agent = createAgentActivities({
     db: deps.db,
     llm: deps.llm ?? {},
@@ -63,6 +67,7 @@ export function createActivities(
     limits: deps.agentLimits,
     persistRun: persistence.persistRun,
     cancelWatch: deps.cancelWatch,
+    runWrites,
     tools: {
       db: deps.db,
       log,

@@ -3,6 +3,7 @@ import { withSqlClient } from '../src/db/scoped';
 import { ensurePrepared, preparedStatement, Sql, type PreparedStatement } from '../src/db/sql-batch';
 import type { RunEvent } from '../src/shared/budget';
 import type { PersistBatch, PersistOp } from '../src/shared/run-types';
+import type { RunWrites } from './run-writes';
 
 /**
  * The frequent writes of a run, prepared once per connection (see `preparedStatement`): each in two forms,
@@ -134,13 +135,16 @@ export function persistStatements(q: Sql, batch: PersistBatch, guard?: string): 
   ].map((sql) => sql + extra);
 }
 
-export function createPersistenceActivities(deps: { db: PrismaClient }) {
+export function createPersistenceActivities(deps: { db: PrismaClient; runWrites?: RunWrites }) {
   return {
     /**
      * Applies the workflow's batched writes in one org-scoped (RLS) transaction, sent as a single
      * round trip; safe to retry.
      */
     async persistRun(batch: PersistBatch): Promise<void> {
+      // A model call's ledger row still being written (activities/run-writes.ts) goes first: a run's end,
+      // pause or cancel is recorded after every call it made.
+      await deps.runWrites?.settle(batch.runId);
       await withSqlClient(deps.db, async (client) => {
         const q = new Sql(client);
         await ensurePrepared(client, WRITE_STATEMENTS);

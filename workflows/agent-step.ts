@@ -35,7 +35,12 @@ import {
 import { worstCaseCostOf } from '../src/shared/pricing';
 import type { PersistBatch, RunnerSnapshot, StepSnapshot } from '../src/shared/run-types';
 import { resolveStepConfig, type ResolvedStepConfig } from '../src/shared/step-config';
-import { CANCEL_ANNOUNCED, EXCEEDED_LOCAL_BOUND, LOCAL_STEP_BOUND_MS } from '../src/shared/step-placement';
+import {
+  CANCEL_ANNOUNCED,
+  EXCEEDED_LOCAL_BOUND,
+  LOCAL_STEP_BOUND_MS,
+  MODEL_CALL_SUPERSEDED,
+} from '../src/shared/step-placement';
 
 /** Budget enforcement plugs in here (`run-runner.ts` passes it); the default does nothing. */
 export interface AgentStepHooks {
@@ -302,6 +307,7 @@ export async function runAgentStep(
           maxTokens: prepared.maxTokens,
           outputSchema: step.outputSchema,
           record,
+          maxIterations: prepared.maxIterations,
           ...finalize,
           ...firstTask(),
         },
@@ -330,13 +336,30 @@ export async function runAgentStep(
             config,
             tools,
             record: { plan: record.plan },
+            // The call answered before its ledger row was in: the tool call sees that it is (or writes it).
+            ...(r.ledger
+              ? {
+                  ledger: {
+                    ...r.ledger,
+                    answer: { text: r.text, toolCalls: r.toolCalls, stopReason: r.stopReason, usage: r.usage },
+                  },
+                }
+              : {}),
           };
           const summary = `${step.name}: tool ${call.name}`;
           return args.localBookkeeping
             ? boundedLocalThenRemote<CallToolArgs, CallToolResult>('callTool', toolArgs, summary, toolOptions)
             : acts.callTool.executeWithOptions({ ...toolOptions, summary }, [toolArgs]);
         }),
-      );
+      ).catch((err: unknown) => {
+        // Another attempt of the model call recorded a different answer first (two workers on one task):
+        // a plain error fails this workflow task, and its retry reads the recorded answer.
+        const cause = err instanceof ActivityFailure ? err.cause : err;
+        if (cause instanceof ApplicationFailure && cause.type === MODEL_CALL_SUPERSEDED) {
+          throw new Error(`${cause.message}: retrying the workflow task`);
+        }
+        throw err;
+      });
       r.toolCalls.forEach((call, i) => {
         const res = results[i];
         if (!res) return;

@@ -86,10 +86,22 @@ export async function runsUnderFaults(stack: ChaosStack, o: RunsScenarioOptions,
   // A failed submitter must not surface as an unhandled rejection while the faults are still going.
   submitting.catch(() => undefined);
 
+  // A fault waits for a run in flight: after an outage the submitter may still be backing off while every
+  // run it sent is final (seen once: the PostgreSQL outage after the Temporal restart met 0 in flight).
+  const someInFlight = async () => {
+    const deadline = Date.now() + o.timeoutMs;
+    for (;;) {
+      const c = await statusCounts(stack.pg, runnerId);
+      if (total(c) > finalCount(c)) return;
+      if (Date.now() > deadline) throw new Error('a: no run in flight for the fault to meet');
+      await sleep(25);
+    }
+  };
   const faults: FaultRecord[] = [];
   const fault = async (share: number, name: string, act: () => Promise<void>, before?: () => Promise<void>) => {
     const reached = await waitFinalAtLeast(stack.pg, runnerId, Math.floor(o.runs * share), 10 * 60_000);
     await before?.();
+    await someInFlight();
     const counts = await statusCounts(stack.pg, runnerId);
     const t = Date.now();
     say(`a: ${name} (${reached}/${o.runs} final)`);

@@ -11,6 +11,7 @@ import { Client } from '@temporalio/client';
 import { createActivities, type ActivityDeps } from '../../activities';
 import type { PrismaClient } from '../db/client';
 import { createRunCancelWatch } from '../db/run-cancel';
+import { createRunWrites } from '../../activities/run-writes';
 import type { SecretBox } from '../crypto/secret-box';
 import type { TemporalSettings } from '../temporal/connection';
 
@@ -54,6 +55,7 @@ export async function createRunWorker(
       apiKey: opts.temporal.apiKey,
     }));
   const cancelWatch = createRunCancelWatch(opts.db);
+  const runWrites = createRunWrites();
   const worker = await Worker.create({
     connection,
     namespace: opts.temporal.namespace,
@@ -71,6 +73,7 @@ export async function createRunWorker(
       namespace: opts.temporal.namespace,
       triggerFaults: opts.triggerFaults,
       cancelWatch,
+      runWrites,
     }),
     // A run of short steps holds its workflow-task slot while its local activities run (one task per
     // run), and an eager start needs a free slot or falls back to the queue: room for 400 runs at once.
@@ -84,9 +87,14 @@ export async function createRunWorker(
     defaultHeartbeatThrottleInterval: '1s',
     ...opts.tuning,
   });
-  // The watch's listening connection lives as long as the worker runs.
+  // The watch's listening connection lives as long as the worker runs; the writes its activities left in
+  // flight (a deferred ledger row) land before the worker's run ends.
   const run = worker.run.bind(worker);
-  worker.run = () => run().finally(() => cancelWatch.close());
+  worker.run = () =>
+    run().finally(async () => {
+      await runWrites.drain();
+      await cancelWatch.close();
+    });
   return { worker, connection };
 }
 

@@ -137,6 +137,11 @@ export interface CallModelArgs extends AgentStepBase {
    * skips the ledger read. Any retried, timed-out or later task reads it.
    */
   firstTask?: boolean;
+  /**
+   * The step's limit of model calls: a local call that asks for tools and is not the last one allowed
+   * answers before its ledger row is written (the tool calls wait for it). Unset: the worker's default.
+   */
+  maxIterations?: number;
 }
 
 /** `prepareAndCallModel`: a step's preparation and its first model call in one local activity. */
@@ -170,7 +175,27 @@ export interface CallModelResult {
   output?: { ok: true; value: unknown } | { ok: false; errors: string[] };
   /** Set when the call recorded the step's output and the run's completion (`CallModelArgs.finalize`). */
   finalized?: boolean;
+  /**
+   * Set when the call's ledger row was still being written as the activity answered (a local call that
+   * asks for tools, see activities/run-writes.ts): the workflow hands it to the tool calls that follow.
+   */
+  ledger?: DeferredLedgerRow;
 }
+
+/** A model call's `model_calls` row as written after its activity answered: enough for any process to write it. */
+export interface DeferredLedgerRow {
+  callIndex: number;
+  provider: string;
+  model: string;
+  latencyMs: number;
+  costUsd: number | null;
+  priceVersion: string | null;
+  /** The step's record as it stood after the call. */
+  record: AgentStepRecord;
+}
+
+/** What a ledger row stores as the call's answer (the part of `CallModelResult` a retry gets back). */
+export type LedgerAnswer = Pick<CallModelResult, 'text' | 'toolCalls' | 'stopReason' | 'usage'>;
 
 /**
  * The step's output when `r` ends the step: `{text}` without an outputSchema, the valid JSON answer with
@@ -194,6 +219,11 @@ export interface CallToolArgs extends AgentStepBase {
   record: Pick<AgentStepRecord, 'plan'>;
   /** Set for a local-activity attempt: reaching it aborts the attempt (`EXCEEDED_LOCAL_BOUND`). */
   localBoundMs?: number;
+  /**
+   * The ledger row of the model call that asked for this tool, when that call answered before writing it
+   * (`CallModelResult.ledger`): the tool call waits for it, or writes it if this process never had it.
+   */
+  ledger?: DeferredLedgerRow & { answer: LedgerAnswer };
 }
 
 export interface CallToolResult {

@@ -52,3 +52,11 @@ export function stepPlacement(step: Pick<StepSnapshot, 'kind' | 'computer'>): St
       return 'remote';
   }
 }
+
+/**
+ * `ApplicationFailure.type` of a tool call whose model call's ledger row, written after that call
+ * answered (activities/run-writes.ts), found another attempt's different answer recorded first: the
+ * workflow fails its task (a plain error), and the retried task reads the recorded answer. Internal to the
+ * workflow, never a run's error code.
+ */
+export const MODEL_CALL_SUPERSEDED = 'model_call_superseded';

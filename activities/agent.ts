@@ -12,7 +12,7 @@
  *   of the ledger) in one transaction.
  * - `callTool`: one tool call through `executeTool`; a tool error is a result the model sees.
  */
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import { buildToolset, executeTool, knowledgeContext } from '../src/agent/tools';
 import type { ToolContext, ToolsetDeps } from '../src/agent/tool-types';
 import type { PrismaClient } from '../src/db/client';
@@ -348,11 +348,10 @@ export function createAgentActivities(deps: AgentActivityDeps) {
       outcome = recorded?.response && differs(recorded.response, answer) ? 'superseded' : 'recorded';
     }
     if (outcome === 'superseded') {
-      throw ApplicationFailure.create({
-        type: MODEL_CALL_SUPERSEDED,
-        nonRetryable: true,
-        message: `Model call ${ledger.callIndex} of step "${args.stepName}" has another attempt's answer recorded`,
-      });
+      throw fail(
+        MODEL_CALL_SUPERSEDED,
+        `Model call ${ledger.callIndex} of step "${args.stepName}" has another attempt's answer recorded`,
+      );
     }
   }
 

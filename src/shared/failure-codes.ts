@@ -30,8 +30,10 @@ export const FAILURE_CODES = [
   'unpriced_model',
   'cancelled',
   'internal',
-  // inside the engine: never a run's error (the workflow continues the step as a regular activity)
+  // inside the engine: never a run's error (the workflow continues the step as a regular activity, or
+  // retries its task)
   'exceeded_local_bound',
+  'model_call_superseded',
   // trigger and reflection workflows
   'trigger_rejected',
   'poll_failed',
@@ -132,6 +134,12 @@ export const FAILURE_CODE_INFO: Record<FailureCode, FailureCodeInfo> = {
     retryable: 'no',
     meaning:
       'A webhook run as a local activity took longer than its bound; the workflow continues it as a regular activity. Never a run error',
+  },
+  model_call_superseded: {
+    scope: 'engine',
+    retryable: 'no',
+    meaning:
+      "A model call's ledger row, written after the call answered, found another attempt's different answer recorded first; the workflow retries its task, which reads that answer. Never a run error",
   },
   trigger_rejected: {
     scope: 'trigger',

@@ -59,4 +59,4 @@ export function stepPlacement(step: Pick<StepSnapshot, 'kind' | 'computer'>): St
  * workflow fails its task (a plain error), and the retried task reads the recorded answer. Internal to the
  * workflow, never a run's error code.
  */
-export const MODEL_CALL_SUPERSEDED = 'model_call_superseded';
+export const MODEL_CALL_SUPERSEDED = 'model_call_superseded' satisfies FailureCode;

@@ -805,7 +805,7 @@ export type PostApiRunnersIdRunsResponse = {
   /** index (0-based, in run order) of the step being run or last run */
   currentStep: number | null;
   error: {
-    code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+    code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "model_call_superseded" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
     message: string;
     /** the step the failure happened in */
     step?: string;
@@ -857,7 +857,7 @@ export type PostApiRunnersIdRunsResponse = {
     input: unknown;
     output: unknown;
     error: {
-      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "model_call_superseded" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
       message: string;
       /** the step the failure happened in */
       step?: string;
@@ -898,7 +898,7 @@ export type GetApiRunnersIdRunsResponse = {
     /** index (0-based, in run order) of the step being run or last run */
     currentStep: number | null;
     error: {
-      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "model_call_superseded" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
       message: string;
       /** the step the failure happened in */
       step?: string;
@@ -950,7 +950,7 @@ export type GetApiRunnersIdRunsResponse = {
       input: unknown;
       output: unknown;
       error: {
-        code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+        code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "model_call_superseded" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
         message: string;
         /** the step the failure happened in */
         step?: string;
@@ -985,7 +985,7 @@ export type GetApiRunnersIdRunsRunIdResponse = {
   /** index (0-based, in run order) of the step being run or last run */
   currentStep: number | null;
   error: {
-    code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+    code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "model_call_superseded" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
     message: string;
     /** the step the failure happened in */
     step?: string;
@@ -1037,7 +1037,7 @@ export type GetApiRunnersIdRunsRunIdResponse = {
     input: unknown;
     output: unknown;
     error: {
-      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "model_call_superseded" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
       message: string;
       /** the step the failure happened in */
       step?: string;
@@ -1070,7 +1070,7 @@ export type PostApiRunnersIdRunsRunIdCancelResponse = {
   /** index (0-based, in run order) of the step being run or last run */
   currentStep: number | null;
   error: {
-    code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+    code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "model_call_superseded" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
     message: string;
     /** the step the failure happened in */
     step?: string;
@@ -1122,7 +1122,7 @@ export type PostApiRunnersIdRunsRunIdCancelResponse = {
     input: unknown;
     output: unknown;
     error: {
-      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "model_call_superseded" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
       message: string;
       /** the step the failure happened in */
       step?: string;
@@ -1724,7 +1724,7 @@ export type PostApiRunnersIdRunsRunIdResumeResponse = {
   /** index (0-based, in run order) of the step being run or last run */
   currentStep: number | null;
   error: {
-    code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+    code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "model_call_superseded" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
     message: string;
     /** the step the failure happened in */
     step?: string;
@@ -1776,7 +1776,7 @@ export type PostApiRunnersIdRunsRunIdResumeResponse = {
     input: unknown;
     output: unknown;
     error: {
-      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
+      code: "webhook_http_error" | "webhook_invalid_response" | "webhook_timeout" | "egress_refused" | "sandbox_timeout" | "sandbox_memory_limit" | "sandbox_error" | "sandbox_invalid_output" | "output_schema_mismatch" | "input_mapping_error" | "agent_unavailable" | "provider_not_configured" | "unknown_model" | "provider_error" | "agent_iteration_limit" | "step_failed" | "budget_exceeded" | "unpriced_model" | "cancelled" | "internal" | "exceeded_local_bound" | "model_call_superseded" | "trigger_rejected" | "poll_failed" | "mcp_invalid_config" | "mcp_egress_refused" | "mcp_connect" | "mcp_timeout" | "mcp_protocol" | "mcp_closed" | "worker_misconfigured" | "reflection_failed";
       message: string;
       /** the step the failure happened in */
       step?: string;

@@ -7,6 +7,7 @@
 import { sleep } from '../../src/dev/process';
 import {
   createRunner,
+  must,
   finalCount,
   runExecutions,
   statusCounts,
@@ -49,6 +50,14 @@ export async function runsUnderFaults(stack: ChaosStack, o: RunsScenarioOptions,
       modelOverride: 'gpt-4o-mini',
     },
   ]);
+  // The agent step has an HTTP tool: each run makes two model calls with a tool call between them.
+  const tool = await must<{ id: string }>(stack, 'POST', '/api/tools', {
+    name: `lookup_${Date.now()}`,
+    description: 'Looks something up',
+    url: stack.hooks.url('/tool'),
+    parameters: { type: 'object', properties: { q: { type: 'integer' } } },
+  });
+  await must(stack, 'POST', `/api/runners/${runnerId}/tools`, { toolId: tool.id });
   const llmBefore = stack.llm.requests.length;
   const hooksBefore = stack.hooks.requests.length;
 
@@ -226,13 +235,23 @@ async function verify(
   const calls = stack.llm.requests.slice(llmBefore).filter((q) => q.path === '/v1/chat/completions');
   rows.push(fact('model requests served by the scripted model', calls.filter((q) => q.status === 200).length));
   rows.push(
+    fact('tool requests received', stack.hooks.requests.slice(hooksBefore).filter((q) => q.path === '/tool').length),
+  );
+  // Two model calls per run (one asks for the tool, one answers): two rows, two distinct call keys.
+  rows.push(
     expectEq(
       'ledger rows (model_calls)',
       ledger.rows.reduce((s, r) => s + Number(r.n), 0),
-      n,
+      2 * n,
     ),
   );
-  rows.push(expectEq('runs billed other than once', n - ledger.rows.filter((r) => Number(r.n) === 1).length, 0));
+  rows.push(
+    expectEq(
+      'runs whose calls are not billed once each',
+      n - ledger.rows.filter((r) => Number(r.n) === 2 && Number(r.keys) === 2).length,
+      0,
+    ),
+  );
   rows.push(
     expectEq(
       'runs whose cost differs from their ledger',

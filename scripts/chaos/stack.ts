@@ -114,12 +114,21 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
 
     const llm = await startFakeOpenAI();
     cleanups.push(() => llm.close());
-    llm.script(null, [{ text: 'chaos answer', usage: { inputTokens: 40, outputTokens: 4 } }], { repeat: true });
+    // A step offered tools asks for the first one once, then answers: a tool round per agent step, so the
+    // faults meet model calls whose ledger rows are written after they answer (activities/run-writes.ts).
+    llm.script(null, (req) => {
+      const offered = ((req.body.tools ?? []) as { function?: { name?: string } }[])[0]?.function?.name;
+      const asked = ((req.body.messages ?? []) as { role: string }[]).some((m) => m.role === 'assistant');
+      return offered && !asked
+        ? { toolCalls: [{ name: offered, arguments: { q: 1 } }], usage: { inputTokens: 30, outputTokens: 6 } }
+        : { text: 'chaos answer', usage: { inputTokens: 40, outputTokens: 4 } };
+    });
     const delay = opts.hookDelayMs ?? 50;
     const hooks = await startWebhookServer({
       '/hook': (req, res) => {
         setTimeout(() => json(res, 200, { received: req.body }), delay).unref();
       },
+      '/tool': (_req, res) => json(res, 200, { found: 1 }),
     });
     cleanups.push(() => hooks.close());
 

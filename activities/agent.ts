@@ -404,8 +404,12 @@ export function createAgentActivities(deps: AgentActivityDeps) {
       // scheduled in the run's first task, first attempt (`firstTask`). The ledger insert below resolves any
       // race regardless (ON CONFLICT, the first answer wins).
       const info = Context.current().info;
+      // This process answered this call before and its row may still be in flight (a workflow task run
+      // again here): let it land, then read it, rather than ask (and pay) again.
+      const inFlightHere = writes.state(callKey) !== undefined;
+      if (inFlightHere) await writes.settle(args.runId);
       const stored =
-        info.attempt <= 1 && (!info.isLocal || args.firstTask === true)
+        info.attempt <= 1 && (!info.isLocal || args.firstTask === true) && !inFlightHere
           ? undefined
           : await withSqlClient(deps.db, async (c) => {
               const q = new Sql(c);

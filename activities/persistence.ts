@@ -107,11 +107,18 @@ function opSql(
   }
 }
 
-/** `events = events || [event]` unless an event with the same id is there already (a retried batch). */
+/**
+ * Adds `event` to the run's events unless an event with the same id is there already (a retried batch),
+ * keeping them in order of `at` (workflow time); budget warnings of one instant by threshold (spending only
+ * grows); else as appended. Writers can run concurrently: the two warning activities of one workflow task
+ * were seen appending in either order (`test/budget.test.ts` under load).
+ */
 export function appendEvent(q: Sql, event: RunEvent): string {
   const one = q.json([event]);
   const probe = q.json([{ id: event.id }]);
-  return `events = CASE WHEN events @> ${probe} THEN events ELSE events || ${one} END`;
+  return `events = CASE WHEN events @> ${probe} THEN events ELSE (
+    SELECT jsonb_agg(e ORDER BY e->>'at', (e->>'threshold')::numeric NULLS FIRST, n)
+      FROM jsonb_array_elements(events || ${one}) WITH ORDINALITY AS t(e, n)) END`;
 }
 
 /**
@@ -145,12 +152,15 @@ export function createPersistenceActivities(deps: { db: PrismaClient; runWrites?
       // A model call's ledger row still being written (activities/run-writes.ts) goes first: a run's end,
       // pause or cancel is recorded after every call it made.
       await deps.runWrites?.settle(batch.runId);
+      const ends = batch.ops.some((op) => op.op === 'runFinished');
       await withSqlClient(deps.db, async (client) => {
         const q = new Sql(client);
         await ensurePrepared(client, WRITE_STATEMENTS);
         const statements = [q.beginOrg(batch.orgId), ...persistStatements(q, batch), 'COMMIT'];
         await client.query(statements.join(';\n'));
       });
+      // The run has ended: nothing will ask for its ledger rows' outcomes again.
+      if (ends) deps.runWrites?.forget(batch.runId);
     },
   };
 }

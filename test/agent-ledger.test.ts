@@ -169,6 +169,12 @@ describe('a model call’s ledger row written after it answered', () => {
     const key = `${runId}:think:1`;
     expect(writes.state(key)).toBeDefined();
 
+    // The same call run again in this process (its workflow task retried here) while the row may still be
+    // in flight: it waits for the row and returns the recorded answer, without asking the provider again.
+    const again: CallModelResult = await local().run(acts.callModel, args);
+    expect(again.toolCalls).toEqual(r.toolCalls);
+    expect(await openai.requestsFor(tok)).toHaveLength(1);
+
     // The tool call of the same process waits for the row (it does not write it a second time).
     const t: CallToolResult = await local().run(acts.callTool, {
       ...toolArgs(1, r.text ?? ''),

@@ -3,7 +3,7 @@ import { createDb } from '../src/db/client';
 import { withSqlClient } from '../src/db/scoped';
 import { randomUUID } from 'node:crypto';
 import { ensurePrepared, preparedStatement, resultSets, Sql } from '../src/db/sql-batch';
-import { createPersistenceActivities, persistStatements } from '../activities/persistence';
+import { appendEvent, createPersistenceActivities, persistStatements } from '../activities/persistence';
 import { beginAndReadSnapshot } from '../src/services/runs';
 import type { PersistOp } from '../src/shared/run-types';
 import { startTcpProxy } from './fixtures/tcp-proxy';
@@ -190,5 +190,33 @@ describe('prepared statements in batches', () => {
     } finally {
       await full.$disconnect();
     }
+  });
+});
+
+describe('appendEvent (a run event added to runner_runs.events)', () => {
+  it('keeps events in order of time, warnings of one instant by threshold, whatever order they arrive in', async () => {
+    const at = '2026-11-29T10:00:00.000Z';
+    const warning = (threshold: number) => ({
+      id: `budget_warning:${threshold}`,
+      type: 'budget_warning',
+      at,
+      threshold,
+    });
+    const events = await withSqlClient(db, async (c) => {
+      const q = new Sql(c);
+      await c.query('CREATE TEMP TABLE IF NOT EXISTS append_probe (id int PRIMARY KEY, events jsonb NOT NULL)');
+      await c.query(`INSERT INTO append_probe VALUES (1, '[]') ON CONFLICT (id) DO UPDATE SET events = '[]'`);
+      const append = (e: Record<string, unknown>) =>
+        c.query(`UPDATE append_probe SET ${appendEvent(q, e as never)} WHERE id = 1`);
+      // The 95 % warning's activity ran first; an earlier pause, then a later resume, around them.
+      await append(warning(0.95));
+      await append({ id: 'paused:1', type: 'paused', at: '2026-11-29T09:59:59.000Z' });
+      await append(warning(0.8));
+      await append(warning(0.95)); // a retried batch: not added twice
+      await append({ id: 'resumed:1', type: 'resumed', at: '2026-11-29T10:00:01.000Z' });
+      const r = await c.query<{ events: { id: string }[] }>('SELECT events FROM append_probe WHERE id = 1');
+      return r.rows[0]?.events.map((e) => e.id);
+    });
+    expect(events).toEqual(['paused:1', 'budget_warning:0.8', 'budget_warning:0.95', 'resumed:1']);
   });
 });

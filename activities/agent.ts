@@ -78,6 +78,10 @@ interface LedgerWrite extends DeferredLedgerRow {
 
 const callKeyOf = (runId: string, stepName: string, callIndex: number) => `${runId}:${stepName}:${callIndex}`;
 
+/** Whether the ledger recorded another attempt's answer for the call, not `answer`. */
+const superseded = (recorded: { response?: CallModelResult } | undefined, answer: LedgerAnswer): boolean =>
+  recorded?.response !== undefined && differs(recorded.response, answer);
+
 const fail = (code: FailureCode, message: string, nonRetryable = true, details?: unknown[]) =>
   failure(code, message, { retryable: !nonRetryable, ...(details ? { details } : {}) });
 
@@ -340,12 +344,11 @@ export function createAgentActivities(deps: AgentActivityDeps) {
       await writes.settle(args.runId);
       outcome = writes.state(key);
     } else {
-      const { answer, ...row } = ledger;
       const recorded = await writeLedger(
-        { ...row, answer, runId: args.runId, orgId: args.orgId, stepName: args.stepName, stepIndex: args.stepIndex },
+        { ...ledger, runId: args.runId, orgId: args.orgId, stepName: args.stepName, stepIndex: args.stepIndex },
         null,
       );
-      outcome = recorded?.response && differs(recorded.response, answer) ? 'superseded' : 'recorded';
+      outcome = superseded(recorded, ledger.answer) ? 'superseded' : 'recorded';
     }
     if (outcome === 'superseded') {
       throw fail(
@@ -470,11 +473,7 @@ export function createAgentActivities(deps: AgentActivityDeps) {
       const done = finalBatch(args, ours);
       // The run's earlier writes first (a tool call's booking, an earlier call's deferred row): in order.
       await writes.settle(args.runId);
-      const row: LedgerWrite = {
-        runId: args.runId,
-        orgId: args.orgId,
-        stepName: args.stepName,
-        stepIndex: args.stepIndex,
+      const ledger: DeferredLedgerRow = {
         callIndex: args.callIndex,
         provider: response.provider,
         model: args.model,
@@ -482,6 +481,13 @@ export function createAgentActivities(deps: AgentActivityDeps) {
         costUsd,
         priceVersion: p ? PRICE_TABLE_VERSION : null,
         record,
+      };
+      const row: LedgerWrite = {
+        ...ledger,
+        runId: args.runId,
+        orgId: args.orgId,
+        stepName: args.stepName,
+        stepIndex: args.stepIndex,
         answer,
       };
       // A local call that asks for tools (and may have a successor) answers now: its row is written while
@@ -492,11 +498,9 @@ export function createAgentActivities(deps: AgentActivityDeps) {
         answer.toolCalls.length > 0 &&
         args.callIndex < (args.maxIterations ?? limits.maxIterations)
       ) {
-        writes.defer(args.runId, callKey, async () => {
-          const recorded = await writeLedger(row, null);
-          return recorded?.response && differs(recorded.response, answer) ? 'superseded' : 'recorded';
-        });
-        const { runId: _r, orgId: _o, stepName: _s, stepIndex: _i, answer: _a, ...ledger } = row;
+        writes.defer(args.runId, callKey, async () =>
+          superseded(await writeLedger(row, null), answer) ? 'superseded' : 'recorded',
+        );
         return { ...ours, ledger };
       }
       const winner = await writeLedger(row, done);

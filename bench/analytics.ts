@@ -19,10 +19,9 @@ import { Client as PgClient } from 'pg';
 import { createApp } from '../api/app';
 import { createLogger } from '../src/config/logger';
 import { createDb } from '../src/db/client';
-import { applyMigrations, ensureDatabase } from '../src/db/migrate';
+import { applyMigrations, dropDatabase, ensureDatabase } from '../src/db/migrate';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { createApiKey, createKeyResolver } from '../src/services/api-keys';
-import { dropDatabase } from './stack';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 100_000);
 const CALLS = Number(process.env.BENCH_CALLS ?? 500_000);

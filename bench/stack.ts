@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createDb, type PrismaClient } from '../src/db/client';
-import { applyMigrations, ensureDatabase } from '../src/db/migrate';
+import { applyMigrations, dropDatabase, ensureDatabase } from '../src/db/migrate';
 import { startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { resolveTemporalBinary } from '../src/dev/temporal-binary';
 import { startTemporalDevServer } from '../src/dev/temporal-server';
@@ -44,21 +44,6 @@ export async function startBenchDatabase(dbName: string, cleanups: Cleanups): Pr
   }
   await applyMigrations(databaseUrl);
   return databaseUrl;
-}
-
-/** Drops a bench database (its connections are ended first); errors are the caller's to ignore. */
-export async function dropDatabase(databaseUrl: string): Promise<void> {
-  const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
-  const admin = new URL(databaseUrl);
-  admin.pathname = '/postgres';
-  const { Client: PgClient } = await import('pg');
-  const pg = new PgClient({ connectionString: admin.toString(), connectionTimeoutMillis: 5_000 });
-  await pg.connect();
-  try {
-    await pg.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
-  } finally {
-    await pg.end();
-  }
 }
 
 export interface BenchTemporalOptions {

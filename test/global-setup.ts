@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createDb } from '../src/db/client';
-import { applyMigrations, ensureDatabase } from '../src/db/migrate';
+import { applyMigrations, dropDatabase, ensureDatabase } from '../src/db/migrate';
 import { reachableLocation, startEmbeddedPostgres } from '../src/dev/embedded-postgres';
 import { resolveTemporalBinary } from '../src/dev/temporal-binary';
 import { REPO_ROOT, startTemporalDevServer } from '../src/dev/temporal-server';
@@ -89,6 +89,9 @@ export default async function setup(): Promise<void> {
     await connection.close().catch(() => undefined);
     await db.$disconnect();
     await temporal.stop();
+    // On a server of the caller's (TEST_DATABASE_URL) the run's database goes; an embedded cluster goes whole.
+    if (process.env.TEST_DATABASE_URL)
+      await dropDatabase(databaseUrl).catch((e: unknown) => log(`could not drop ${databaseUrl}: ${String(e)}`));
     await pgBase.stop();
     await Promise.all([fakeOpenAi.close(), fakeAnthropic.close()]);
   };

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Pool } from 'pg';
 import { generateSecretKey } from '../../src/crypto/secret-box';
-import { applyMigrations, ensureDatabase } from '../../src/db/migrate';
+import { applyMigrations, dropDatabase, ensureDatabase } from '../../src/db/migrate';
 import { startEmbeddedPostgres } from '../../src/dev/embedded-postgres';
 import { findFreePort } from '../../src/dev/process';
 import { resolveTemporalBinary } from '../../src/dev/temporal-binary';
@@ -56,8 +56,14 @@ export interface ChaosStackOptions {
   hookDelayMs?: number;
 }
 
-async function freshDatabase(say: Say, cleanups: (() => Promise<void>)[], tmp: string): Promise<string> {
-  let base = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+async function freshDatabase(
+  say: Say,
+  cleanups: (() => Promise<void>)[],
+  tmp: string,
+  keep: () => boolean,
+): Promise<string> {
+  const external = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
+  let base = external;
   if (!base) {
     say('no TEST_DATABASE_URL/DATABASE_URL: starting an embedded PostgreSQL');
     const pg = await startEmbeddedPostgres({ dataDir: path.join(tmp, 'pg'), port: 0 });
@@ -67,6 +73,14 @@ async function freshDatabase(say: Say, cleanups: (() => Promise<void>)[], tmp: s
   const u = new URL(base);
   u.pathname = `/flapjack_chaos_${Date.now()}_${process.pid}`;
   await ensureDatabase(u.toString());
+  // On the caller's server the database goes at the end (after the processes and pools that use it), kept
+  // with the logs when a failure asked for them; an embedded cluster goes whole with the temporary files.
+  if (external) {
+    cleanups.push(async () => {
+      if (keep()) say(`kept the database ${u.pathname.slice(1)}`);
+      else await dropDatabase(u.toString());
+    });
+  }
   await applyMigrations(u.toString());
   return u.toString();
 }
@@ -88,7 +102,7 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
     for (const c of cleanups.splice(0).reverse()) await c().catch((e: unknown) => say(`cleanup: ${String(e)}`));
   };
   try {
-    const databaseUrl = await freshDatabase(say, cleanups, tmp);
+    const databaseUrl = await freshDatabase(say, cleanups, tmp, () => keepFiles);
     const pg = new Pool({ connectionString: databaseUrl, max: 4 });
     pg.on('error', () => undefined);
     cleanups.push(() => pg.end());

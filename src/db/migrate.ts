@@ -13,25 +13,38 @@ export interface MigrationResult {
   alreadyApplied: string[];
 }
 
-/** Creates the database named in `databaseUrl` when it does not exist (connecting to `postgres`). */
-export async function ensureDatabase(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const dbName = decodeURIComponent(url.pathname.replace(/^\//, ''));
+/** The database named in `databaseUrl`, and a client of the server's `postgres` database to manage it. */
+async function withAdmin(databaseUrl: string, fn: (admin: Client, dbName: string, quoted: string) => Promise<void>) {
+  const dbName = decodeURIComponent(new URL(databaseUrl).pathname.replace(/^\//, ''));
   if (!dbName) return;
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5_000 });
   await client.connect();
   try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
-    if (found.rowCount === 0) {
-      await client.query(`CREATE DATABASE "${dbName.replace(/"/g, '""')}"`).catch((e: { code?: string }) => {
-        if (e.code !== '42P04') throw e; // created concurrently
-      });
-    }
+    await fn(client, dbName, `"${dbName.replace(/"/g, '""')}"`);
   } finally {
     await client.end();
   }
+}
+
+/** Creates the database named in `databaseUrl` when it does not exist (connecting to `postgres`). */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  await withAdmin(databaseUrl, async (client, dbName, quoted) => {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [dbName]);
+    if (found.rowCount === 0) {
+      await client.query(`CREATE DATABASE ${quoted}`).catch((e: { code?: string }) => {
+        if (e.code !== '42P04') throw e; // created concurrently
+      });
+    }
+  });
+}
+
+/** Drops the database named in `databaseUrl`, ending its connections first (benches clean up with it). */
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  await withAdmin(databaseUrl, async (client, _dbName, quoted) => {
+    await client.query(`DROP DATABASE IF EXISTS ${quoted} WITH (FORCE)`);
+  });
 }
 
 /**

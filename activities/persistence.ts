@@ -1,9 +1,10 @@
 import type { PrismaClient } from '../src/db/client';
 import { withSqlClient } from '../src/db/scoped';
-import { ensurePrepared, preparedStatement, Sql, type PreparedStatement } from '../src/db/sql-batch';
+import { ensurePrepared, preparedStatement, resultSets, Sql, type PreparedStatement } from '../src/db/sql-batch';
 import type { RunEvent } from '../src/shared/budget';
 import type { PersistBatch, PersistOp } from '../src/shared/run-types';
 import type { RunWrites } from './run-writes';
+import { forgetRunRecord, runRecordInFlight } from '../src/db/run-records';
 
 /**
  * The frequent writes of a run, prepared once per connection (see `preparedStatement`): each in two forms,
@@ -142,6 +143,37 @@ export function persistStatements(q: Sql, batch: PersistBatch, guard?: string): 
   ].map((sql) => sql + extra);
 }
 
+/**
+ * The run of a batch that carries the run's first write for a run recorded while its workflow started
+ * (`runStarted` with `recordedAfterStart`, see src/db/run-records.ts), else null.
+ */
+function recordAwaited(batch: PersistBatch | undefined): string | null {
+  return batch?.ops.some((op) => op.op === 'runStarted' && op.recordedAfterStart === true) ? batch.runId : null;
+}
+
+/**
+ * For the first write of a run recorded while its workflow started (`recordAwaited`): waits for the record
+ * when this process is writing it (throwing `RunNotRecordedError` if that failed), and answers true when
+ * another process wrote it, so it is not known to exist yet: the step's writes must then land, finding the
+ * record, before the step does anything (one round trip more, only then). False for every other batch.
+ */
+export async function mustWriteFirst(batch: PersistBatch | undefined): Promise<boolean> {
+  const runId = recordAwaited(batch);
+  if (runId === null) return false;
+  const inFlight = runRecordInFlight(runId);
+  if (inFlight === undefined) return true;
+  if (!(await inFlight)) throw new RunNotRecordedError(runId, 'could not be recorded');
+  return false;
+}
+
+/** The run's record is not there (yet): the batch wrote nothing; retried, it finds the record once committed. */
+export class RunNotRecordedError extends Error {
+  constructor(runId: string, why: string) {
+    super(`Run ${runId} ${why}`);
+    this.name = 'RunNotRecordedError';
+  }
+}
+
 export function createPersistenceActivities(deps: { db: PrismaClient; runWrites?: RunWrites }) {
   return {
     /**
@@ -153,12 +185,25 @@ export function createPersistenceActivities(deps: { db: PrismaClient; runWrites?
       // pause or cancel is recorded after every call it made.
       await deps.runWrites?.settle(batch.runId);
       const ends = batch.ops.some((op) => op.op === 'runFinished');
+      // The run's first write, for a run recorded while its workflow started: the record this process is
+      // writing is awaited; in any case the batch checks that the record is there (every write of a batch
+      // updates rows of the run, so without it they all match nothing and the batch changes nothing).
+      const awaited = recordAwaited(batch);
+      const inFlight = awaited ? runRecordInFlight(awaited) : undefined;
+      if (inFlight && !(await inFlight)) throw new RunNotRecordedError(batch.runId, 'could not be recorded');
       await withSqlClient(deps.db, async (client) => {
         const q = new Sql(client);
         await ensurePrepared(client, WRITE_STATEMENTS);
-        const statements = [q.beginOrg(batch.orgId), ...persistStatements(q, batch), 'COMMIT'];
-        await client.query(statements.join(';\n'));
+        const check = awaited
+          ? [`SELECT EXISTS (SELECT 1 FROM runner_runs WHERE id = ${q.lit(batch.runId)}) AS fj_recorded`]
+          : [];
+        const statements = [q.beginOrg(batch.orgId), ...check, ...persistStatements(q, batch), 'COMMIT'];
+        const sets = resultSets<{ fj_recorded?: boolean }>(await client.query(statements.join(';\n')));
+        if (awaited && !sets.some((r) => r.rows[0]?.fj_recorded === true)) {
+          throw new RunNotRecordedError(batch.runId, 'is not recorded yet');
+        }
       });
+      if (awaited) forgetRunRecord(awaited);
       // The run has ended: nothing will ask for its ledger rows' outcomes again.
       if (ends) deps.runWrites?.forget(batch.runId);
     },

@@ -5,6 +5,7 @@ import { validateAgainst } from '../src/validation/json-schema';
 import type { SecretBox } from '../src/crypto/secret-box';
 import { openWebhookHeaders } from '../src/crypto/webhook-headers';
 import type { ExecuteStepArgs, PersistBatch, PersistOp } from '../src/shared/run-types';
+import { mustWriteFirst } from './persistence';
 
 /**
  * How long the last step's activity holds back the writes that travel with it (the step's start and what
@@ -122,6 +123,9 @@ export function createStepActivities(deps: {
       // On the run's last step they wait up to MERGE_WITH_END_MS: a step that ends sooner has its start and
       // its end (and the run's) recorded in one transaction instead of two.
       const pending = args.persist;
+      // The first writes of a run recorded while its workflow started, by another process, land (and find
+      // the record) before the step does anything; this process's own record is awaited (`mustWriteFirst`).
+      const writeFirst = await mustWriteFirst(pending);
       let persisted: Promise<{ error: unknown } | null> | null = null;
       const writePending = (): Promise<{ error: unknown } | null> =>
         (persisted ??= pending
@@ -130,9 +134,13 @@ export function createStepActivities(deps: {
               (e: unknown) => ({ error: e }),
             )
           : Promise.resolve(null));
-      const deferred = pending !== undefined && args.finalize !== undefined;
+      const deferred = pending !== undefined && args.finalize !== undefined && !writeFirst;
       const timer = deferred ? setTimeout(() => void writePending(), MERGE_WITH_END_MS) : undefined;
       if (!deferred) void writePending();
+      if (writeFirst) {
+        const failed = await writePending();
+        if (failed) throw failed.error;
+      }
       let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
       try {
         outcome = { ok: true, value: await runStep(args) };

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import pg from 'pg';
 import { Client } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { createRunWorker, installTemporalRuntime } from '../src/bin/worker-runtime';
@@ -10,6 +11,9 @@ import { findFreePort } from '../src/dev/process';
 import { REPO_ROOT } from '../src/dev/temporal-server';
 import { createApiKey } from '../src/services/api-keys';
 import { createRun } from '../src/services/runs';
+import { createPersistenceActivities, mustWriteFirst, RunNotRecordedError } from '../activities/persistence';
+import { forgetRunRecord, trackRunRecord } from '../src/db/run-records';
+import type { PersistBatch } from '../src/shared/run-types';
 import { createSecretBox } from '../src/crypto/secret-box';
 import { LOCAL_STEP_BOUND_MS } from '../src/shared/step-placement';
 import type { RunWorkflow } from '../src/shared/workflow-defs';
@@ -197,9 +201,105 @@ describe('API and worker in one process', () => {
     const { created, eagerlyStarted, run } = await createRun(deps, ctx.orgA, runnerId, { input: {} });
     expect(created).toBe(true);
     expect(eagerlyStarted).toBe(true);
-    const result = await client.workflow.getHandle<RunWorkflow>(run.id).result();
+    const handle = client.workflow.getHandle<RunWorkflow>(run.id);
+    const result = await handle.result();
     expect(result).toEqual({ status: 'completed', output: { total: 6 }, error: null });
+    // The record was written beside the start (docs/run-shape.md), and the run's writes all found it.
+    const started = (await handle.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes;
+    const input = JSON.parse(Buffer.from(started?.input?.payloads?.[0]?.data ?? []).toString()) as {
+      recordedAfterStart?: boolean;
+    };
+    expect(input.recordedAfterStart).toBe(true);
+    const row = (await ctx.api.get(`/api/runners/${runnerId}/runs/${run.id}`)).body;
+    expect(row).toMatchObject({ status: 'completed', output: { total: 6 } });
+    expect(row.steps.map((st: { status: string }) => st.status)).toEqual(['completed', 'completed', 'completed']);
+    expect(new Date(row.startedAt).getTime()).toBeLessThanOrEqual(new Date(row.completedAt).getTime());
   }, 60_000);
+
+  it('terminates the workflow of a run whose record fails beside its start, before its first step runs', async () => {
+    const runnerId = await makeRunner(pipeline('/items'));
+    const client = new Client({ connection, namespace: ctx.env.namespace });
+    const deps = { ...ctx.services, temporal: { client, taskQueue, namespace: ctx.env.namespace, eagerStart: true } };
+    // The database refuses this runner's runs (a trigger of this test, for this runner only; DDL needs the
+    // login role, not the app role the pool sets).
+    const fn = `refuse_runs_${runnerId.replace(/-/g, '')}`;
+    const admin = new pg.Client({ connectionString: ctx.env.databaseUrl });
+    await admin.connect();
+    const before = hooks.requests.length;
+    try {
+      await admin.query(
+        `CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           IF NEW.runner_id = '${runnerId}' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$`,
+      );
+      await admin.query(`CREATE TRIGGER ${fn} BEFORE INSERT ON runner_runs FOR EACH ROW EXECUTE FUNCTION ${fn}()`);
+      await expect(createRun(deps, ctx.orgA, runnerId, { input: {} })).rejects.toThrow(/refused by the test/);
+    } finally {
+      await admin.query(`DROP TRIGGER IF EXISTS ${fn} ON runner_runs`);
+      await admin.query(`DROP FUNCTION IF EXISTS ${fn}()`);
+      await admin.end();
+    }
+    // Its workflow started, and is terminated; the webhook was never called; nothing is recorded.
+    const found = await waitFor(
+      async () => {
+        const out = [];
+        for await (const w of client.workflow.list({ query: `RunnerId = "${runnerId}"` })) out.push(w);
+        return out;
+      },
+      (ws) => ws.length === 1 && ws[0]?.status.name === 'TERMINATED',
+      30_000,
+      200,
+    );
+    expect(found[0]?.status.name).toBe('TERMINATED');
+    await new Promise((r) => setTimeout(r, 1_500)); // a first step that ran anyway would have called by now
+    expect(
+      hooks.requests.slice(before).filter((q) => q.headers['idempotency-key'] === `${found[0]?.workflowId}:fetch`),
+    ).toEqual([]);
+    expect((await ctx.api.get(`/api/runners/${runnerId}/runs`)).body.data).toEqual([]);
+  }, 90_000);
+});
+
+describe('the first write of a run recorded beside its start (src/db/run-records.ts)', () => {
+  const firstBatch = (runId: string): PersistBatch => ({
+    runId,
+    orgId: ctx.orgA,
+    ops: [{ op: 'runStarted', recordedAfterStart: true }],
+    context: { input: {}, steps: {} },
+    currentStep: null,
+    onlyIfActive: true,
+  });
+
+  it('waits for the record this process writes, and refuses a run whose record failed', async () => {
+    const persist = createPersistenceActivities({ db: ctx.db });
+    const runnerId = await makeRunner(pipeline('/items'));
+    const { run } = await createRun(ctx.services, ctx.orgA, runnerId, { input: {} }, undefined, {
+      startWorkflow: false,
+    });
+    // Being written here: awaited, so the step runs beside its writes.
+    let commit!: (ok: boolean) => void;
+    trackRunRecord(run.id, new Promise<boolean>((r) => (commit = r)));
+    const gate = mustWriteFirst(firstBatch(run.id));
+    commit(true);
+    expect(await gate).toBe(false);
+    await persist.persistRun(firstBatch(run.id));
+    expect((await ctx.api.get(`/api/runners/${runnerId}/runs/${run.id}`)).body.status).toBe('running');
+    // Written by another process (no entry here): the writes go first.
+    expect(await mustWriteFirst(firstBatch(run.id))).toBe(true);
+    // A record that failed: neither the step nor its writes go on.
+    const lost = randomUUID();
+    trackRunRecord(lost, Promise.resolve(false));
+    await expect(mustWriteFirst(firstBatch(lost))).rejects.toThrow(RunNotRecordedError);
+    await expect(persist.persistRun(firstBatch(lost))).rejects.toThrow(/could not be recorded/);
+    forgetRunRecord(lost);
+  }, 60_000);
+
+  it('fails, writing nothing, while the record is not there', async () => {
+    const persist = createPersistenceActivities({ db: ctx.db });
+    await expect(persist.persistRun(firstBatch(randomUUID()))).rejects.toThrow(/is not recorded yet/);
+    // Every other batch is as before: a write that matches no run changes nothing and is no error.
+    await expect(persist.persistRun({ ...firstBatch(randomUUID()), ops: [{ op: 'runStarted' }] })).resolves.toBe(
+      undefined,
+    );
+  }, 30_000);
 });
 
 describe('the process entry points (FLAPJACK_ROLES)', () => {

@@ -120,7 +120,9 @@ export async function runRunnerWorkflow(args: RunWorkflowInput): Promise<RunWork
   let currentStep: number | null = null;
   let lastOutput: unknown = null;
   let inFlight: { index: number; input: unknown } | null = null;
-  const pending: PersistOp[] = [{ op: 'runStarted' }];
+  const pending: PersistOp[] = [
+    args.recordedAfterStart === true ? { op: 'runStarted', recordedAfterStart: true } : { op: 'runStarted' },
+  ];
 
   setHandler(progressQuery, () => ({ status, currentStep, context }));
   // Runs started with a shape have every change up to it; only older runs ask patched() (RUN_SHAPE).

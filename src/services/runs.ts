@@ -3,6 +3,7 @@ import type { PoolClient } from 'pg';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { systemBatch, withOrg, withSqlClient, withSystem, type Tx } from '../db/scoped';
 import { announceRunCancel } from '../db/run-cancel';
+import { trackRunRecord } from '../db/run-records';
 import { ensurePrepared, preparedStatement, resultSets, Sql } from '../db/sql-batch';
 import { AppError } from '../errors/app-error';
 import { RUN_SHAPE, type RunnerSnapshot, type RunWorkflowInput, type StepSnapshot } from '../shared/run-types';
@@ -202,7 +203,7 @@ function storedSnapshot(runId: string, value: unknown): RunnerSnapshot {
   return v as RunnerSnapshot;
 }
 
-export function workflowInput(run: RunRecord): RunWorkflowInput {
+export function workflowInput(run: RunRecord, recordedAfterStart = false): RunWorkflowInput {
   return {
     runId: run.id,
     orgId: run.orgId,
@@ -210,6 +211,7 @@ export function workflowInput(run: RunRecord): RunWorkflowInput {
     input: run.input,
     snapshot: workflowSnapshot(storedSnapshot(run.id, run.snapshot)),
     shape: RUN_SHAPE,
+    ...(recordedAfterStart ? { recordedAfterStart: true } : {}),
   };
 }
 
@@ -221,8 +223,10 @@ export async function startRunWorkflow(
   deps: ServiceDeps,
   run: RunRecord,
   timeoutMs = 5_000,
+  /** The run's record is being written meanwhile (`createRun`, see `RunWorkflowInput.recordedAfterStart`). */
+  recordedAfterStart = false,
 ): Promise<{ eagerlyStarted: boolean }> {
-  const args = workflowInput(run);
+  const args = workflowInput(run, recordedAfterStart);
   const client = deps.temporal.client;
   try {
     const handle = await client.connection.withDeadline(Date.now() + timeoutMs, () =>
@@ -434,7 +438,15 @@ export async function createRun(
   if (existing) return { created: false, run: existing };
 
   const runId = randomUUID();
-  const created = await withSqlClient(deps.db, async (c) => {
+  // With API and worker in one process (eager start) and no idempotency key, the run's record is written
+  // while its workflow starts, not before: the start's round trip hides the insert's. The run's first
+  // write waits for the record (src/db/run-records.ts); if the record fails, the workflow is terminated
+  // before its first step does anything. With a key, the insert may find the key taken and record
+  // nothing, so the workflow starts only after it (docs/run-shape.md).
+  const sideBySide =
+    deps.temporal.eagerStart === true && key === null && opts.startWorkflow !== false && deps.faults === undefined;
+  let starting: Promise<{ eagerlyStarted: boolean }> | undefined;
+  const recording = withSqlClient(deps.db, async (c) => {
     // Round trip 1: open the org-scoped transaction and read the runner; round trip 2: write and commit.
     const q = new Sql(c);
     const { stored, inputSchema } = await beginAndReadSnapshot(c, q, orgId, runnerId);
@@ -450,14 +462,31 @@ export async function createRun(
       ...runRowSql(q, runId),
       'COMMIT',
     ];
-    const sets = resultSets<never>(await c.query(sql.join(';\n')));
+    const record: RunRecord = { id: runId, orgId, runnerId, input, snapshot: stored, triggerKind: source.kind };
+    const written = c.query(sql.join(';\n')).then((r) => resultSets<never>(r));
+    if (sideBySide) {
+      trackRunRecord(
+        runId,
+        written.then(
+          (sets) => (sets[1]?.rows.length ?? 0) > 0,
+          () => false,
+        ),
+      );
+      starting = startRunWorkflow(deps, record, undefined, true);
+      // Awaited after the record (below); a rejection meanwhile is not unhandled.
+      starting.catch(() => undefined);
+    }
+    const sets = await written;
     const run = (sets[1]?.rows ?? []) as RunRow[];
     // No row: a concurrent request recorded this idempotency key first.
     if (!run[0]) return null;
-    return {
-      run: { id: runId, orgId, runnerId, input, snapshot: stored, triggerKind: source.kind },
-      response: serializeRun(run[0], (sets[2]?.rows ?? []) as RunStepRow[]),
-    };
+    return { run: record, response: serializeRun(run[0], (sets[2]?.rows ?? []) as RunStepRow[]) };
+  });
+  const created = await recording.catch(async (e: unknown) => {
+    // The record failed with the workflow started beside it: the workflow goes (its first write is
+    // waiting for this record and learns it failed), and the caller gets the record's error.
+    if (starting) await terminateUnrecorded(deps, runId, starting);
+    throw e;
   });
   if (!created) {
     const again = await findExisting();
@@ -467,10 +496,10 @@ export async function createRun(
 
   // The cron trigger workflow starts the run itself, as its child (see workflows/trigger-cron.ts).
   if (opts.startWorkflow === false) return { created: true, run: created.response, record: created.run };
-  deps.faults?.afterRunRecorded?.(runId);
+  if (!starting) deps.faults?.afterRunRecorded?.(runId);
   let started: { eagerlyStarted: boolean };
   try {
-    started = await startRunWorkflow(deps, created.run);
+    started = await (starting ?? startRunWorkflow(deps, created.run));
   } catch (e) {
     deps.log.warn({ err: e, runId }, 'could not start run workflow; removing the run');
     await withOrg(deps.db, orgId, (tx) => tx.runnerRun.deleteMany({ where: { id: runId, status: 'pending' } })).catch(
@@ -479,6 +508,26 @@ export async function createRun(
     throw AppError.unavailable('Temporal', e);
   }
   return { created: true, run: created.response, eagerlyStarted: started.eagerlyStarted };
+}
+
+/** Ends the workflow of a run whose record failed after its start was sent (`createRun`). */
+async function terminateUnrecorded(
+  deps: ServiceDeps,
+  runId: string,
+  starting: Promise<{ eagerlyStarted: boolean }>,
+): Promise<void> {
+  const started = await starting.then(
+    () => true,
+    () => false,
+  );
+  if (!started) return;
+  await deps.temporal.client.workflow
+    .getHandle(runId)
+    .terminate('the run could not be recorded')
+    .catch((err: unknown) => {
+      // Its first write keeps failing (the record is not there), so its steps never run; it ends failed.
+      deps.log.error({ err, runId }, 'could not terminate the workflow of an unrecorded run');
+    });
 }
 
 export async function getRun(deps: ServiceDeps, orgId: string, runnerId: string, runId: string) {

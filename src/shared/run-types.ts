@@ -98,6 +98,12 @@ export interface RunWorkflowInput {
   snapshot: RunnerSnapshot;
   /** See `RUN_SHAPE`; absent in runs started by older code. */
   shape?: number;
+  /**
+   * The API wrote the run's record while the workflow started, not before (eager start in one process):
+   * the run's first write must find the record before the first step does anything
+   * (docs/run-shape.md, "The run's record and its start, side by side"). Absent: the record came first.
+   */
+  recordedAfterStart?: boolean;
 }
 
 export interface RunContext {
@@ -110,7 +116,11 @@ export type StepError = FailureError;
 
 /** One write the workflow asks the persistence activity to make; a batch is applied in one transaction. */
 export type PersistOp =
-  | { op: 'runStarted' }
+  | {
+      op: 'runStarted';
+      /** From `RunWorkflowInput.recordedAfterStart`: the record may still be on its way. */
+      recordedAfterStart?: boolean;
+    }
   | { op: 'stepStarted'; index: number; input: unknown }
   | {
       op: 'stepFinished';

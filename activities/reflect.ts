@@ -182,6 +182,9 @@ export function createReflectActivities(deps: ReflectDeps) {
         ON CONFLICT (call_key) DO NOTHING
         RETURNING id::text AS id`;
       if (booked.length === 0) return { appended: false, reason: 'already_done' as const };
+      // The reflection is part of what the run cost: its cost_usd stays the sum of its ledger rows.
+      await tx.$executeRaw`UPDATE runner_runs SET cost_usd = (SELECT COALESCE(SUM(cost_usd), 0) FROM model_calls
+                             WHERE run_id = ${args.runId}::uuid) WHERE id = ${args.runId}::uuid`;
       if (!lesson) return { appended: false, reason: 'no_lesson' as const };
       const current = await tx.$queryRaw<{ learned_instructions: string | null }[]>`
         SELECT learned_instructions FROM runners WHERE id = ${args.runnerId}::uuid AND deleted_at IS NULL FOR UPDATE`;

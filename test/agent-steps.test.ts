@@ -92,7 +92,7 @@ describe('an agent step', () => {
   it('answers in plain text through an OpenAI-compatible provider: preamble order, input as JSON, one ledger row, costs', async () => {
     const tok = token();
     await openai.script(tok, [
-      { text: 'Hello there', usage: { inputTokens: 1000, outputTokens: 200, cachedTokens: 400 } },
+      { text: 'Hello there', usage: { inputTokens: 1001, outputTokens: 200, cachedTokens: 400 } },
     ]);
     const agent = await ctx.api.post('/api/agents', { name: `a-${tok}`, preamble: 'AGENT-PREAMBLE', model: 'gpt-4.1' });
     expect(agent.status).toBe(201);
@@ -135,7 +135,7 @@ describe('an agent step', () => {
       stepName: 'ask',
       provider: 'openai',
       model: 'gpt-5.4',
-      inputTokens: 1000,
+      inputTokens: 1001,
       outputTokens: 200,
       cachedTokens: 400,
       orgId: ctx.orgA,
@@ -143,10 +143,11 @@ describe('an agent step', () => {
       apiKeyId: key?.id,
       triggerKind: 'api',
     });
-    // 600 fresh × $2.50 + 400 cached × $0.25 + 200 out × $15, per million.
-    expect(Number(row?.costUsd)).toBeCloseTo(0.0046, 8);
-    expect(run.costUsd).toBeCloseTo(0.0046, 6);
-    expect(run.steps[0]?.costUsd).toBeCloseTo(0.0046, 6);
+    // 601 fresh × $2.50 + 400 cached × $0.25 + 200 out × $15, per million: 7 decimals, which the run's and
+    // the step's cost keep (they are the ledger's sums, not rounded to 6 places).
+    expect(Number(row?.costUsd)).toBe(0.0046025);
+    expect(run.costUsd).toBe(0.0046025);
+    expect(run.steps[0]?.costUsd).toBe(0.0046025);
     expect(run.steps[0]?.details).toMatchObject({
       model: 'gpt-5.4',
       provider: 'openai',

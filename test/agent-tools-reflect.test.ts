@@ -128,6 +128,9 @@ describe('the reflection activity', () => {
       outputTokens: 14,
     });
     expect(Number(ledger[0]?.costUsd)).toBeCloseTo((120 * 2.5 + 14 * 15) / 1e6, 10);
+    // The run's cost is the sum of its ledger, the reflection included, to the ledger's 8 decimals.
+    const run = (await ctx.api.get(`/api/runners/${runnerId}/runs/${runId}`)).body;
+    expect(run.costUsd).toBe(Number(ledger[0]?.costUsd));
 
     // A retried activity neither calls the model again nor appends again.
     await expect(act.reflectOnFailure({ runId, orgId: ctx.orgA, runnerId, error })).resolves.toEqual({

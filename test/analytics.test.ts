@@ -295,13 +295,14 @@ async function expectOrgMatchesFixtures(period: '7d' | '30d' | '90d') {
   const inPeriod = calls.filter((c) => c.at >= start);
   const principal = (c: CallFx) =>
     c.apiKeyId ? `key:${c.apiKeyId}` : c.trigger ? `trigger:${c.trigger.kind}:${c.trigger.id}` : null;
-  const models = new Map<string, { users: Set<string>; turns: number; cost: number }>();
+  const models = new Map<string, { users: Set<string>; turns: number; cost: number; unpriced: number }>();
   for (const c of inPeriod) {
-    const m = models.get(c.model) ?? { users: new Set<string>(), turns: 0, cost: 0 };
+    const m = models.get(c.model) ?? { users: new Set<string>(), turns: 0, cost: 0, unpriced: 0 };
     const p = principal(c);
     if (p) m.users.add(p);
     m.turns++;
     m.cost += units(c.cost);
+    if (c.cost === null) m.unpriced++;
     models.set(c.model, m);
   }
   expect(r.body.by_model).toEqual(
@@ -311,6 +312,7 @@ async function expectOrgMatchesFixtures(period: '7d' | '30d' | '90d') {
         unique_users: m.users.size,
         total_turns: m.turns,
         estimated_cost_usd: usd(m.cost),
+        unpriced_calls: m.unpriced,
       }))
       .sort((a, b) => b.estimated_cost_usd - a.estimated_cost_usd || a.model.localeCompare(b.model)),
   );

@@ -9,6 +9,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { connectFakeLlm } from './fixtures/fake-llm';
 import { startWebhookServer } from './fixtures/webhook-server';
 import { useTestContext, waitFor } from './harness';
+import { withOrg } from '../src/db/scoped';
+import { hashApiKey } from '../src/services/api-keys';
 
 /**
  * The MCP server through the MCP SDK's own client, over Streamable HTTP (`/mcp` on the API) and over
@@ -72,6 +74,12 @@ afterAll(async () => {
 });
 
 type Transport = 'http' | 'stdio';
+
+/** The API key recorded as the principal of a run (`runner_runs.api_key_id`). */
+const startedBy = async (runId: string) =>
+  (await withOrg(ctx.db, ctx.orgA, (tx) => tx.runnerRun.findUnique({ where: { id: runId } })))?.apiKeyId ?? null;
+const keyIdOf = async (key: string) =>
+  (await withOrg(ctx.db, ctx.orgA, (tx) => tx.apiKey.findFirst({ where: { secretHash: hashApiKey(key) } })))?.id;
 
 async function connect(transport: Transport, key: string): Promise<Client> {
   const client = new Client({ name: 'flapjack-test', version: '1.0.0' });
@@ -231,6 +239,8 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
       250,
     );
     expect(done).toMatchObject({ status: 'completed', output: { n: 42 } });
+    // Started by the key the MCP client authenticated with, as through REST (the ledger's principal).
+    expect(await startedBy(run.id)).toEqual(await keyIdOf(ctx.keyA));
     const bad = await fails('flapjack_trigger_run', { runnerId: runner.id, input: { n: 'x' } });
     expect(bad.api).toMatchObject({ code: 'validation_failed', status: 422 });
 
@@ -593,6 +603,7 @@ describe.each<Transport>(['http', 'stdio'])('MCP over %s', (transport) => {
     });
     expect(bulk).toMatchObject({ created: 2, existing: 0 });
     expect(bulk.invalid.map((i) => i.index)).toEqual([1]);
+    for (const r of bulk.data) expect(await startedBy(r.id)).toEqual(await keyIdOf(ctx.keyA));
     const again = await ok<{ data: { id: string }[]; created: number; existing: number }>('flapjack_trigger_run_bulk', {
       runnerId: runner.id,
       items: [{ input: { n: 1 }, idempotencyKey: 'b1' }],

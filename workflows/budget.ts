@@ -175,7 +175,7 @@ export function createBudgetController(budget: BudgetSnapshot | null, io: Budget
         throw failure(
           'unpriced_model',
           `Model "${call.model}" has no known price, so step "${call.stepName}" cannot run under the run's ` +
-            `${formatUsd(limitUsd() ?? 0)} budget (add the model to the price table, or disable the budget)`,
+            `${formatUsd(limitUsd() ?? 0)} budget (price the model with FLAPJACK_MODEL_PRICES, or disable the budget)`,
         );
       }
       for (;;) {

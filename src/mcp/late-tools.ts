@@ -153,7 +153,7 @@ export function registerTriggerTools({ server, deps, orgId, log }: McpToolContex
   );
 }
 
-export function registerLateRunTools({ server, deps, orgId, log }: McpToolContext): void {
+export function registerLateRunTools({ server, deps, orgId, apiKeyId, log }: McpToolContext): void {
   const runnerId = uuidArg('the runner');
   const runId = uuidArg('the run');
   defineTool(
@@ -172,6 +172,7 @@ export function registerLateRunTools({ server, deps, orgId, log }: McpToolContex
       const [ids, body] = splitIds(a, 'runnerId');
       return createRunsBulk(deps, orgId, lower(ids.runnerId), parseBody(bulkRunCreateSchema, body).items, {
         kind: 'bulk',
+        apiKeyId,
       });
     },
     log,

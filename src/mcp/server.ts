@@ -99,6 +99,8 @@ export interface McpToolContext {
   server: McpServer;
   deps: ServiceDeps;
   orgId: string;
+  /** The API key the MCP client authenticated with: recorded on the runs it starts, as REST does. */
+  apiKeyId: string;
   log: Logger;
 }
 
@@ -125,7 +127,13 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
         'return {data, nextCursor} (pass nextCursor as cursor for the next page).',
     },
   );
-  const ctx: McpToolContext = { server, deps: deps.services, orgId: deps.principal.orgId, log: deps.services.log };
+  const ctx: McpToolContext = {
+    server,
+    deps: deps.services,
+    orgId: deps.principal.orgId,
+    apiKeyId: deps.principal.apiKeyId,
+    log: deps.services.log,
+  };
   registerRunnerTools(ctx);
   registerRunTools(ctx);
   registerConnectionTools(ctx);
@@ -294,7 +302,7 @@ function registerRunnerTools({ server, deps, orgId, log }: McpToolContext): void
 /* runs                                                                                              */
 /* ------------------------------------------------------------------------------------------------ */
 
-function registerRunTools({ server, deps, orgId, log }: McpToolContext): void {
+function registerRunTools({ server, deps, orgId, apiKeyId, log }: McpToolContext): void {
   const runnerId = uuidArg('the runner');
   const runId = uuidArg('the run');
   defineTool(
@@ -311,7 +319,9 @@ function registerRunTools({ server, deps, orgId, log }: McpToolContext): void {
     },
     async (a) => {
       const [ids, body] = splitIds(a, 'runnerId');
-      return (await createRun(deps, orgId, id(ids.runnerId), parseBody(runCreateSchema, body))).run;
+      return (
+        await createRun(deps, orgId, id(ids.runnerId), parseBody(runCreateSchema, body), { kind: 'api', apiKeyId })
+      ).run;
     },
     log,
   );

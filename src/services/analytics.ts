@@ -72,6 +72,7 @@ export const orgAnalyticsSchema = z.object({
       unique_users: z.number().int().describe('distinct principals (API keys, triggers) that started the runs'),
       total_turns: z.number().int().describe('model calls'),
       estimated_cost_usd: usd,
+      unpriced_calls: z.number().int().describe('calls of this model with no known price (not in estimated_cost_usd)'),
     }),
   ),
   by_agent: z.array(
@@ -241,8 +242,9 @@ export async function orgAnalytics(
       // Every ledger row is in exactly one agent row, and there are fewer agents than runners × models.
       `SELECT ${DAY} AS day, sum(cost_usd)::text AS cost FROM model_usage_daily_agent WHERE ${inPeriod} GROUP BY day`,
       // Periods end today, so a principal called a model in the period iff its last day is in it.
-      `SELECT m.model, m.calls, m.cost, COALESCE(u.users, 0) AS unique_users
-         FROM (SELECT model, sum(calls) AS calls, sum(cost_usd)::text AS cost FROM model_usage_daily WHERE ${inPeriod}
+      `SELECT m.model, m.calls, m.cost, m.unpriced, COALESCE(u.users, 0) AS unique_users
+         FROM (SELECT model, sum(calls) AS calls, sum(cost_usd)::text AS cost, sum(unpriced_calls) AS unpriced
+                 FROM model_usage_daily WHERE ${inPeriod}
                 GROUP BY model HAVING sum(calls) > 0) m
          LEFT JOIN (SELECT model, count(*) AS users FROM model_usage_principal_last_day
                      WHERE org_id = ${org} AND last_day >= ${sinceDay} AND principal <> '' GROUP BY model) u
@@ -257,12 +259,15 @@ export async function orgAnalytics(
   });
   const byDay = byDayRows as { day: string; cost: string | null }[];
   const d = daily(days, runs as DayRow[], byDay);
-  const byModel = (modelRows as { model: string; calls: string; cost: string | null; unique_users: string }[])
+  const byModel = (
+    modelRows as { model: string; calls: string; cost: string | null; unpriced: string; unique_users: string }[]
+  )
     .map((m) => ({
       model: m.model,
       unique_users: int(m.unique_users),
       total_turns: int(m.calls),
       estimated_cost_usd: money(m.cost),
+      unpriced_calls: int(m.unpriced),
     }))
     .sort((x, y) => y.estimated_cost_usd - x.estimated_cost_usd || x.model.localeCompare(y.model));
   const byAgent = (

@@ -1859,6 +1859,8 @@ export type GetApiAnalyticsResponse = {
     /** model calls */
     total_turns: number;
     estimated_cost_usd: number;
+    /** calls of this model with no known price (not in estimated_cost_usd) */
+    unpriced_calls: number;
   }[];
   by_agent: {
     /** null: inline agent steps (no agentId) */

@@ -14,7 +14,8 @@ const CONVENTIONS = `## Conventions
 - Auth: \`Authorization: Bearer fj_live_<secret>\` on every route except the ones marked **public**. A key
   belongs to one org; everything a key sees is scoped to that org. A key from another org gets \`404\` for a
   foreign id (never \`403\`, never the object). Get a key with \`npm run cli -- api-keys create --org <name>\`.
-- Field names are camelCase. Ids are UUIDs. Timestamps are ISO-8601 strings in UTC.
+- Field names are camelCase (the analytics answers keep the snake_case shapes the product spec gives them).
+  Ids are UUIDs. Timestamps are ISO-8601 strings in UTC.
 - Errors: \`{"error": {"code": "<snake_case>", "message": "<human sentence>", "details": <optional>}}\` with
   400 (malformed JSON), 401 (no or bad key), 404, 409 (conflict, e.g. a name already taken), 422
   (validation: \`details\` lists each bad field with its \`path\`), 429 (rate limited, with \`Retry-After\`),

@@ -101,6 +101,23 @@ describe('API skeleton', () => {
           .send('{"name": '),
       );
       expectErrorShape(res, 400, 'invalid_json');
+      expect(res.body.error.message).toBe('Request body is not valid JSON');
+    });
+
+    it('answers 400 invalid_json, saying why, for JSON that is not an object or array', async () => {
+      for (const [text, kind] of [
+        ['null', 'null'],
+        ['42', 'number'],
+        ['"runner"', 'string'],
+      ]) {
+        const res = await anon()
+          .post('/api/runners')
+          .set('Authorization', `Bearer ${ctx.keyA}`)
+          .set('Content-Type', 'application/json')
+          .send(text);
+        expectErrorShape(res, 400, 'invalid_json');
+        expect(res.body.error.message).toBe(`Request body must be a JSON object or array, not ${kind}`);
+      }
     });
 
     it('answers 413 payload_too_large for a body over the limit', async () => {

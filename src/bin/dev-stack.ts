@@ -37,7 +37,11 @@ const CHILD_STOP_GRACE_MS = 10_000;
 
 const say = (msg: string) => process.stdout.write(`[dev-stack] ${msg}\n`);
 const complain = (msg: string) => process.stderr.write(`[dev-stack] ${msg}\n`);
-const rel = (p: string) => path.relative(process.cwd(), p) || '.';
+/** `p` relative to the working directory, or absolute when it lies outside it. */
+const rel = (p: string) => {
+  const r = path.relative(process.cwd(), p);
+  return r.startsWith('..') ? p : r || '.';
+};
 
 /** A startup failure whose message is the one line the user needs. */
 class StartupError extends Error {
@@ -188,7 +192,8 @@ async function setupDatabase(env: Env): Promise<DatabaseTarget> {
     await embedded.stop();
     throw e;
   }
-  return { url, description: `embedded, data in ${rel(PG_DATA_DIR)}`, embedded };
+  // Where the cluster really is: under /var/lib/flapjack when the postgres OS user cannot enter the checkout.
+  return { url, description: `embedded, data in ${rel(embedded.dataDir)}`, embedded };
 }
 
 // ------------------------------------------------------------------ secret

@@ -21,10 +21,24 @@ function findCode(e: unknown, depth = 0): string | undefined {
  * Maps anything thrown to an AppError: body-parser errors, Prisma known errors, database and Temporal
  * connectivity, and finally an opaque `internal` error whose message says nothing about internals.
  */
+/** The message of a body the JSON parser refused: valid JSON that is not an object or array says so. */
+function parseFailure(body: unknown): string {
+  if (typeof body === 'string') {
+    try {
+      const v: unknown = JSON.parse(body);
+      return `Request body must be a JSON object or array, not ${v === null ? 'null' : typeof v}`;
+    } catch {
+      // not JSON at all
+    }
+  }
+  return 'Request body is not valid JSON';
+}
+
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = err as { type?: string; status?: number; code?: string; name?: string; message?: string };
-  if (e?.type === 'entity.parse.failed') return new AppError('invalid_json', 'Request body is not valid JSON');
+  if (e?.type === 'entity.parse.failed')
+    return new AppError('invalid_json', parseFailure((err as { body?: unknown }).body));
   if (e?.type === 'entity.too.large') return new AppError('payload_too_large', 'Request body is too large');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
     return new AppError('unsupported_media_type', 'Unsupported request encoding');

@@ -189,8 +189,7 @@ export function createPersistenceActivities(deps: { db: PrismaClient; runWrites?
       // writing is awaited; in any case the batch checks that the record is there (every write of a batch
       // updates rows of the run, so without it they all match nothing and the batch changes nothing).
       const awaited = recordAwaited(batch);
-      const inFlight = awaited ? runRecordInFlight(awaited) : undefined;
-      if (inFlight && !(await inFlight)) throw new RunNotRecordedError(batch.runId, 'could not be recorded');
+      if (awaited) await mustWriteFirst(batch);
       await withSqlClient(deps.db, async (client) => {
         const q = new Sql(client);
         await ensurePrepared(client, WRITE_STATEMENTS);

@@ -17,10 +17,6 @@ function findCode(e: unknown, depth = 0): string | undefined {
   return findCode(o.cause, depth + 1);
 }
 
-/**
- * Maps anything thrown to an AppError: body-parser errors, Prisma known errors, database and Temporal
- * connectivity, and finally an opaque `internal` error whose message says nothing about internals.
- */
 /** The message of a body the JSON parser refused: valid JSON that is not an object or array says so. */
 function parseFailure(body: unknown): string {
   if (typeof body === 'string') {
@@ -34,6 +30,10 @@ function parseFailure(body: unknown): string {
   return 'Request body is not valid JSON';
 }
 
+/**
+ * Maps anything thrown to an AppError: body-parser errors, Prisma known errors, database and Temporal
+ * connectivity, and finally an opaque `internal` error whose message says nothing about internals.
+ */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const e = err as { type?: string; status?: number; code?: string; name?: string; message?: string };

@@ -496,7 +496,7 @@ export async function createRun(
 
   // The cron trigger workflow starts the run itself, as its child (see workflows/trigger-cron.ts).
   if (opts.startWorkflow === false) return { created: true, run: created.response, record: created.run };
-  if (!starting) deps.faults?.afterRunRecorded?.(runId);
+  deps.faults?.afterRunRecorded?.(runId);
   let started: { eagerlyStarted: boolean };
   try {
     started = await (starting ?? startRunWorkflow(deps, created.run));

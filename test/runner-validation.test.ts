@@ -57,6 +57,27 @@ describe('step validation at save time', () => {
     ],
     ['a computer step without code', { name: 's', kind: 'computer', orderIndex: 0 }, 'computer.code'],
     [
+      'an agent step with a webhook URL (a field no agent step reads)',
+      { name: 's', kind: 'agent', orderIndex: 0, webhookUrl: 'https://x.example/h' },
+      'webhookUrl',
+    ],
+    [
+      'a webhook step with a model override',
+      { name: 's', kind: 'webhook', orderIndex: 0, webhookUrl: 'https://x.example/h', modelOverride: 'gpt-5.4' },
+      'modelOverride',
+    ],
+    [
+      'a condition step with code',
+      {
+        name: 's',
+        kind: 'condition',
+        orderIndex: 0,
+        conditionExpr: '$.input',
+        computer: { runtime: 'javascript', code: 'return 1' },
+      },
+      'computer',
+    ],
+    [
       'a computer step with an empty code',
       { name: 's', kind: 'computer', orderIndex: 0, computer: { runtime: 'javascript', code: '' } },
       'computer.code',
@@ -163,6 +184,35 @@ describe('step validation at save time', () => {
     const ok = await ctx.api.patch(`/api/runners/${id}/steps/${s.body.id}`, { orderIndex: 3 });
     expect(ok.status).toBe(200);
     expect(ok.body.orderIndex).toBe(3);
+  });
+
+  it('refuses, on an update, a field the step kind does not read, and accepts null to clear it', async () => {
+    const id = await newRunner();
+    const s = await ctx.api.post(`/api/runners/${id}/steps`, {
+      name: 'hook',
+      kind: 'webhook',
+      orderIndex: 0,
+      webhookUrl: 'https://example.com/h',
+    });
+    const r = await ctx.api.patch(`/api/runners/${id}/steps/${s.body.id}`, { preambleOverride: 'Be brief.' });
+    expect(r.status).toBe(422);
+    expect(r.body.error.details).toEqual([
+      { path: 'preambleOverride', message: 'applies only to agent steps, not to a webhook step' },
+    ]);
+    // Into an agent step: the webhook's URL is cleared in the same request, the agent's fields are accepted.
+    const refused = await ctx.api.patch(`/api/runners/${id}/steps/${s.body.id}`, {
+      kind: 'agent',
+      webhookUrl: 'https://example.com/x',
+    });
+    expect(refused.status).toBe(422);
+    expect(paths(refused.body)).toEqual(['webhookUrl']);
+    const moved = await ctx.api.patch(`/api/runners/${id}/steps/${s.body.id}`, {
+      kind: 'agent',
+      webhookUrl: null,
+      preambleOverride: 'Be brief.',
+    });
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ kind: 'agent', webhookUrl: null, preambleOverride: 'Be brief.' });
   });
 
   it('returns steps in orderIndex order, masks webhook header values, and deletes a step', async () => {

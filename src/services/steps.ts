@@ -1,6 +1,6 @@
 import { withOrg, type Tx } from '../db/scoped';
 import { AppError, type FieldIssue } from '../errors/app-error';
-import { stepKindIssues, type StepCreate, type StepUpdate } from '../shared/schemas';
+import { stepForeignFieldIssues, stepKindIssues, type StepCreate, type StepUpdate } from '../shared/schemas';
 import type { ServiceDeps } from './deps';
 import { checkJsonSchema } from '../validation/json-schema';
 import { jsonOrNull, requireRunner } from './runners';
@@ -8,8 +8,14 @@ import type { SecretBox } from '../crypto/secret-box';
 import { serializeStep } from './serialize';
 import { sealWebhookHeaders } from '../crypto/webhook-headers';
 
-async function checkStep(tx: Tx, runnerId: string, merged: StepCreate, stepId: string | null): Promise<void> {
-  const issues: FieldIssue[] = stepKindIssues(merged);
+async function checkStep(
+  tx: Tx,
+  runnerId: string,
+  merged: StepCreate,
+  stepId: string | null,
+  body: StepUpdate,
+): Promise<void> {
+  const issues: FieldIssue[] = [...stepKindIssues(merged), ...stepForeignFieldIssues(merged.kind, body)];
   if (merged.outputSchema != null) {
     const problem = checkJsonSchema(merged.outputSchema);
     if (problem) issues.push({ path: 'outputSchema', message: problem });
@@ -50,7 +56,7 @@ function stepData(body: StepUpdate, box: SecretBox | undefined, orgId: string) {
 export async function addStep(deps: ServiceDeps, orgId: string, runnerId: string, body: StepCreate) {
   return withOrg(deps.db, orgId, async (tx) => {
     await requireRunner(tx, runnerId);
-    await checkStep(tx, runnerId, body, null);
+    await checkStep(tx, runnerId, body, null, body);
     const s = await tx.runnerStep.create({
       data: {
         ...(stepData(body, deps.secrets, orgId) as object),
@@ -92,7 +98,7 @@ export async function updateStep(deps: ServiceDeps, orgId: string, runnerId: str
       conditionExpr: body.conditionExpr !== undefined ? body.conditionExpr : existing.conditionExpr,
       computer: body.computer !== undefined ? body.computer : existing.computer,
     } as StepCreate;
-    await checkStep(tx, runnerId, merged, stepId);
+    await checkStep(tx, runnerId, merged, stepId, body);
     const s = await tx.runnerStep.update({ where: { id: stepId }, data: stepData(body, deps.secrets, orgId) });
     await tx.runner.update({ where: { id: runnerId }, data: { updatedAt: new Date() } });
     return serializeStep(s, deps.secrets);

@@ -82,11 +82,40 @@ export function stepKindIssues(step: StepShape): { path: string; message: string
   return issues;
 }
 
+/** The fields only some kinds of step read: on any other kind they would be stored and never used. */
+const KIND_ONLY_FIELDS = {
+  agentId: ['agent'],
+  preambleOverride: ['agent'],
+  modelOverride: ['agent'],
+  webhookUrl: ['webhook'],
+  webhookHeaders: ['webhook'],
+  conditionExpr: ['condition'],
+  computer: ['computer'],
+} as const satisfies Record<string, readonly (typeof STEP_KINDS)[number][]>;
+
+/**
+ * The fields of a request body (create or update) set for a kind of step that does not read them, `kind`
+ * being the step's kind after the request. `null` clears a field and is always accepted (so changing a
+ * step's kind can clear what the old kind used).
+ */
+export function stepForeignFieldIssues(
+  kind: string,
+  body: Record<string, unknown>,
+): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
+  for (const [field, kinds] of Object.entries(KIND_ONLY_FIELDS)) {
+    if (body[field] == null || (kinds as readonly string[]).includes(kind)) continue;
+    issues.push({ path: field, message: `applies only to ${kinds.join(', ')} steps, not to a ${kind} step` });
+  }
+  return issues;
+}
+
 export const stepCreateSchema = z
   .object(stepFields)
   .strict()
   .superRefine((v, ctx) => {
-    for (const i of stepKindIssues(v)) ctx.addIssue({ code: 'custom', path: i.path.split('.'), message: i.message });
+    for (const i of [...stepKindIssues(v), ...stepForeignFieldIssues(v.kind, v)])
+      ctx.addIssue({ code: 'custom', path: i.path.split('.'), message: i.message });
   });
 export const stepUpdateSchema = z.object(stepFields).partial().strict();
 export type StepCreate = z.infer<typeof stepCreateSchema>;

@@ -61,7 +61,8 @@ beforeAll(async () => {
   baseUrl = `http://127.0.0.1:${(api.address() as AddressInfo).port}`;
   hooks = await startWebhookServer({
     '/slow': async (_req, res) => {
-      await new Promise((r) => setTimeout(r, 20_000));
+      // Unref'd: a cancelled run leaves this answer pending, and it must not keep the test process alive.
+      await new Promise((r) => setTimeout(r, 20_000).unref());
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     },
   });

@@ -205,7 +205,9 @@ describe('step validation at save time', () => {
       webhookUrl: 'https://example.com/x',
     });
     expect(refused.status).toBe(422);
-    expect(paths(refused.body)).toEqual(['webhookUrl']);
+    expect(refused.body.error.details).toEqual([
+      { path: 'webhookUrl', message: 'applies only to webhook steps, not to an agent step' },
+    ]);
     const moved = await ctx.api.patch(`/api/runners/${id}/steps/${s.body.id}`, {
       kind: 'agent',
       webhookUrl: null,

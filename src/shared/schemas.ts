@@ -105,7 +105,8 @@ export function stepForeignFieldIssues(
   const issues: { path: string; message: string }[] = [];
   for (const [field, kinds] of Object.entries(KIND_ONLY_FIELDS)) {
     if (body[field] == null || (kinds as readonly string[]).includes(kind)) continue;
-    issues.push({ path: field, message: `applies only to ${kinds.join(', ')} steps, not to a ${kind} step` });
+    const article = /^[aeiou]/.test(kind) ? 'an' : 'a';
+    issues.push({ path: field, message: `applies only to ${kinds.join(', ')} steps, not to ${article} ${kind} step` });
   }
   return issues;
 }

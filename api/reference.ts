@@ -48,7 +48,7 @@ interface Operation {
   summary?: string;
   tags?: string[];
   security?: unknown[];
-  parameters?: { name: string; in: string; required?: boolean }[];
+  parameters?: { name: string; in: string; required?: boolean; schema?: unknown }[];
   requestBody?: { content: Record<string, { schema?: JsonSchema }> };
   responses?: Record<string, { description?: string }>;
 }
@@ -89,7 +89,13 @@ export function renderApiReference(openapi: { paths: Record<string, Record<strin
         .filter((s) => !['401', '429', '503'].includes(s))
         .join(', ');
       const auth = op.security && op.security.length === 0 ? ' **public**' : '';
-      const query = (op.parameters ?? []).filter((x) => x.in === 'query').map((x) => `\`${x.name}\``);
+      // A query parameter with a closed set of values lists them (e.g. `period` (7d, 30d, 90d)).
+      const query = (op.parameters ?? [])
+        .filter((x) => x.in === 'query')
+        .map((x) => {
+          const values = (x.schema as { enum?: unknown[] } | undefined)?.enum;
+          return `\`${x.name}\`${values ? ` (${values.map(String).join(', ')})` : ''}`;
+        });
       const row = [
         `\`${method.toUpperCase()} ${p}\`${auth}`,
         (op.summary ?? '').replace(/\|/g, '\\|'),

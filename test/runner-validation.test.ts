@@ -170,7 +170,8 @@ describe('step validation at save time', () => {
     expect(r.body.error.message).toContain('"dup"');
   });
 
-  it('checks an update against the merged step (clearing a webhook URL is refused)', async () => {
+  /** A new runner with one webhook step, `hook`. */
+  async function runnerWithWebhookStep() {
     const id = await newRunner();
     const s = await ctx.api.post(`/api/runners/${id}/steps`, {
       name: 'hook',
@@ -178,6 +179,12 @@ describe('step validation at save time', () => {
       orderIndex: 0,
       webhookUrl: 'https://example.com/h',
     });
+    expect(s.status).toBe(201);
+    return { id, s };
+  }
+
+  it('checks an update against the merged step (clearing a webhook URL is refused)', async () => {
+    const { id, s } = await runnerWithWebhookStep();
     const r = await ctx.api.patch(`/api/runners/${id}/steps/${s.body.id}`, { webhookUrl: null });
     expect(r.status).toBe(422);
     expect(paths(r.body)).toContain('webhookUrl');
@@ -187,13 +194,7 @@ describe('step validation at save time', () => {
   });
 
   it('refuses, on an update, a field the step kind does not read, and accepts null to clear it', async () => {
-    const id = await newRunner();
-    const s = await ctx.api.post(`/api/runners/${id}/steps`, {
-      name: 'hook',
-      kind: 'webhook',
-      orderIndex: 0,
-      webhookUrl: 'https://example.com/h',
-    });
+    const { id, s } = await runnerWithWebhookStep();
     const r = await ctx.api.patch(`/api/runners/${id}/steps/${s.body.id}`, { preambleOverride: 'Be brief.' });
     expect(r.status).toBe(422);
     expect(r.body.error.details).toEqual([

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, type NativeConnection, type Worker } from '@temporalio/worker';
 import { createRunWorker, installTemporalRuntime, WORKFLOWS_PATH } from '../src/bin/worker-runtime';
 import { createLogger } from '../src/config/logger';
 import { createTrigger } from '../src/services/triggers';
@@ -20,11 +20,11 @@ const REPO = path.resolve(__dirname, '..');
 
 let mcp: HttpTestServer;
 let bundle: Awaited<ReturnType<typeof bundleWorkflowCode>>;
-const workers: { worker: Worker; running: Promise<void> }[] = [];
+const workers: { worker: Worker; running: Promise<void>; connection: NativeConnection }[] = [];
 const children: ChildProcess[] = [];
 
 async function startInProcessWorker() {
-  const { worker } = await createRunWorker({
+  const { worker, connection } = await createRunWorker({
     db: ctx.db,
     temporal: { address: ctx.env.temporalAddress, namespace: ctx.env.namespace, taskQueue: POLL_QUEUE },
     runTaskQueue: ctx.env.taskQueue,
@@ -32,14 +32,16 @@ async function startInProcessWorker() {
     secrets: ctx.services.secrets,
     workflowBundle: bundle,
   });
-  const w = { worker, running: worker.run() };
+  const w = { worker, running: worker.run(), connection };
   workers.push(w);
   return w;
 }
 
-async function stopWorker(w: { worker: Worker; running: Promise<void> }) {
+async function stopWorker(w: { worker: Worker; running: Promise<void>; connection: NativeConnection }) {
   if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
   await w.running.catch(() => undefined);
+  // The worker's own connection (createRunWorker opened it): left open, it kept jest from exiting.
+  await w.connection.close().catch(() => undefined);
 }
 
 /** The same worker in a child process that SIGKILLs itself right before a poll moves its cursor. */

@@ -2,7 +2,8 @@ import type { Client } from '@temporalio/client';
 import type { Logger } from '../src/config/logger';
 import { createLogger } from '../src/config/logger';
 import type { PrismaClient } from '../src/db/client';
-import type { WebSearchProvider } from '../src/agent/tool-types';
+import type { ToolsetDeps, WebSearchProvider } from '../src/agent/tool-types';
+import { closeMcpConnections } from '../src/agent/tools';
 import type { SecretBox } from '../src/crypto/secret-box';
 import type { LlmSettings } from '../src/llm/types';
 import { connectMcp } from '../src/mcp-client/client';
@@ -48,6 +49,11 @@ export interface ActivityDeps {
   cancelWatch?: RunCancelWatch;
   /** The writes activities leave in flight per run (activities/run-writes.ts); `createRunWorker` drains it. */
   runWrites?: RunWrites;
+  /**
+   * Receives what to close when the worker stops: the MCP connections agent steps keep open between calls
+   * (a stdio server is a child process; an idle one is kept up to a minute). `createRunWorker` calls them.
+   */
+  onClose?: (close: () => Promise<void>) => void;
 }
 
 /** Builds every activity the worker registers, from injected dependencies. */
@@ -60,6 +66,17 @@ export function createActivities(
   const computer = createComputerActivities();
   const runWrites = deps.runWrites ?? createRunWrites();
   const persistence = createPersistenceActivities({ db: deps.db, runWrites });
+  const tools: ToolsetDeps = {
+    db: deps.db,
+    log,
+    secrets: deps.secrets,
+    guard,
+    connectMcp: (config, opts) => connectMcp(config, { guard, ...opts }),
+    retrieveKnowledge: (orgId, runnerId, query, k) =>
+      retrieveKnowledge({ db: deps.db, log }, orgId, runnerId, query, k, { embedder: deps.embedder }),
+    webSearch: deps.webSearch ?? null,
+  };
+  deps.onClose?.(() => closeMcpConnections(tools));
   const agent = createAgentActivities({
     db: deps.db,
     llm: deps.llm ?? {},
@@ -68,16 +85,7 @@ export function createActivities(
     persistRun: persistence.persistRun,
     cancelWatch: deps.cancelWatch,
     runWrites,
-    tools: {
-      db: deps.db,
-      log,
-      secrets: deps.secrets,
-      guard,
-      connectMcp: (config, opts) => connectMcp(config, { guard, ...opts }),
-      retrieveKnowledge: (orgId, runnerId, query, k) =>
-        retrieveKnowledge({ db: deps.db, log }, orgId, runnerId, query, k, { embedder: deps.embedder }),
-      webSearch: deps.webSearch ?? null,
-    },
+    tools,
   });
   return {
     ...persistence,

@@ -56,6 +56,7 @@ export async function createRunWorker(
     }));
   const cancelWatch = createRunCancelWatch(opts.db);
   const runWrites = createRunWrites();
+  const closers: (() => Promise<void>)[] = [];
   const worker = await Worker.create({
     connection,
     namespace: opts.temporal.namespace,
@@ -74,6 +75,7 @@ export async function createRunWorker(
       triggerFaults: opts.triggerFaults,
       cancelWatch,
       runWrites,
+      onClose: (close) => closers.push(close),
     }),
     // A run of short steps holds its workflow-task slot while its local activities run (one task per
     // run), and an eager start needs a free slot or falls back to the queue: room for 400 runs at once.
@@ -88,12 +90,14 @@ export async function createRunWorker(
     ...opts.tuning,
   });
   // The watch's listening connection lives as long as the worker runs; the writes its activities left in
-  // flight (a deferred ledger row) land before the worker's run ends.
+  // flight (a deferred ledger row) land before the worker's run ends, and the MCP connections its agent
+  // steps kept open are closed (a stdio server would otherwise outlive the worker by up to a minute).
   const run = worker.run.bind(worker);
   worker.run = () =>
     run().finally(async () => {
       await runWrites.drain();
       await cancelWatch.close();
+      await Promise.all(closers.map((close) => close().catch(() => undefined)));
     });
   return { worker, connection };
 }

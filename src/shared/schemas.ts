@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { checkJsonPath } from './jsonpath';
 import { FAILURE_CODES } from './failure-codes';
-import { RUN_STATUSES, STEP_KINDS, STEP_STATUSES } from './status';
+import { RUN_STATUSES, STEP_KINDS, STEP_STATUSES, type StepKind } from './status';
 import { triggerResponseSchema } from './trigger-schemas';
 
 /** Wire schemas of the REST contract (camelCase). The API validates with them and OpenAPI is built from them. */
@@ -91,7 +91,7 @@ const KIND_ONLY_FIELDS = {
   webhookHeaders: ['webhook'],
   conditionExpr: ['condition'],
   computer: ['computer'],
-} as const satisfies Record<string, readonly (typeof STEP_KINDS)[number][]>;
+} as const satisfies Record<string, readonly StepKind[]>;
 
 /**
  * The fields of a request body (create or update) set for a kind of step that does not read them, `kind`

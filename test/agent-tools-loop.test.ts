@@ -11,19 +11,16 @@
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client as PgClient } from 'pg';
 import { LESSONS_HEADER } from '../src/agent/reflect';
 import { withOrg } from '../src/db/scoped';
 import { connectFakeLlm, type FakeLlmRemote } from './fixtures/fake-llm';
-import { startHttpTestServer, type HttpTestServer } from './fixtures/mcp-test-server';
+import { MCP_STDIO_FIXTURE, startHttpTestServer, type HttpTestServer } from './fixtures/mcp-test-server';
+import { dropDatabase, ensureDatabase } from '../src/db/migrate';
 import { useTestContext, waitFor } from './harness';
 
 const ctx = useTestContext();
-const REPO = path.resolve(__dirname, '..');
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
-const MCP_FIXTURE = path.join(REPO, 'test', 'fixtures', 'mcp-test-server.ts');
 
 let openai: FakeLlmRemote;
 let anthropic: FakeLlmRemote;
@@ -63,10 +60,7 @@ beforeAll(async () => {
   hooks = { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
 
   integrationDb = `agent_loop_it_${Date.now()}_${process.pid}`;
-  const admin = new PgClient({ connectionString: ctx.env.databaseUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${integrationDb}`);
-  await admin.end();
+  await ensureDatabase(integrationUrl());
   const c = new PgClient({ connectionString: integrationUrl() });
   await c.connect();
   await c.query(`CREATE TABLE public.products (id int PRIMARY KEY, name text);
@@ -76,12 +70,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([mcpHttp?.close(), new Promise((r) => hooks?.server.close(r))]);
-  if (integrationDb) {
-    const admin = new PgClient({ connectionString: ctx.env.databaseUrl });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${integrationDb} WITH (FORCE)`);
-    await admin.end();
-  }
+  if (integrationDb) await dropDatabase(integrationUrl());
 });
 
 async function created(res: { status: number; body: { id?: string; error?: unknown } }): Promise<string> {
@@ -113,8 +102,8 @@ describe('a tool loop (OpenAI-compatible provider)', () => {
       await ctx.api.post('/api/mcp-servers', {
         slug: `local-${token.slice(5, 13)}`,
         transport: 'stdio',
-        command: TSX,
-        args: [MCP_FIXTURE, '--stdio'],
+        command: MCP_STDIO_FIXTURE.command,
+        args: [...MCP_STDIO_FIXTURE.args],
         env: { LOOP_SECRET: 'stdio-secret-value-9876543210' },
       }),
     );

@@ -7,9 +7,9 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Client as PgClient } from 'pg';
+import { dropDatabase, ensureDatabase } from '../src/db/migrate';
 import { buildToolset, closeMcpConnections, executeTool, knowledgeContext } from '../src/agent/tools';
 import { createSearxngProvider } from '../src/agent/tools/web';
 import type { ToolContext, ToolsetDeps } from '../src/agent/tool-types';
@@ -19,13 +19,10 @@ import { parseAllowlist } from '../src/net/address-rules';
 import { createEgressGuard } from '../src/net/egress';
 import { retrieveKnowledge } from '../src/services/knowledge';
 import { resolveStepConfig, type ResolvedStepConfig, WEB_CONFIG_DISABLED } from '../src/shared/step-config';
-import { startHttpTestServer, type HttpTestServer } from './fixtures/mcp-test-server';
+import { MCP_STDIO_FIXTURE, startHttpTestServer, type HttpTestServer } from './fixtures/mcp-test-server';
 import { useTestContext } from './harness';
 
 const ctx = useTestContext();
-const REPO = path.resolve(__dirname, '..');
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
-const MCP_FIXTURE = path.join(REPO, 'test', 'fixtures', 'mcp-test-server.ts');
 
 interface Recorded {
   method: string;
@@ -40,6 +37,12 @@ let search: { server: Server; url: string };
 let deps: ToolsetDeps;
 let integrationDb: string;
 const pgBase = () => new URL(ctx.env.databaseUrl);
+/** The URL of the database playing the user's integration. */
+const integrationUrl = () => {
+  const u = pgBase();
+  u.pathname = `/${integrationDb}`;
+  return u.toString();
+};
 
 function startServer(handler: (r: Recorded, res: import('node:http').ServerResponse) => void) {
   const requests: Recorded[] = [];
@@ -174,13 +177,8 @@ beforeAll(async () => {
 
   // A real PostgreSQL database playing the user's integration.
   integrationDb = `agent_tools_it_${Date.now()}_${process.pid}`;
-  const admin = new PgClient({ connectionString: ctx.env.databaseUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${integrationDb}`);
-  await admin.end();
-  const u = pgBase();
-  u.pathname = `/${integrationDb}`;
-  const c = new PgClient({ connectionString: u.toString() });
+  await ensureDatabase(integrationUrl());
+  const c = new PgClient({ connectionString: integrationUrl() });
   await c.connect();
   await c.query(`CREATE SCHEMA shop; CREATE TABLE shop.products (id int PRIMARY KEY, name text, price numeric);
     INSERT INTO shop.products SELECT g, 'product ' || g, g * 1.5 FROM generate_series(1, 250) g;
@@ -193,12 +191,7 @@ afterAll(async () => {
   await mcpHttp?.close();
   await new Promise((r) => api?.server.close(r));
   await new Promise((r) => search?.server.close(r));
-  if (integrationDb) {
-    const admin = new PgClient({ connectionString: ctx.env.databaseUrl });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${integrationDb} WITH (FORCE)`);
-    await admin.end();
-  }
+  if (integrationDb) await dropDatabase(integrationUrl());
 });
 
 describe('MCP tools', () => {
@@ -207,8 +200,8 @@ describe('MCP tools', () => {
     const stdio = await ctx.api.post('/api/mcp-servers', {
       slug: 'local',
       transport: 'stdio',
-      command: TSX,
-      args: [MCP_FIXTURE, '--stdio'],
+      command: MCP_STDIO_FIXTURE.command,
+      args: [...MCP_STDIO_FIXTURE.args],
       env: { TOOL_SECRET: 'stdio-env-secret-value-42' },
     });
     expect(stdio.status).toBe(201);
@@ -367,12 +360,10 @@ describe('custom HTTP tools', () => {
 describe('read-only SQL tools', () => {
   it('answers queries on the allowed schemas, caps rows, and refuses writes and other schemas', async () => {
     const runnerId = await newRunner();
-    const u = pgBase();
-    u.pathname = `/${integrationDb}`;
     const integ = await ctx.api.post('/api/integrations', {
       name: 'Shop DB',
       kind: 'postgres',
-      connectionString: u.toString(),
+      connectionString: integrationUrl(),
       allowedSchemas: ['shop'],
     });
     expect(integ.status).toBe(201);
@@ -415,7 +406,7 @@ describe('read-only SQL tools', () => {
     });
 
     // Nothing was written.
-    const check = new PgClient({ connectionString: u.toString() });
+    const check = new PgClient({ connectionString: integrationUrl() });
     await check.connect();
     const { rows } = await check.query('SELECT count(*)::int AS n FROM shop.products');
     await check.end();

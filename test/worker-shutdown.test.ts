@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { createRunWorker, installTemporalRuntime } from '../src/bin/worker-runtime';
@@ -8,6 +7,7 @@ import { createLogger } from '../src/config/logger';
 import { createRun } from '../src/services/runs';
 import type { RunWorkflow } from '../src/shared/workflow-defs';
 import { connectFakeLlm, type FakeLlmRemote } from './fixtures/fake-llm';
+import { MCP_STDIO_FIXTURE } from './fixtures/mcp-test-server';
 import { useTestContext, waitFor } from './harness';
 
 /**
@@ -16,9 +16,6 @@ import { useTestContext, waitFor } from './harness';
  * outliving the worker (and keeping its process alive).
  */
 const ctx = useTestContext();
-const REPO = path.resolve(__dirname, '..');
-const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
-const MCP_FIXTURE = path.join(REPO, 'test', 'fixtures', 'mcp-test-server.ts');
 const taskQueue = `shutdown-${randomUUID()}`;
 let openai: FakeLlmRemote;
 let worker: Worker;
@@ -63,9 +60,9 @@ describe('a worker that stops', () => {
     const server = await ctx.api.post('/api/mcp-servers', {
       slug,
       transport: 'stdio',
-      command: TSX,
+      command: MCP_STDIO_FIXTURE.command,
       // The tag only marks this test's server process, so it can be found among the others.
-      args: [MCP_FIXTURE, '--stdio', `--tag=${token}`],
+      args: [...MCP_STDIO_FIXTURE.args, `--tag=${token}`],
     });
     expect(server.status).toBe(201);
     expect((await ctx.api.post(`/api/runners/${runner.body.id}/mcps`, { mcpServerId: server.body.id })).status).toBe(

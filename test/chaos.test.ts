@@ -31,7 +31,7 @@ describe('chaos at a small count', () => {
       if (failed.length) process.stderr.write(`${reports.map(formatReport).join('\n\n')}\n${log.join('\n')}\n`);
       expect(failed).toEqual([]);
       expect(reports.map((r) => r.passed)).toEqual([true, true]);
-      // The faults met runs in flight (the scenario paces its submissions to make sure of it).
+      // The faults met runs in flight (each fault holds back a chunk of runs and their webhooks to make sure of it).
       const faults = reports[0]!.rows.filter((r) => r.what.startsWith('fault:'));
       expect(faults).toHaveLength(4);
       for (const f of faults) expect(String(f.value)).not.toMatch(/, 0 in flight/);

@@ -2,7 +2,7 @@
  * Scenario a: N runs of a webhook → computer → agent runner while the worker is SIGKILLed twice, the
  * Temporal dev server is stopped and started once, and PostgreSQL is unreachable for a while (the
  * proxy resets every connection and refuses new ones). Faults fire when a given share of the runs is
- * final, so they land on runs in flight whatever the machine's speed.
+ * final, and each meets the runs of its own gate chunk in flight whatever the machine's speed.
  */
 import { sleep } from '../../src/dev/process';
 import {
@@ -62,59 +62,72 @@ export async function runsUnderFaults(stack: ChaosStack, o: RunsScenarioOptions,
   const hooksBefore = stack.hooks.requests.length;
 
   // Runs go in through the bulk route in chunks while the faults happen, keeping at most `window` runs
-  // unfinished: every fault meets runs in flight, and the API itself is exercised during the outages
-  // (a refused chunk is sent again with the same keys).
+  // unfinished, so the API itself is exercised during the outages (a refused chunk is sent again with the
+  // same keys).
   const chunk = Math.max(5, Math.ceil(o.runs / 40));
   // At most 100 unfinished: with 250 in flight on a starved 2-core machine the worker's workflow tasks
   // outlived their 10 s timeout and the run stalled (docs/RELIABILITY.md, "Found").
   const window = Math.max(4 * chunk, Math.min(100, Math.ceil(o.runs / 4)));
+  // Every fault meets runs in flight, however fast the machine: each fault has a gate chunk, which the
+  // submitter holds back until the fault is due and whose webhook requests get no answer until the fault
+  // has begun. (Pacing by final counts alone was not enough: runs can all end between the submitter's last
+  // chunk and the fault, and once a whole 8-minute wait met nothing in flight.)
+  const shares = [0.1, 0.3, 0.5, 0.7];
+  const lastChunkAt = Math.floor((o.runs - 1) / chunk) * chunk;
+  const gates = shares.map((share, k) => {
+    const threshold = Math.floor(o.runs * share);
+    // The gate is past the threshold, so the runs before it can reach the threshold while it waits.
+    return {
+      k,
+      threshold,
+      at: Math.min(lastChunkAt, (Math.ceil(threshold / chunk) + 1) * chunk),
+      due: deferred(),
+      submitted: deferred(),
+    };
+  });
+  if (gates.some((g, i) => g.at <= g.threshold || (i > 0 && g.at <= gates[i - 1]!.at)))
+    throw new Error(`a: ${o.runs} runs are too few for ${shares.length} faults in chunks of ${chunk}`);
   say(`a: submitting ${o.runs} runs in chunks of ${chunk}, at most ${window} unfinished`);
-  const items = Array.from({ length: o.runs }, (_, i) => ({ input: { n: i }, idempotencyKey: `chaos-a-${i}` }));
+  const gateAt = new Map(gates.map((g) => [g.at, g]));
+  const items = Array.from({ length: o.runs }, (_, i) => {
+    const gate = gateAt.get(Math.floor(i / chunk) * chunk);
+    return { input: { n: i, ...(gate ? { hold: `fault-${gate.k}` } : {}) }, idempotencyKey: `chaos-a-${i}` };
+  });
   const runIds = new Set<string>();
   let retries = 0;
-  // The last chunk waits for the last fault, which then lands on it in flight: runs are fast enough that
-  // everything submitted earlier can be final by the time the last threshold is reached.
-  const lastChunkAt = Math.floor((o.runs - 1) / chunk) * chunk;
-  let releaseLastChunk!: () => void;
-  const lastChunkReleased = new Promise<void>((r) => (releaseLastChunk = r));
-  let lastChunkIn!: () => void;
-  const lastChunkSubmitted = new Promise<void>((r) => (lastChunkIn = r));
   const submitting = (async () => {
     try {
       for (let at = 0; at < o.runs; at += chunk) {
-        if (at === lastChunkAt) await lastChunkReleased;
-        await waitFinalAtLeast(stack.pg, runnerId, at - window, o.timeoutMs);
+        const gate = gateAt.get(at);
+        if (gate) await gate.due.promise;
+        else await waitFinalAtLeast(stack.pg, runnerId, at - window, o.timeoutMs);
         const r = await submitBulk(stack, runnerId, items.slice(at, at + chunk), chunk, o.timeoutMs);
         for (const id of r.ids) runIds.add(id);
         retries += r.retries;
+        gate?.submitted.resolve();
       }
-    } finally {
-      lastChunkIn();
+    } catch (e) {
+      // A fault waiting for its gate chunk fails with the submitter's error instead of waiting forever.
+      for (const g of gates) g.submitted.reject(e);
+      throw e;
     }
   })();
   // A failed submitter must not surface as an unhandled rejection while the faults are still going.
   submitting.catch(() => undefined);
+  for (const g of gates) g.submitted.promise.catch(() => undefined);
 
-  // A fault waits for a run in flight: after an outage the submitter may still be backing off while every
-  // run it sent is final (seen once: the PostgreSQL outage after the Temporal restart met 0 in flight).
-  const someInFlight = async () => {
-    const deadline = Date.now() + o.timeoutMs;
-    for (;;) {
-      const c = await statusCounts(stack.pg, runnerId);
-      if (total(c) > finalCount(c)) return;
-      if (Date.now() > deadline) throw new Error('a: no run in flight for the fault to meet');
-      await sleep(25);
-    }
-  };
   const faults: FaultRecord[] = [];
-  const fault = async (share: number, name: string, act: () => Promise<void>, before?: () => Promise<void>) => {
-    const reached = await waitFinalAtLeast(stack.pg, runnerId, Math.floor(o.runs * share), 10 * 60_000);
-    await before?.();
-    await someInFlight();
+  const fault = async (k: number, name: string, act: () => Promise<void>) => {
+    const gate = gates[k]!;
+    const reached = await waitFinalAtLeast(stack.pg, runnerId, gate.threshold, 10 * 60_000);
+    gate.due.resolve();
+    await gate.submitted.promise;
     const counts = await statusCounts(stack.pg, runnerId);
     const t = Date.now();
     say(`a: ${name} (${reached}/${o.runs} final)`);
-    await act();
+    const acting = act();
+    stack.releaseHeld(`fault-${k}`);
+    await acting;
     faults.push({ fault: name, atFinal: reached, inFlight: total(counts) - finalCount(counts), ms: Date.now() - t });
   };
   const killWorker = async () => {
@@ -122,19 +135,16 @@ export async function runsUnderFaults(stack: ChaosStack, o: RunsScenarioOptions,
     await sleep(o.workerDownMs);
     await stack.worker.start();
   };
-  await fault(0.1, 'worker SIGKILL #1 and restart', killWorker);
-  await fault(0.3, `Temporal stopped ${o.temporalDownMs / 1000} s and restarted`, () =>
+  await fault(0, 'worker SIGKILL #1 and restart', killWorker);
+  await fault(1, `Temporal stopped ${o.temporalDownMs / 1000} s and restarted`, () =>
     stack.temporal.restart(o.temporalDownMs),
   );
-  await fault(0.5, `PostgreSQL unreachable ${o.pgOutageMs / 1000} s`, async () => {
+  await fault(2, `PostgreSQL unreachable ${o.pgOutageMs / 1000} s`, async () => {
     stack.proxy.pause();
     await sleep(o.pgOutageMs);
     stack.proxy.resume();
   });
-  await fault(0.7, 'worker SIGKILL #2 and restart', killWorker, async () => {
-    releaseLastChunk();
-    await lastChunkSubmitted;
-  });
+  await fault(3, 'worker SIGKILL #2 and restart', killWorker);
 
   await submitting;
   say('a: waiting for every run to end');
@@ -260,4 +270,15 @@ async function verify(
     ),
   );
   return rows;
+}
+
+/** A promise with its resolve and reject outside. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
 }

@@ -38,6 +38,11 @@ export interface ChaosStack {
   client: Client;
   llm: FakeLlmServer;
   hooks: Awaited<ReturnType<typeof startWebhookServer>>;
+  /**
+   * Lets the webhook receiver's held requests go: a `/hook` request whose body has `hold: <tag>` gets no
+   * answer until its tag is released (a released tag's later requests, such as retries, answer at once).
+   */
+  releaseHeld(tag: string): void;
   api: FlapjackChild;
   worker: FlapjackChild;
   taskQueue: string;
@@ -138,9 +143,14 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
         : { text: 'chaos answer', usage: { inputTokens: 40, outputTokens: 4 } };
     });
     const delay = opts.hookDelayMs ?? 50;
+    const held = new Map<string, (() => void)[]>();
+    const released = new Set<string>();
     const hooks = await startWebhookServer({
       '/hook': (req, res) => {
-        setTimeout(() => json(res, 200, { received: req.body }), delay).unref();
+        const answer = () => void setTimeout(() => json(res, 200, { received: req.body }), delay).unref();
+        const tag = (req.body as { hold?: unknown } | null)?.hold;
+        if (typeof tag === 'string' && !released.has(tag)) held.set(tag, [...(held.get(tag) ?? []), answer]);
+        else answer();
       },
       '/tool': (_req, res) => json(res, 200, { found: 1 }),
     });
@@ -207,6 +217,11 @@ export async function startChaosStack(opts: ChaosStackOptions): Promise<ChaosSta
       client,
       llm,
       hooks,
+      releaseHeld: (tag: string) => {
+        released.add(tag);
+        for (const answer of held.get(tag) ?? []) answer();
+        held.delete(tag);
+      },
       api,
       worker,
       taskQueue,

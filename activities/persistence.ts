@@ -159,11 +159,18 @@ function recordAwaited(batch: PersistBatch | undefined): string | null {
  */
 export async function mustWriteFirst(batch: PersistBatch | undefined): Promise<boolean> {
   const runId = recordAwaited(batch);
-  if (runId === null) return false;
+  return runId !== null && !(await ownRecordWritten(runId));
+}
+
+/**
+ * Waits for the record of `runId` when this process is writing it (true once committed; throws
+ * `RunNotRecordedError` if it failed); false when this process is not writing it.
+ */
+async function ownRecordWritten(runId: string): Promise<boolean> {
   const inFlight = runRecordInFlight(runId);
-  if (inFlight === undefined) return true;
+  if (inFlight === undefined) return false;
   if (!(await inFlight)) throw new RunNotRecordedError(runId, 'could not be recorded');
-  return false;
+  return true;
 }
 
 /** The run's record is not there (yet): the batch wrote nothing; retried, it finds the record once committed. */
@@ -189,7 +196,7 @@ export function createPersistenceActivities(deps: { db: PrismaClient; runWrites?
       // writing is awaited; in any case the batch checks that the record is there (every write of a batch
       // updates rows of the run, so without it they all match nothing and the batch changes nothing).
       const awaited = recordAwaited(batch);
-      if (awaited) await mustWriteFirst(batch);
+      if (awaited) await ownRecordWritten(awaited);
       await withSqlClient(deps.db, async (client) => {
         const q = new Sql(client);
         await ensurePrepared(client, WRITE_STATEMENTS);
